@@ -1,0 +1,368 @@
+/*
+ * ember.h — the one public API of libember: the Muse Spark system, open and local.
+ *
+ * The data, before the functions:
+ *
+ *   1. An ember_engine owns one model (and optionally its vision projector) and one llama.cpp
+ *      context with a unified KV cache shared by many sequences. A single scheduler thread
+ *      inside the engine packs one token from every active sequence into each decode step.
+ *   2. An ember_seq is one sequence in that cache. It is fed text (queued, evaluated on the
+ *      scheduler's next steps), may generate tokens (each one reported to its token callback
+ *      on the scheduler thread), may be forked (the child shares the parent's KV cells: the
+ *      prefix is never recomputed) and is freed at once when destroyed.
+ *   3. An ember_chat is a conversation: an ordered list of messages.
+ *   4. An ember_run answers a chat in one of three modes (Instant, Thinking, Contemplating)
+ *      and reports what happens as a stream of typed events (ember_event); when it ends it
+ *      holds an ember_result, which also serializes to the JSON that `ember ask --json` prints.
+ *
+ * Conventions: every type has a create/destroy pair; destroy accepts NULL. Functions that can
+ * fail return an ember_status and, when `err` is not NULL, fill it with a readable message.
+ * Strings returned by getters are owned by the object they come from and live as long as it.
+ * Nothing in the library calls exit() or writes to stdout.
+ */
+#ifndef EMBER_H
+#define EMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EMBER_BUILDING)
+#define EMBER_API __attribute__((visibility("default")))
+#else
+#define EMBER_API
+#endif
+
+/* ---------------------------------------------------------------------------------------- */
+/* Errors                                                                                    */
+
+typedef enum ember_status {
+    EMBER_OK = 0,
+    EMBER_ERR_INVALID,      /* a parameter or request is malformed */
+    EMBER_ERR_NOT_FOUND,    /* a file, model, tool or object does not exist */
+    EMBER_ERR_FORMAT,       /* a file is not what it claims (not a GGUF, corrupt image, …) */
+    EMBER_ERR_UNSUPPORTED,  /* understood, but not supported (architecture, image type, …) */
+    EMBER_ERR_CONTEXT,      /* the prompt or generation does not fit the context window */
+    EMBER_ERR_NOMEM,        /* an allocation failed */
+    EMBER_ERR_ENGINE,       /* llama.cpp failed to load or decode */
+    EMBER_ERR_CANCELLED,    /* the caller cancelled the operation */
+    EMBER_ERR_IO,           /* a read, write or network operation failed */
+    EMBER_ERR_TIMEOUT,      /* an operation ran past its time limit */
+    EMBER_ERR_BUSY,         /* no sequence slot is free right now; try again later */
+} ember_status;
+
+typedef struct ember_error {
+    ember_status status;   /* EMBER_OK when nothing failed */
+    char message[512];     /* human-readable, NUL-terminated; empty when status is EMBER_OK */
+} ember_error;
+
+/* A short constant name for a status ("invalid", "context", …). */
+EMBER_API const char *ember_status_name(ember_status status);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Models on disk                                                                            */
+
+typedef struct ember_model_info {
+    char architecture[64];   /* general.architecture, e.g. "muse-glimmer" */
+    char name[128];          /* general.name, or the file name */
+    char quantization[32];   /* e.g. "Q8_0", from general.file_type or the tensor types */
+    char chat_format[32];    /* "muse-glimmer", "chatml-think", or "unknown" */
+    uint64_t n_params;       /* total parameters (sum of tensor elements) */
+    uint64_t file_size;      /* bytes on disk */
+    uint32_t context_length; /* trained context length; 0 if unknown */
+    uint32_t n_layers;       /* transformer blocks */
+    uint32_t n_embd;         /* hidden size */
+    uint32_t n_vocab;        /* tokens in the vocabulary */
+    bool has_vision;         /* a projector was found next to the model (or given) */
+    char mmproj_path[1024];  /* that projector's path, or empty */
+} ember_model_info;
+
+/* Reads a GGUF's metadata without loading its weights. Fails with EMBER_ERR_NOT_FOUND,
+ * EMBER_ERR_FORMAT (not a GGUF) or EMBER_ERR_UNSUPPORTED (an architecture ember cannot chat
+ * with is still described; the status says so). */
+EMBER_API ember_status ember_model_inspect(const char *path, ember_model_info *info,
+                                           ember_error *err);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Engine                                                                                    */
+
+typedef struct ember_engine ember_engine;
+
+typedef struct ember_engine_params {
+    const char *model_path;   /* GGUF file; required */
+    const char *mmproj_path;  /* vision projector GGUF, or NULL */
+    int n_ctx;                /* KV cells shared by all sequences; 0 = min(model, 8192) */
+    int n_threads;            /* CPU threads; 0 = all cores */
+    int n_seq_max;            /* most sequences alive at once; 0 = 32 */
+    int n_batch;              /* most tokens per decode step; 0 = 512 */
+    bool verbose;             /* forward llama.cpp's log to stderr */
+} ember_engine_params;
+
+EMBER_API void ember_engine_params_init(ember_engine_params *params);
+EMBER_API ember_status ember_engine_create(const ember_engine_params *params,
+                                           ember_engine **engine, ember_error *err);
+/* Stops the scheduler thread; every sequence must have been destroyed. */
+EMBER_API void ember_engine_destroy(ember_engine *engine);
+
+EMBER_API const char *ember_engine_chat_format(const ember_engine *engine);
+EMBER_API int ember_engine_n_ctx(const ember_engine *engine);
+
+typedef struct ember_engine_stats {
+    uint64_t decode_calls;        /* llama_decode calls since creation */
+    uint64_t tokens_evaluated;    /* tokens fed through llama_decode */
+    uint64_t max_batch_seqs;      /* most distinct sequences packed into one decode step */
+    int kv_cells_used;            /* KV cells held by live sequences right now */
+    int kv_cells_peak;            /* the most ever held at once */
+    int seqs_active;              /* live sequences right now */
+} ember_engine_stats;
+
+EMBER_API void ember_engine_get_stats(ember_engine *engine, ember_engine_stats *stats);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Sampling                                                                                  */
+
+typedef struct ember_sampling {
+    float temperature;      /* 0 = greedy */
+    int top_k;              /* 0 = off */
+    float top_p;            /* 1 = off */
+    float min_p;            /* 0 = off */
+    uint32_t seed;          /* fixed seed for reproducible sampling */
+    const char *grammar;    /* GBNF text constraining generation, or NULL */
+} ember_sampling;
+
+EMBER_API void ember_sampling_init(ember_sampling *sampling);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Sequences                                                                                 */
+
+typedef struct ember_seq ember_seq;
+
+/* What a token callback tells the scheduler to do with its sequence next. */
+typedef enum ember_seq_action {
+    EMBER_SEQ_CONTINUE,  /* generate another token */
+    EMBER_SEQ_PAUSE,     /* stop generating; the sequence keeps its cells and can be resumed */
+} ember_seq_action;
+
+typedef struct ember_token_info {
+    int32_t token;        /* the sampled token id */
+    const char *piece;    /* its text (special tokens rendered), NUL-terminated */
+    float logprob;        /* log-probability of the sampled token */
+    float top_logprob_mean; /* mean log-probability of the top-k candidates (confidence) */
+    bool is_eog;          /* an end-of-generation token */
+} ember_token_info;
+
+/* Called on the scheduler thread for every generated token. It may call ember_seq_feed_text
+ * on its own sequence (the text is evaluated before the next sampled token). Keep it short:
+ * it holds up every other sequence. */
+typedef ember_seq_action (*ember_token_fn)(ember_seq *seq, const ember_token_info *tok,
+                                           void *user);
+
+/* Called on the scheduler thread when the sequence pauses, whether by its callback, by an
+ * error (status != EMBER_OK, e.g. the context is full) or by cancellation. */
+typedef void (*ember_seq_idle_fn)(ember_seq *seq, ember_status status, void *user);
+
+EMBER_API ember_status ember_seq_create(ember_engine *engine, const ember_sampling *sampling,
+                                        ember_seq **seq, ember_error *err);
+/* Frees the sequence's KV cells at once, even while it is generating. */
+EMBER_API void ember_seq_destroy(ember_seq *seq);
+
+EMBER_API void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token,
+                                       ember_seq_idle_fn on_idle, void *user);
+/* Queues text for evaluation; special tokens (<|start|> …) are parsed when `special`.
+ * When the queued text is not followed by generation, the sampler still sees it. Fails with
+ * EMBER_ERR_CONTEXT when the sequence would outgrow the context. */
+EMBER_API ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special,
+                                           ember_error *err);
+/* Starts (or resumes) generation after the queued input. Callbacks fire on the scheduler. */
+EMBER_API ember_status ember_seq_generate(ember_seq *seq, ember_error *err);
+/* Blocks until the sequence has evaluated its queued input (and, if generating, paused). */
+EMBER_API ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err);
+/* A new sequence that shares every cell of `parent` (which must be idle) and continues from
+ * its last token with its own sampler. The parent stays usable. */
+EMBER_API ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling,
+                                      ember_seq **child, ember_error *err);
+/* Asks the scheduler to pause the sequence after the current step (the idle callback fires). */
+EMBER_API void ember_seq_cancel(ember_seq *seq);
+/* Replaces the sequence's sampler (e.g. to switch a grammar on for a tool call). */
+EMBER_API ember_status ember_seq_set_sampling(ember_seq *seq, const ember_sampling *sampling,
+                                              ember_error *err);
+/* Tokens in the sequence (evaluated or queued). */
+EMBER_API int ember_seq_n_tokens(const ember_seq *seq);
+/* Tokens this sequence sent through llama_decode itself (shared prefixes are not counted). */
+EMBER_API int ember_seq_n_evaluated(const ember_seq *seq);
+EMBER_API int ember_seq_id(const ember_seq *seq);
+
+/* Tokenizes text with the engine's vocabulary; returns the count, or -1 on error. */
+EMBER_API int ember_engine_count_tokens(ember_engine *engine, const char *text, bool special);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Conversations                                                                             */
+
+typedef enum ember_role {
+    EMBER_ROLE_SYSTEM,
+    EMBER_ROLE_USER,
+    EMBER_ROLE_ASSISTANT,
+    EMBER_ROLE_TOOL,
+} ember_role;
+
+typedef struct ember_chat ember_chat;
+
+EMBER_API ember_chat *ember_chat_create(void);
+EMBER_API void ember_chat_destroy(ember_chat *chat);
+/* Appends a message; text is copied. For EMBER_ROLE_TOOL, `name` is the tool's name. */
+EMBER_API ember_status ember_chat_add(ember_chat *chat, ember_role role, const char *text,
+                                      ember_error *err);
+/* Appends an assistant message with its reasoning (either may be NULL). */
+EMBER_API ember_status ember_chat_add_assistant(ember_chat *chat, const char *reasoning,
+                                                const char *answer, ember_error *err);
+EMBER_API ember_status ember_chat_add_tool_result(ember_chat *chat, const char *tool_name,
+                                                  const char *output, ember_error *err);
+EMBER_API void ember_chat_clear(ember_chat *chat);
+EMBER_API size_t ember_chat_count(const ember_chat *chat);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Runs: modes, events, results                                                              */
+
+typedef enum ember_mode {
+    EMBER_MODE_INSTANT,        /* answer at once, no reasoning channel */
+    EMBER_MODE_THINKING,       /* one reasoning chain, then the answer */
+    EMBER_MODE_CONTEMPLATING,  /* several agents reason in parallel, then converge */
+} ember_mode;
+
+typedef enum ember_reasoning {
+    EMBER_REASONING_LOW,
+    EMBER_REASONING_MEDIUM,
+    EMBER_REASONING_HIGH,
+    EMBER_REASONING_XHIGH,
+} ember_reasoning;
+
+EMBER_API const char *ember_mode_name(ember_mode mode);
+EMBER_API const char *ember_reasoning_name(ember_reasoning reasoning);
+/* Parse "instant"/"thinking"/"contemplating" and "low"/…/"xhigh"; false if unknown. */
+EMBER_API bool ember_mode_parse(const char *text, ember_mode *mode);
+EMBER_API bool ember_reasoning_parse(const char *text, ember_reasoning *reasoning);
+
+typedef struct ember_run_params {
+    ember_mode mode;
+    ember_reasoning reasoning;   /* strength written into the system block */
+    int think_budget;            /* most reasoning tokens before the channel is closed; 0 = none */
+    bool budget_cue;             /* before closing, inject a one-line "conclude now" cue */
+    int max_tokens;              /* most generated tokens (reasoning + answer); 0 = to context */
+    ember_sampling sampling;
+    const char *system;          /* system prompt, or NULL for the model's default */
+    const char *current_date;    /* "YYYY-MM-DD" for the system block, or NULL for today */
+    /* Contemplating */
+    int agents;                  /* parallel agents; 0 = 4 */
+    bool early_stop;             /* confidence threshold and consensus stopping */
+    float keep_fraction;         /* agents scoring below this quantile of finishers stop (0.9) */
+    float consensus;             /* stop everyone once the weighted vote share reaches this (0.75) */
+    int confidence_window;       /* tokens in the sliding confidence window (0 = 64) */
+    int confidence_top_k;        /* candidates averaged per token (0 = 5) */
+    const char *agent_grammar;   /* GBNF for every agent's generation, or NULL */
+} ember_run_params;
+
+EMBER_API void ember_run_params_init(ember_run_params *params);
+
+typedef enum ember_event_type {
+    EMBER_EVENT_REASONING_DELTA,  /* text on the reasoning channel */
+    EMBER_EVENT_ANSWER_DELTA,     /* text on the answer channel */
+    EMBER_EVENT_TOOL_CALL,        /* a complete tool call: name, arguments (JSON) */
+    EMBER_EVENT_TOOL_RESULT,      /* a tool's output: name, text */
+    EMBER_EVENT_AGENT_STARTED,    /* agent index, approach */
+    EMBER_EVENT_AGENT_DELTA,      /* agent index, text, channel */
+    EMBER_EVENT_AGENT_FINISHED,   /* agent index, answer, confidence, tokens, stop reason */
+    EMBER_EVENT_VOTE,             /* the winning answer and its weighted share */
+    EMBER_EVENT_BUDGET_REACHED,   /* the think budget closed the reasoning channel */
+    EMBER_EVENT_USAGE,            /* token counts so far */
+    EMBER_EVENT_ERROR,            /* a recoverable or final error; text holds the message */
+    EMBER_EVENT_DONE,             /* the run ended; nothing follows */
+} ember_event_type;
+
+typedef enum ember_channel {
+    EMBER_CHANNEL_REASONING,
+    EMBER_CHANNEL_ANSWER,
+    EMBER_CHANNEL_TOOL,
+} ember_channel;
+
+typedef struct ember_usage {
+    int prompt_tokens;            /* tokens in the rendered prompt */
+    int prompt_tokens_evaluated;  /* prompt tokens actually decoded (forks share, caches hit) */
+    int reasoning_tokens;         /* tokens generated on reasoning channels (all agents) */
+    int answer_tokens;            /* tokens generated on the answer channel */
+    int tokens_saved;             /* Contemplating: tokens early stop avoided (estimated) */
+    int kv_cells_peak;            /* most KV cells the run held at once */
+} ember_usage;
+
+typedef struct ember_timings {
+    double prefill_tokens_per_s;
+    double decode_tokens_per_s;
+    double ttft_ms;               /* start of the run to the first answer token */
+    double total_ms;
+} ember_timings;
+
+typedef struct ember_event {
+    ember_event_type type;
+    int agent;                    /* agent index in Contemplating, -1 otherwise */
+    ember_channel channel;        /* for deltas */
+    const char *text;             /* delta text, answer, tool output, error message, approach */
+    const char *name;             /* tool name */
+    const char *arguments;        /* tool arguments as JSON */
+    float confidence;             /* agent score, vote share */
+    int tokens;                   /* agent tokens */
+    const char *stop_reason;      /* "finished", "low_confidence", "consensus", "cancelled", "budget" */
+    const ember_usage *usage;     /* for EMBER_EVENT_USAGE and EMBER_EVENT_DONE */
+} ember_event;
+
+/* Called on the engine's scheduler thread (deltas) or the run's thread (tools, done);
+ * never concurrently for one run. The event and its strings live only during the call. */
+typedef void (*ember_event_fn)(const ember_event *event, void *user);
+
+typedef struct ember_run ember_run;
+typedef struct ember_result ember_result;
+
+/* Answers the chat (whose last message is the user's) and blocks until done. The result is
+ * the caller's to destroy; it exists even when the run failed part-way (what was generated
+ * is kept), in which case the status says why. */
+EMBER_API ember_status ember_run_chat(ember_engine *engine, const ember_chat *chat,
+                                      const ember_run_params *params, ember_event_fn on_event,
+                                      void *user, ember_result **result, ember_error *err);
+
+/* The same, on a thread of its own; ember_run_wait joins it. */
+EMBER_API ember_status ember_run_start(ember_engine *engine, const ember_chat *chat,
+                                       const ember_run_params *params, ember_event_fn on_event,
+                                       void *user, ember_run **run, ember_error *err);
+/* Stops generation of every sequence of the run soon; what was generated is kept. */
+EMBER_API void ember_run_cancel(ember_run *run);
+EMBER_API ember_status ember_run_wait(ember_run *run, ember_result **result, ember_error *err);
+EMBER_API void ember_run_destroy(ember_run *run);
+
+EMBER_API void ember_result_destroy(ember_result *result);
+EMBER_API const char *ember_result_answer(const ember_result *result);
+EMBER_API const char *ember_result_reasoning(const ember_result *result);
+EMBER_API ember_mode ember_result_mode(const ember_result *result);
+EMBER_API const ember_usage *ember_result_usage(const ember_result *result);
+EMBER_API const ember_timings *ember_result_timings(const ember_result *result);
+/* The result as JSON (answer, reasoning, mode, usage, timings, and per mode agents, vote,
+ * synthesis); the caller frees the string with free(). */
+EMBER_API char *ember_result_json(const ember_result *result);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Tools (section owned by src/tools/)                                                       */
+/* @@tools-api@@ */
+
+/* ---------------------------------------------------------------------------------------- */
+/* Model store and pull (section owned by src/pull/)                                         */
+/* @@pull-api@@ */
+
+/* ---------------------------------------------------------------------------------------- */
+/* Server (section owned by src/server/)                                                     */
+/* @@server-api@@ */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EMBER_H */

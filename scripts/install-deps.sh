@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ember needs to build, test and benchmark.
+# Idempotent: installs only what is missing, so repeated runs cost a dpkg query.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libcmocka-dev                   # unit tests
+  libjansson-dev                  # JSON
+  libedit-dev                     # ember run line editing
+  libcurl4-openssl-dev            # web_fetch, remote backends, pull
+  libmicrohttpd-dev               # ember serve
+  libsqlite3-dev                  # server store
+  libgmp-dev libmpfr-dev          # calculator tool
+  libpng-dev                      # crops, drawn boxes
+  bubblewrap python3              # python tool sandbox
+  clang libclang-rt-14-dev        # fuzz targets (libFuzzer)
+)
+
+missing=()
+# npm pack fetches the pinned llama.cpp bundle; keep a Node.js that is already there.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
