@@ -1,0 +1,203 @@
+/* options.c — common flags of the model commands (see options.h). */
+#include "options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char cli_options_help[] =
+    "model:\n"
+    "  -m, --model FILE        GGUF model file (required)\n"
+    "      --mmproj FILE       vision projector GGUF\n"
+    "  -c, --ctx N             context size in tokens, shared by all sequences (default: min(model, 8192))\n"
+    "  -t, --threads N         CPU threads (default: all cores)\n"
+    "      --verbose           show llama.cpp's own log\n"
+    "modes:\n"
+    "      --mode M            instant | thinking | contemplating (default: thinking)\n"
+    "      --reasoning R       low | medium | high | xhigh (default: medium)\n"
+    "      --think-budget N    close the reasoning channel after N tokens (thought compression)\n"
+    "      --budget-cue        before closing, tell the model to conclude\n"
+    "      --agents N          contemplating: parallel agents (default 4, at most 64)\n"
+    "      --no-early-stop     contemplating: let every agent finish\n"
+    "      --keep-fraction F   contemplating: stop agents below this quantile of finishers (0.9)\n"
+    "      --consensus F       contemplating: stop all at this weighted vote share (0.75)\n"
+    "sampling:\n"
+    "      --max-tokens N      most generated tokens, reasoning included (default: to the context)\n"
+    "      --temp T            temperature, 0 = greedy (default 0.7)\n"
+    "      --top-k K           (default 40)\n"
+    "      --top-p P           (default 0.95)\n"
+    "      --min-p P           (default 0.05)\n"
+    "      --seed S            sampling seed (default: random)\n"
+    "      --grammar GBNF      constrain generation with a GBNF grammar\n"
+    "      --grammar-file F    the same, from a file\n"
+    "      --agent-grammar-file F  contemplating: a GBNF grammar for each agent\n"
+    "      --system TEXT       system prompt\n"
+    "      --date YYYY-MM-DD   current date written into the system block\n";
+
+void cli_options_init(cli_options *o) {
+    memset(o, 0, sizeof *o);
+    ember_engine_params_init(&o->engine);
+    ember_run_params_init(&o->run);
+}
+
+void cli_options_free(cli_options *o) {
+    free(o->grammar_text);
+    free(o->agent_grammar);
+}
+
+bool cli_parse_int(const char *flag, const char *text, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < min || v > max) {
+        fprintf(stderr, "ember: invalid value for %s: '%s' (an integer from %ld to %ld)\n", flag, text, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cli_parse_float(const char *flag, const char *text, double min, double max, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
+        fprintf(stderr, "ember: invalid value for %s: '%s' (a number from %g to %g)\n", flag, text, min, max);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+char *cli_read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "ember: cannot read '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (len + 1 == cap) {
+            char *grown = realloc(buf, cap *= 2);
+            if (!grown) { free(buf); buf = NULL; }
+            else buf = grown;
+        }
+    }
+    fclose(f);
+    if (!buf) {
+        fprintf(stderr, "ember: out of memory reading '%s'\n", path);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static bool is(const char *arg, const char *a, const char *b) {
+    return strcmp(arg, a) == 0 || (b && strcmp(arg, b) == 0);
+}
+
+cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
+    const char *arg = argv[*i];
+    static const char *const with_value[] = {
+        "-m", "--model", "--mmproj", "-c", "--ctx", "-t", "--threads", "--mode", "--reasoning",
+        "--think-budget", "--agents", "--keep-fraction", "--consensus", "--max-tokens", "--temp",
+        "--top-k", "--top-p", "--min-p", "--seed", "--grammar", "--grammar-file",
+        "--agent-grammar-file", "--system", "--date", NULL};
+    if (is(arg, "--verbose", NULL)) { o->engine.verbose = true; return CLI_PARSE_OK; }
+    if (is(arg, "--budget-cue", NULL)) { o->run.budget_cue = true; return CLI_PARSE_OK; }
+    if (is(arg, "--no-early-stop", NULL)) { o->run.early_stop = false; return CLI_PARSE_OK; }
+    bool known = false;
+    for (int k = 0; with_value[k]; k++) known = known || strcmp(arg, with_value[k]) == 0;
+    if (!known) return CLI_PARSE_UNKNOWN;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "ember: %s needs a value\n", arg);
+        return CLI_PARSE_ERROR;
+    }
+    const char *val = argv[++*i];
+    long n;
+    double d;
+    if (is(arg, "-m", "--model")) {
+        snprintf(o->model_path, sizeof o->model_path, "%s", val);
+    } else if (is(arg, "--mmproj", NULL)) {
+        snprintf(o->mmproj_path, sizeof o->mmproj_path, "%s", val);
+    } else if (is(arg, "-c", "--ctx")) {
+        if (!cli_parse_int(arg, val, 64, 1 << 24, &n)) return CLI_PARSE_ERROR;
+        o->engine.n_ctx = (int)n;
+    } else if (is(arg, "-t", "--threads")) {
+        if (!cli_parse_int(arg, val, 1, 1024, &n)) return CLI_PARSE_ERROR;
+        o->engine.n_threads = (int)n;
+    } else if (is(arg, "--mode", NULL)) {
+        if (!ember_mode_parse(val, &o->run.mode)) {
+            fprintf(stderr, "ember: invalid value for --mode: '%s' (instant, thinking or contemplating)\n", val);
+            return CLI_PARSE_ERROR;
+        }
+    } else if (is(arg, "--reasoning", NULL)) {
+        if (!ember_reasoning_parse(val, &o->run.reasoning)) {
+            fprintf(stderr, "ember: invalid value for --reasoning: '%s' (low, medium, high or xhigh)\n", val);
+            return CLI_PARSE_ERROR;
+        }
+    } else if (is(arg, "--think-budget", NULL)) {
+        if (!cli_parse_int(arg, val, 1, 1 << 24, &n)) return CLI_PARSE_ERROR;
+        o->run.think_budget = (int)n;
+    } else if (is(arg, "--agents", NULL)) {
+        if (!cli_parse_int(arg, val, 1, 64, &n)) return CLI_PARSE_ERROR;
+        o->run.agents = (int)n;
+    } else if (is(arg, "--keep-fraction", NULL)) {
+        if (!cli_parse_float(arg, val, 0, 1, &d)) return CLI_PARSE_ERROR;
+        o->run.keep_fraction = (float)d;
+    } else if (is(arg, "--consensus", NULL)) {
+        if (!cli_parse_float(arg, val, 0, 1, &d)) return CLI_PARSE_ERROR;
+        o->run.consensus = (float)d;
+    } else if (is(arg, "--max-tokens", NULL)) {
+        if (!cli_parse_int(arg, val, 1, 1 << 24, &n)) return CLI_PARSE_ERROR;
+        o->run.max_tokens = (int)n;
+    } else if (is(arg, "--temp", NULL)) {
+        if (!cli_parse_float(arg, val, 0, 100, &d)) return CLI_PARSE_ERROR;
+        o->run.sampling.temperature = (float)d;
+    } else if (is(arg, "--top-k", NULL)) {
+        if (!cli_parse_int(arg, val, 0, 1 << 24, &n)) return CLI_PARSE_ERROR;
+        o->run.sampling.top_k = (int)n;
+    } else if (is(arg, "--top-p", NULL)) {
+        if (!cli_parse_float(arg, val, 0, 1, &d)) return CLI_PARSE_ERROR;
+        o->run.sampling.top_p = (float)d;
+    } else if (is(arg, "--min-p", NULL)) {
+        if (!cli_parse_float(arg, val, 0, 1, &d)) return CLI_PARSE_ERROR;
+        o->run.sampling.min_p = (float)d;
+    } else if (is(arg, "--seed", NULL)) {
+        if (!cli_parse_int(arg, val, 0, 4294967295L, &n)) return CLI_PARSE_ERROR;
+        o->run.sampling.seed = (uint32_t)n;
+        o->seed_given = true;
+    } else if (is(arg, "--grammar", "--grammar-file")) {
+        free(o->grammar_text);
+        o->grammar_text = strcmp(arg, "--grammar") == 0 ? strdup(val) : cli_read_file(val);
+        if (!o->grammar_text) return CLI_PARSE_ERROR;
+    } else if (is(arg, "--agent-grammar-file", NULL)) {
+        free(o->agent_grammar);
+        if (!(o->agent_grammar = cli_read_file(val))) return CLI_PARSE_ERROR;
+    } else if (is(arg, "--system", NULL)) {
+        o->run.system = val;
+    } else if (is(arg, "--date", NULL)) {
+        o->run.current_date = val;
+    }
+    return CLI_PARSE_OK;
+}
+
+bool cli_options_finish(cli_options *o, const char *command) {
+    if (!o->model_path[0]) {
+        fprintf(stderr, "ember %s: no model given (-m MODEL.gguf)\n", command);
+        return false;
+    }
+    o->engine.model_path = o->model_path;
+    o->engine.mmproj_path = o->mmproj_path[0] ? o->mmproj_path : NULL;
+    o->run.sampling.grammar = o->grammar_text;
+    o->run.agent_grammar = o->agent_grammar;
+    if (!o->seed_given) o->run.sampling.seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+    return true;
+}

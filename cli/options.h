@@ -1,0 +1,41 @@
+/*
+ * options.h — the flags every model command shares (-m, -c, -t, --verbose, modes, sampling)
+ * and strict parsing of their values. A command loops over argv and offers each flag here
+ * first; what is not a common flag is its own.
+ */
+#ifndef EMBER_CLI_OPTIONS_H
+#define EMBER_CLI_OPTIONS_H
+
+#include "ember.h"
+
+typedef struct cli_options {
+    ember_engine_params engine;
+    ember_run_params run;
+    char model_path[1024];
+    char mmproj_path[1024];
+    char *grammar_text;       /* owned: from --grammar or --grammar-file */
+    char *agent_grammar;      /* owned: from --agent-grammar-file */
+    bool seed_given;
+} cli_options;
+
+typedef enum cli_parse {
+    CLI_PARSE_OK,         /* the flag (and its value) was consumed */
+    CLI_PARSE_UNKNOWN,    /* not a common flag */
+    CLI_PARSE_ERROR,      /* a common flag with a bad or missing value; message printed */
+} cli_parse;
+
+void cli_options_init(cli_options *o);
+void cli_options_free(cli_options *o);
+/* Tries argv[*i] as a common flag; advances *i past a consumed value. */
+cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i);
+/* After parsing: resolves the model and fills defaults (seed). Prints and returns false on error. */
+bool cli_options_finish(cli_options *o, const char *command);
+/* The help text for the common flags. */
+extern const char cli_options_help[];
+
+bool cli_parse_int(const char *flag, const char *text, long min, long max, long *out);
+bool cli_parse_float(const char *flag, const char *text, double min, double max, double *out);
+/* Reads a whole file into a malloc'd string; prints an error and returns NULL on failure. */
+char *cli_read_file(const char *path);
+
+#endif

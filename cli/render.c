@@ -1,0 +1,92 @@
+/* render.c — terminal rendering of run events (see render.h). */
+#include "render.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void cli_render_init(cli_render *r, bool show_reasoning, bool quiet) {
+    memset(r, 0, sizeof *r);
+    r->show_reasoning = show_reasoning;
+    r->quiet = quiet;
+    r->color = isatty(STDERR_FILENO);
+    r->answer_newline = true;
+}
+
+static void end_dim(cli_render *r) {
+    if (r->in_reasoning) {
+        fputs(r->color ? "\033[0m\n" : "\n", stderr);
+        r->in_reasoning = false;
+    }
+}
+
+static void agent_status(cli_render *r) {
+    if (!r->color) return;
+    fputs("\r\033[2K", stderr);
+    for (int i = 0; i < r->agents && i < 64; i++) fprintf(stderr, "[%d:%d] ", i, r->agent_tokens[i]);
+    fflush(stderr);
+}
+
+void cli_render_event(const ember_event *ev, void *user) {
+    cli_render *r = user;
+    if (r->quiet) return;
+    switch (ev->type) {
+    case EMBER_EVENT_REASONING_DELTA:
+        if (!r->show_reasoning) break;
+        if (!r->in_reasoning) {
+            fputs(r->color ? "\033[2m" : "", stderr);
+            r->in_reasoning = true;
+        }
+        fputs(ev->text, stderr);
+        fflush(stderr);
+        break;
+    case EMBER_EVENT_ANSWER_DELTA:
+        end_dim(r);
+        fputs(ev->text, stdout);
+        fflush(stdout);
+        r->answer_started = true;
+        r->answer_newline = ev->text[0] && ev->text[strlen(ev->text) - 1] == '\n';
+        break;
+    case EMBER_EVENT_TOOL_CALL:
+        end_dim(r);
+        fprintf(stderr, "» tool %s %s\n", ev->name ? ev->name : "?", ev->arguments ? ev->arguments : "");
+        break;
+    case EMBER_EVENT_TOOL_RESULT:
+        fprintf(stderr, "« %s: %.200s%s\n", ev->name ? ev->name : "?", ev->text ? ev->text : "",
+                ev->text && strlen(ev->text) > 200 ? "…" : "");
+        break;
+    case EMBER_EVENT_AGENT_STARTED:
+        if (ev->agent + 1 > r->agents) r->agents = ev->agent + 1;
+        if (!r->color) fprintf(stderr, "agent %d: %s\n", ev->agent, ev->text ? ev->text : "");
+        agent_status(r);
+        break;
+    case EMBER_EVENT_AGENT_DELTA:
+        if (ev->agent >= 0 && ev->agent < 64) r->agent_tokens[ev->agent]++;
+        if (r->agent_tokens[ev->agent] % 8 == 0) agent_status(r);
+        break;
+    case EMBER_EVENT_AGENT_FINISHED:
+        if (r->color) fputs("\r\033[2K", stderr);
+        fprintf(stderr, "agent %d %s: %d tokens, confidence %.2f, answer \"%.60s\"\n", ev->agent,
+                ev->stop_reason ? ev->stop_reason : "finished", ev->tokens, ev->confidence, ev->text ? ev->text : "");
+        break;
+    case EMBER_EVENT_VOTE:
+        fprintf(stderr, "vote: \"%.60s\" with %.0f%% of the weight\n", ev->text ? ev->text : "", ev->confidence * 100);
+        break;
+    case EMBER_EVENT_BUDGET_REACHED:
+        end_dim(r);
+        if (r->show_reasoning) fprintf(stderr, "(think budget reached after %d tokens)\n", ev->tokens);
+        break;
+    case EMBER_EVENT_ERROR:
+        end_dim(r);
+        break;  /* the command prints the final error once */
+    case EMBER_EVENT_USAGE:
+    case EMBER_EVENT_DONE:
+        end_dim(r);
+        break;
+    }
+}
+
+void cli_render_finish(cli_render *r) {
+    if (!r->quiet && r->answer_started && !r->answer_newline) fputc('\n', stdout);
+    fflush(stdout);
+}

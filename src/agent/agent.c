@@ -1,0 +1,189 @@
+/*
+ * agent.c — driving one sequence: every sampled token goes through the chat parser, whose
+ * channel events become ember events; the callback enforces the think budget (budget forcing:
+ * inject the channel close and answer opening), the token limit, and stops at the end of the
+ * turn or at a tool call.
+ */
+#include "agent/agent.h"
+#include "core/utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char BUDGET_CUE[] = "\n\nI have thought enough; I will answer now.";
+
+double run_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void run_emit(run_ctx *run, const ember_event *ev) {
+    if (run->on_event) run->on_event(ev, run->user);
+}
+
+static void emit_delta(agent *a, ember_channel channel, const char *text, size_t len) {
+    if (!len) return;
+    char *clean = utf8_sanitize(text, len);
+    if (!clean) return;
+    ember_event ev = {
+        .type = a->index >= 0 ? EMBER_EVENT_AGENT_DELTA
+              : channel == EMBER_CHANNEL_REASONING ? EMBER_EVENT_REASONING_DELTA : EMBER_EVENT_ANSWER_DELTA,
+        .agent = a->index,
+        .channel = channel,
+        .text = clean,
+    };
+    run_emit(a->run, &ev);
+    free(clean);
+}
+
+/* Emits whole UTF-8 characters only; a character split over tokens waits for its rest. */
+static void flush_hold(agent *a, bool all) {
+    size_t n = all ? a->hold.len : utf8_complete_prefix(strbuf_str(&a->hold), a->hold.len);
+    emit_delta(a, a->hold_channel, strbuf_str(&a->hold), n);
+    memmove(a->hold.data, a->hold.data + n, a->hold.len - n);
+    a->hold.len -= n;
+    if (a->hold.data) a->hold.data[a->hold.len] = '\0';
+}
+
+static void on_chat_event(void *user, chat_event_kind kind, const char *text, size_t len,
+                          const char *recipient) {
+    agent *a = user;
+    switch (kind) {
+    case CHAT_EVENT_REASONING:
+    case CHAT_EVENT_ANSWER: {
+        ember_channel ch = kind == CHAT_EVENT_REASONING ? EMBER_CHANNEL_REASONING : EMBER_CHANNEL_ANSWER;
+        strbuf_append(ch == EMBER_CHANNEL_REASONING ? a->reasoning : a->answer, text, len);
+        if (ch == EMBER_CHANNEL_ANSWER && a->index < 0 && a->run->t_first_answer == 0)
+            a->run->t_first_answer = run_now_ms();
+        if (a->hold.len && a->hold_channel != ch) flush_hold(a, true);
+        a->hold_channel = ch;
+        strbuf_append(&a->hold, text, len);
+        flush_hold(a, false);
+        break;
+    }
+    case CHAT_EVENT_TOOL_CALL: {
+        a->saw_tool_call = true;
+        char *name = utf8_sanitize(recipient ? recipient : "", recipient ? strlen(recipient) : 0);
+        char *body = utf8_sanitize(text, len);
+        if (name && body) {
+            result_add_call(a->run->result, name, body);
+            ember_event ev = {.type = EMBER_EVENT_TOOL_CALL, .agent = a->index, .channel = EMBER_CHANNEL_TOOL,
+                              .name = name, .arguments = body, .text = body};
+            run_emit(a->run, &ev);
+        }
+        free(name);
+        free(body);
+        break;
+    }
+    case CHAT_EVENT_TURN_END:
+        break;
+    }
+}
+
+static void confidence_push(agent *a, float token_confidence) {
+    if (a->window_fill == a->window_size) {
+        a->window_sum -= a->window[a->window_pos];
+    } else {
+        a->window_fill++;
+    }
+    a->window[a->window_pos] = token_confidence;
+    a->window_sum += token_confidence;
+    a->window_pos = (a->window_pos + 1) % a->window_size;
+    if (a->window_fill == a->window_size) {
+        float mean = (float)(a->window_sum / a->window_size);
+        if (mean < a->lowest) a->lowest = mean;
+    }
+}
+
+float agent_confidence(const agent *a) {
+    if (a->lowest < 1e30f) return a->lowest;
+    return a->window_fill ? (float)(a->window_sum / a->window_fill) : 0.0f;
+}
+
+/* Closes the reasoning channel: optional cue, then the format's close-and-open text. */
+static void force_answer(agent *a) {
+    strbuf inject = {0};
+    if (a->run->params.budget_cue) strbuf_puts(&inject, BUDGET_CUE);
+    strbuf_puts(&inject, a->run->format->close_reasoning);
+    if (ember_seq_feed_text(a->seq, strbuf_str(&inject), true, NULL) == EMBER_OK) {
+        chat_parser_feed(a->parser, strbuf_str(&inject), inject.len);
+        a->budget_reached = true;
+        ember_event ev = {.type = EMBER_EVENT_BUDGET_REACHED, .agent = a->index, .tokens = a->reasoning_tokens};
+        run_emit(a->run, &ev);
+    }
+    strbuf_free(&inject);
+}
+
+static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, void *user) {
+    agent *a = user;
+    run_ctx *run = a->run;
+    (void)seq;
+    if (run->t_first_token == 0) run->t_first_token = run_now_ms();
+    ember_channel channel = chat_parser_channel(a->parser);
+    if (channel == EMBER_CHANNEL_REASONING) a->reasoning_tokens++;
+    else a->answer_tokens++;
+    a->generated++;
+    confidence_push(a, -tok->top_logprob_mean);
+    chat_parser_feed(a->parser, tok->piece, strlen(tok->piece));
+
+    if (atomic_load(&run->cancelled)) {
+        a->stop_reason = "cancelled";
+        return EMBER_SEQ_PAUSE;
+    }
+    if (tok->is_eog || chat_parser_turn_ended(a->parser)) {
+        a->stop_reason = "stop";
+        return EMBER_SEQ_PAUSE;
+    }
+    if (a->saw_tool_call) {
+        a->stop_reason = "tool_calls";
+        return EMBER_SEQ_PAUSE;
+    }
+    if (a->max_tokens > 0 && a->generated >= a->max_tokens) {
+        a->stop_reason = "length";
+        return EMBER_SEQ_PAUSE;
+    }
+    if (a->should_stop && a->should_stop(a)) return EMBER_SEQ_PAUSE;
+    if (a->think_budget > 0 && !a->budget_reached &&
+        chat_parser_channel(a->parser) == EMBER_CHANNEL_REASONING && a->reasoning_tokens >= a->think_budget)
+        force_answer(a);
+    return EMBER_SEQ_CONTINUE;
+}
+
+bool agent_init(agent *a, run_ctx *run, int index, ember_seq *seq, chat_opening opening,
+                strbuf *reasoning, strbuf *answer) {
+    memset(a, 0, sizeof *a);
+    a->run = run;
+    a->index = index;
+    a->seq = seq;
+    a->reasoning = reasoning;
+    a->answer = answer;
+    a->lowest = 1e38f;
+    a->window_size = run->params.confidence_window > 0 ? run->params.confidence_window : 64;
+    a->window = calloc((size_t)a->window_size, sizeof *a->window);
+    a->parser = run->format->parser_create(opening, on_chat_event, a);
+    if (!a->window || !a->parser) {
+        agent_free(a);
+        return false;
+    }
+    ember_seq_set_callbacks(seq, on_token, NULL, a);
+    return true;
+}
+
+void agent_free(agent *a) {
+    chat_parser_destroy(a->parser);
+    a->parser = NULL;
+    free(a->window);
+    a->window = NULL;
+    strbuf_free(&a->hold);
+}
+
+ember_status agent_generate(agent *a, ember_error *err) {
+    ember_status status = ember_seq_generate(a->seq, err);
+    if (status == EMBER_OK) status = ember_seq_wait_idle(a->seq, err);
+    chat_parser_finish(a->parser);
+    flush_hold(a, true);
+    if (status == EMBER_ERR_CANCELLED) a->stop_reason = "cancelled";
+    return status;
+}

@@ -1,0 +1,69 @@
+/*
+ * agent.h — one generating branch of a run: a sequence, its chat parser, its token counts,
+ * its confidence and its output. Instant and Thinking runs have one agent; Contemplating has
+ * N plus a synthesizer. An agent's token callback runs on the scheduler thread; everything
+ * else on the run's thread while the agent is idle.
+ */
+#ifndef EMBER_AGENT_AGENT_H
+#define EMBER_AGENT_AGENT_H
+
+#include "agent/result.h"
+#include "chat/chat.h"
+
+#include <stdatomic.h>
+
+typedef struct run_ctx {
+    ember_engine *engine;
+    const chat_format *format;
+    ember_run_params params;
+    ember_event_fn on_event;
+    void *user;
+    ember_result *result;
+    double t_start;          /* ms, monotonic */
+    double t_first_token;    /* prompt evaluated */
+    double t_first_answer;
+    atomic_bool cancelled;
+    int kv_cells_peak;
+} run_ctx;
+
+typedef struct agent {
+    run_ctx *run;
+    int index;                  /* agent number in Contemplating, -1 for the main answer */
+    ember_seq *seq;
+    chat_parser *parser;
+    strbuf *reasoning;          /* where this agent's channels are collected */
+    strbuf *answer;
+    strbuf hold;                /* bytes of an unfinished UTF-8 character */
+    ember_channel hold_channel;
+    int reasoning_tokens;
+    int answer_tokens;
+    int generated;
+    int max_tokens;             /* 0 = no limit */
+    int think_budget;           /* 0 = none */
+    bool budget_reached;
+    bool saw_tool_call;
+    const char *stop_reason;    /* set when the agent stops itself */
+    /* DeepConf confidence: sliding mean of per-token confidence, its minimum = the score */
+    float *window;
+    int window_size;
+    int window_fill;
+    int window_pos;
+    double window_sum;
+    float lowest;
+    /* Contemplating hook, called after each token with the agent idle-safe; may stop it. */
+    bool (*should_stop)(struct agent *agent);
+} agent;
+
+double run_now_ms(void);
+void run_emit(run_ctx *run, const ember_event *ev);
+
+/* Sets up an agent on an existing sequence; the parser starts at `opening`. */
+bool agent_init(agent *a, run_ctx *run, int index, ember_seq *seq, chat_opening opening,
+                strbuf *reasoning, strbuf *answer);
+void agent_free(agent *a);
+/* Generates until the turn ends, a limit or a tool call; blocks the calling thread. */
+ember_status agent_generate(agent *a, ember_error *err);
+/* Current confidence score (lowest window mean so far; the running mean before a window fills). */
+float agent_confidence(const agent *a);
+
+#endif

@@ -1,0 +1,130 @@
+/* result.c — ember_result: getters and the JSON that `ember ask --json` prints. */
+#include "agent/result.h"
+#include "core/utf8.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+ember_result *result_create(ember_mode mode) {
+    ember_result *r = calloc(1, sizeof *r);
+    if (r) {
+        r->mode = mode;
+        r->finish_reason = "stop";
+    }
+    return r;
+}
+
+bool result_add_call(ember_result *r, const char *name, const char *arguments) {
+    result_tool_call *calls = realloc(r->calls, sizeof *calls * (size_t)(r->n_calls + 1));
+    if (!calls) return false;
+    r->calls = calls;
+    calls[r->n_calls].name = strdup(name);
+    calls[r->n_calls].arguments = strdup(arguments);
+    r->n_calls++;
+    return true;
+}
+
+void ember_result_destroy(ember_result *r) {
+    if (!r) return;
+    strbuf_free(&r->answer);
+    strbuf_free(&r->reasoning);
+    free(r->error);
+    for (int i = 0; i < r->n_calls; i++) {
+        free(r->calls[i].name);
+        free(r->calls[i].arguments);
+    }
+    free(r->calls);
+    for (int i = 0; i < r->n_agents; i++) {
+        free(r->agents[i].approach);
+        strbuf_free(&r->agents[i].reasoning);
+        strbuf_free(&r->agents[i].answer);
+        free(r->agents[i].normalized);
+    }
+    free(r->agents);
+    free(r->vote_answer);
+    free(r);
+}
+
+const char *ember_result_answer(const ember_result *r) { return strbuf_str(&r->answer); }
+const char *ember_result_reasoning(const ember_result *r) { return strbuf_str(&r->reasoning); }
+ember_mode ember_result_mode(const ember_result *r) { return r->mode; }
+const ember_usage *ember_result_usage(const ember_result *r) { return &r->usage; }
+const ember_timings *ember_result_timings(const ember_result *r) { return &r->timings; }
+
+/* A JSON string of model text, repaired to valid UTF-8. */
+static json_t *text_json(const char *text) {
+    char *clean = utf8_sanitize(text, strlen(text));
+    json_t *value = json_string(clean ? clean : "");
+    free(clean);
+    return value;
+}
+
+static json_t *usage_json(const ember_usage *u) {
+    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+                     "prompt_tokens", u->prompt_tokens,
+                     "reasoning_tokens", u->reasoning_tokens,
+                     "answer_tokens", u->answer_tokens,
+                     "completion_tokens", u->reasoning_tokens + u->answer_tokens,
+                     "prompt_tokens_evaluated", u->prompt_tokens_evaluated,
+                     "kv_cells_peak", u->kv_cells_peak,
+                     "tokens_saved", u->tokens_saved);
+}
+
+static json_t *timings_json(const ember_timings *t) {
+    return json_pack("{s:f, s:f, s:f, s:f}",
+                     "prefill_tokens_per_s", t->prefill_tokens_per_s,
+                     "decode_tokens_per_s", t->decode_tokens_per_s,
+                     "ttft_ms", t->ttft_ms,
+                     "total_ms", t->total_ms);
+}
+
+static json_t *agents_json(const ember_result *r) {
+    json_t *agents = json_array();
+    for (int i = 0; i < r->n_agents; i++) {
+        const result_agent *a = &r->agents[i];
+        json_array_append_new(agents, json_pack("{s:i, s:s, s:i, s:f, s:o, s:o, s:b, s:s}",
+            "index", i,
+            "approach", a->approach ? a->approach : "",
+            "tokens", a->tokens,
+            "confidence", (double)a->confidence,
+            "answer", text_json(strbuf_str(&a->answer)),
+            "normalized_answer", text_json(a->normalized ? a->normalized : ""),
+            "stopped_early", a->stopped_early,
+            "stop_reason", a->stop_reason ? a->stop_reason : "finished"));
+    }
+    return agents;
+}
+
+char *ember_result_json(const ember_result *r) {
+    json_t *root = json_pack("{s:o, s:o, s:s, s:s, s:o, s:o}",
+                             "answer", text_json(strbuf_str(&r->answer)),
+                             "reasoning", text_json(strbuf_str(&r->reasoning)),
+                             "mode", ember_mode_name(r->mode),
+                             "finish_reason", r->finish_reason,
+                             "usage", usage_json(&r->usage),
+                             "timings", timings_json(&r->timings));
+    if (!root) return NULL;
+    if (r->error) json_object_set_new(root, "error", text_json(r->error));
+    if (r->budget_reached) json_object_set_new(root, "think_budget_reached", json_true());
+    if (r->n_calls) {
+        json_t *calls = json_array();
+        for (int i = 0; i < r->n_calls; i++) {
+            json_t *args = json_loads(r->calls[i].arguments, JSON_DECODE_ANY, NULL);
+            json_array_append_new(calls, json_pack("{s:s, s:o}", "name", r->calls[i].name,
+                                                   "arguments", args ? args : text_json(r->calls[i].arguments)));
+        }
+        json_object_set_new(root, "tool_calls", calls);
+    }
+    if (r->mode == EMBER_MODE_CONTEMPLATING) {
+        json_object_set_new(root, "agents", agents_json(r));
+        json_object_set_new(root, "vote", json_pack("{s:o, s:f, s:i}",
+                                                    "answer", text_json(r->vote_answer ? r->vote_answer : ""),
+                                                    "share", (double)r->vote_share,
+                                                    "agents", r->vote_agents));
+        json_object_set_new(root, "synthesis", json_pack("{s:o}", "answer", text_json(strbuf_str(&r->answer))));
+    }
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    json_decref(root);
+    return text;
+}

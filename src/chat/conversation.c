@@ -1,0 +1,94 @@
+/*
+ * conversation.c — ember_chat: an ordered list of messages, each owning copies of its text.
+ */
+#include "chat/chat.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+ember_chat *ember_chat_create(void) { return calloc(1, sizeof(ember_chat)); }
+
+static void message_free(chat_message *m) {
+    free(m->content);
+    free(m->reasoning);
+    free(m->name);
+    for (int i = 0; i < m->n_calls; i++) {
+        free(m->calls[i].name);
+        free(m->calls[i].arguments);
+        free(m->calls[i].id);
+    }
+    free(m->calls);
+}
+
+void ember_chat_clear(ember_chat *chat) {
+    for (size_t i = 0; i < chat->n; i++) message_free(&chat->msgs[i]);
+    chat->n = 0;
+}
+
+void ember_chat_pop(ember_chat *chat) {
+    if (chat->n > 0) message_free(&chat->msgs[--chat->n]);
+}
+
+void ember_chat_destroy(ember_chat *chat) {
+    if (!chat) return;
+    ember_chat_clear(chat);
+    free(chat->msgs);
+    free(chat);
+}
+
+size_t ember_chat_count(const ember_chat *chat) { return chat->n; }
+
+static chat_message *append(ember_chat *chat, ember_role role, ember_error *err) {
+    if (chat->n == chat->cap) {
+        size_t cap = chat->cap ? chat->cap * 2 : 8;
+        chat_message *msgs = realloc(chat->msgs, sizeof *msgs * cap);
+        if (!msgs) {
+            ember_fail(err, EMBER_ERR_NOMEM, "out of memory adding a message");
+            return NULL;
+        }
+        chat->msgs = msgs;
+        chat->cap = cap;
+    }
+    chat_message *m = &chat->msgs[chat->n];
+    memset(m, 0, sizeof *m);
+    m->role = role;
+    return m;
+}
+
+static ember_status commit(ember_chat *chat, chat_message *m, bool ok, ember_error *err) {
+    if (!ok || !m->content) {
+        message_free(m);
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory adding a message");
+    }
+    chat->n++;
+    return EMBER_OK;
+}
+
+ember_status ember_chat_add(ember_chat *chat, ember_role role, const char *text, ember_error *err) {
+    if ((unsigned)role > EMBER_ROLE_TOOL) return ember_fail(err, EMBER_ERR_INVALID, "unknown role");
+    chat_message *m = append(chat, role, err);
+    if (!m) return EMBER_ERR_NOMEM;
+    m->content = strdup(text ? text : "");
+    return commit(chat, m, true, err);
+}
+
+ember_status ember_chat_add_assistant(ember_chat *chat, const char *reasoning, const char *answer,
+                                      ember_error *err) {
+    chat_message *m = append(chat, EMBER_ROLE_ASSISTANT, err);
+    if (!m) return EMBER_ERR_NOMEM;
+    m->content = strdup(answer ? answer : "");
+    bool ok = true;
+    if (reasoning && reasoning[0]) ok = (m->reasoning = strdup(reasoning)) != NULL;
+    return commit(chat, m, ok, err);
+}
+
+ember_status ember_chat_add_tool_result(ember_chat *chat, const char *tool_name, const char *output,
+                                        ember_error *err) {
+    if (!tool_name || !tool_name[0]) return ember_fail(err, EMBER_ERR_INVALID, "a tool result needs the tool's name");
+    chat_message *m = append(chat, EMBER_ROLE_TOOL, err);
+    if (!m) return EMBER_ERR_NOMEM;
+    m->content = strdup(output ? output : "");
+    bool ok = (m->name = strdup(tool_name)) != NULL;
+    return commit(chat, m, ok, err);
+}

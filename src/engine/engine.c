@@ -1,0 +1,145 @@
+/*
+ * engine.c — the engine's life: load the model, size one context with a unified KV cache for
+ * many sequences, start and stop the scheduler thread, report statistics.
+ *
+ * llama.cpp's log callback is process-wide; ember routes it through log_sink(), which prints
+ * only while at least one verbose engine exists. That counter is the one piece of state the
+ * engine keeps outside an engine object.
+ */
+#include "engine/engine_internal.h"
+#include "engine/inspect.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static atomic_int verbose_engines;
+static pthread_once_t backend_once = PTHREAD_ONCE_INIT;
+
+static void log_sink(enum ggml_log_level level, const char *text, void *user) {
+    (void)level;
+    (void)user;
+    if (atomic_load(&verbose_engines) > 0) fputs(text, stderr);
+}
+
+static void backend_init(void) {
+    llama_log_set(log_sink, NULL);
+    llama_backend_init();
+}
+
+void ember_engine_params_init(ember_engine_params *p) {
+    memset(p, 0, sizeof *p);
+}
+
+void ember_sampling_init(ember_sampling *s) {
+    *s = (ember_sampling){.temperature = 0.7f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .seed = 0};
+}
+
+bool engine_on_scheduler(const ember_engine *e) { return pthread_equal(pthread_self(), e->thread); }
+void engine_lock(ember_engine *e) { pthread_mutex_lock(&e->mu); }
+void engine_unlock(ember_engine *e) { pthread_mutex_unlock(&e->mu); }
+void engine_wait_not_decoding(ember_engine *e) {
+    while (e->decoding) pthread_cond_wait(&e->step_cv, &e->mu);
+}
+
+static void engine_free(ember_engine *e) {
+    if (e->ctx) llama_free(e->ctx);
+    if (e->model) llama_model_free(e->model);
+    if (e->batch.token) llama_batch_free(e->batch);
+    free(e->seqs);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->work_cv);
+    pthread_cond_destroy(&e->step_cv);
+    if (e->verbose) atomic_fetch_sub(&verbose_engines, 1);
+    free(e);
+}
+
+ember_status ember_engine_create(const ember_engine_params *p, ember_engine **out, ember_error *err) {
+    *out = NULL;
+    if (!p || !p->model_path) return ember_fail(err, EMBER_ERR_INVALID, "no model given (-m MODEL.gguf)");
+    if (p->n_ctx < 0 || p->n_threads < 0 || p->n_seq_max < 0 || p->n_batch < 0)
+        return ember_fail(err, EMBER_ERR_INVALID, "context, threads, sequences and batch must not be negative");
+    if (p->mmproj_path)
+        return ember_fail(err, EMBER_ERR_UNSUPPORTED, "images are not supported yet; run without --mmproj");
+
+    ember_model_info info;
+    ember_status status = ember_model_inspect(p->model_path, &info, err);
+    if (status != EMBER_OK) return status;
+
+    pthread_once(&backend_once, backend_init);
+    ember_engine *e = calloc(1, sizeof *e);
+    if (!e) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->work_cv, NULL);
+    pthread_cond_init(&e->step_cv, NULL);
+    e->verbose = p->verbose;
+    if (e->verbose) atomic_fetch_add(&verbose_engines, 1);
+    snprintf(e->chat_format, sizeof e->chat_format, "%s", info.chat_format);
+
+    struct llama_model_params mp = llama_model_default_params();
+    e->model = llama_model_load_from_file(p->model_path, mp);
+    if (!e->model) {
+        engine_free(e);
+        return ember_fail(err, EMBER_ERR_ENGINE,
+                          "llama.cpp could not load '%s' (architecture '%s'); run with --verbose for its log",
+                          p->model_path, info.architecture);
+    }
+    e->vocab = llama_model_get_vocab(e->model);
+    e->n_vocab = llama_vocab_n_tokens(e->vocab);
+
+    int trained = llama_model_n_ctx_train(e->model);
+    e->n_ctx = p->n_ctx ? p->n_ctx : (trained > 0 && trained < 8192 ? trained : 8192);
+    e->n_seq_max = p->n_seq_max ? p->n_seq_max : 32;
+    e->n_batch = p->n_batch ? p->n_batch : 512;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = p->n_threads ? p->n_threads : (int)(cores > 0 ? cores : 1);
+
+    struct llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = (uint32_t)e->n_ctx;
+    cp.n_batch = (uint32_t)e->n_batch;
+    cp.n_ubatch = (uint32_t)e->n_batch;
+    cp.n_seq_max = (uint32_t)e->n_seq_max;
+    cp.n_threads = threads;
+    cp.n_threads_batch = threads;
+    cp.kv_unified = true;   /* forks share prefix cells: the point of Contemplating */
+    cp.swa_full = true;     /* forked sequences must keep their shared sliding-window cells */
+    cp.no_perf = true;
+    e->ctx = llama_init_from_model(e->model, cp);
+    if (!e->ctx) {
+        engine_free(e);
+        return ember_fail(err, EMBER_ERR_ENGINE, "llama.cpp could not create a context of %d tokens", e->n_ctx);
+    }
+    e->seqs = calloc((size_t)e->n_seq_max, sizeof *e->seqs);
+    e->batch = llama_batch_init(e->n_batch, 0, 1);
+    if (!e->seqs || !e->batch.token) {
+        engine_free(e);
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    }
+    if (pthread_create(&e->thread, NULL, scheduler_main, e) != 0) {
+        engine_free(e);
+        return ember_fail(err, EMBER_ERR_NOMEM, "cannot start the scheduler thread");
+    }
+    *out = e;
+    return EMBER_OK;
+}
+
+void ember_engine_destroy(ember_engine *e) {
+    if (!e) return;
+    engine_lock(e);
+    e->stop = true;
+    pthread_cond_signal(&e->work_cv);
+    engine_unlock(e);
+    pthread_join(e->thread, NULL);
+    engine_free(e);
+}
+
+const char *ember_engine_chat_format(const ember_engine *e) { return e->chat_format; }
+int ember_engine_n_ctx(const ember_engine *e) { return e->n_ctx; }
+
+void ember_engine_get_stats(ember_engine *e, ember_engine_stats *stats) {
+    engine_lock(e);
+    *stats = e->stats;
+    engine_unlock(e);
+}

@@ -1,0 +1,156 @@
+/*
+ * inspect.c — ember_model_inspect: what a GGUF is, read from its metadata with ggml's gguf.h
+ * and without loading weights; also the chat-format choice the engine uses.
+ */
+#include "engine/inspect.h"
+#include "core/error.h"
+
+#include <ggml.h>
+#include <gguf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *ftype_name(uint32_t ftype) {
+    static const struct { uint32_t id; const char *name; } names[] = {
+        {0, "F32"}, {1, "F16"}, {2, "Q4_0"}, {3, "Q4_1"}, {7, "Q8_0"}, {8, "Q5_0"}, {9, "Q5_1"},
+        {10, "Q2_K"}, {11, "Q3_K_S"}, {12, "Q3_K_M"}, {13, "Q3_K_L"}, {14, "Q4_K_S"},
+        {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"}, {18, "Q6_K"}, {19, "IQ2_XXS"},
+        {20, "IQ2_XS"}, {21, "Q2_K_S"}, {22, "IQ3_XS"}, {23, "IQ3_XXS"}, {24, "IQ1_S"},
+        {25, "IQ4_NL"}, {26, "IQ3_S"}, {27, "IQ3_M"}, {28, "IQ2_S"}, {29, "IQ2_M"},
+        {30, "IQ4_XS"}, {31, "IQ1_M"}, {32, "BF16"}, {36, "TQ1_0"}, {37, "TQ2_0"},
+        {38, "MXFP4_MOE"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].id == ftype) return names[i].name;
+    return NULL;
+}
+
+static void copy_str(char *dst, size_t size, const char *src) {
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static const char *get_str(const struct gguf_context *g, const char *key) {
+    int64_t id = gguf_find_key(g, key);
+    if (id < 0 || gguf_get_kv_type(g, id) != GGUF_TYPE_STRING) return NULL;
+    return gguf_get_val_str(g, id);
+}
+
+static uint32_t get_u32(const struct gguf_context *g, const char *key) {
+    int64_t id = gguf_find_key(g, key);
+    if (id < 0) return 0;
+    switch (gguf_get_kv_type(g, id)) {
+    case GGUF_TYPE_UINT32: return gguf_get_val_u32(g, id);
+    case GGUF_TYPE_INT32: return (uint32_t)gguf_get_val_i32(g, id);
+    case GGUF_TYPE_UINT64: return (uint32_t)gguf_get_val_u64(g, id);
+    default: return 0;
+    }
+}
+
+const char *inspect_chat_format(const char *architecture, const char *chat_template) {
+    if (strcmp(architecture, "muse-glimmer") == 0) return "muse-glimmer";
+    if (chat_template && strstr(chat_template, "<|im_start|>") && strstr(chat_template, "<think>"))
+        return "chatml-think";
+    if (strncmp(architecture, "qwen3", 5) == 0) return "chatml-think";
+    return "unknown";
+}
+
+/* Finds mmproj-*.gguf beside the model; prefers one whose name shares the model's stem. */
+void inspect_find_mmproj(const char *model_path, char *out, size_t size) {
+    out[0] = '\0';
+    char *copy = strdup(model_path);
+    if (!copy) return;
+    const char *dir = dirname(copy);
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *ent;
+        while ((ent = readdir(d))) {
+            size_t len = strlen(ent->d_name);
+            if (strncmp(ent->d_name, "mmproj", 6) != 0 || len < 5 ||
+                strcmp(ent->d_name + len - 5, ".gguf") != 0)
+                continue;
+            snprintf(out, size, "%s/%s", dir, ent->d_name);
+            break;
+        }
+        closedir(d);
+    }
+    free(copy);
+}
+
+ember_status ember_model_inspect(const char *path, ember_model_info *info, ember_error *err) {
+    memset(info, 0, sizeof *info);
+    struct stat st;
+    if (!path || stat(path, &st) != 0)
+        return ember_fail(err, EMBER_ERR_NOT_FOUND, "model file '%s' not found", path ? path : "(null)");
+    if (!S_ISREG(st.st_mode))
+        return ember_fail(err, EMBER_ERR_FORMAT, "'%s' is not a regular file", path);
+    info->file_size = (uint64_t)st.st_size;
+
+    char magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return ember_fail(err, EMBER_ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    size_t got = fread(magic, 1, 4, f);
+    fclose(f);
+    if (got != 4 || memcmp(magic, "GGUF", 4) != 0)
+        return ember_fail(err, EMBER_ERR_FORMAT, "'%s' is not a GGUF file", path);
+
+    struct ggml_context *meta = NULL;
+    struct gguf_init_params gp = {.no_alloc = true, .ctx = &meta};
+    struct gguf_context *g = gguf_init_from_file(path, gp);
+    if (!g) return ember_fail(err, EMBER_ERR_FORMAT, "'%s' is a corrupt or truncated GGUF file", path);
+
+    const char *arch = get_str(g, "general.architecture");
+    copy_str(info->architecture, sizeof info->architecture, arch ? arch : "unknown");
+    const char *name = get_str(g, "general.name");
+    if (!name) name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    copy_str(info->name, sizeof info->name, name);
+
+    char key[128];
+    snprintf(key, sizeof key, "%s.context_length", info->architecture);
+    info->context_length = get_u32(g, key);
+    snprintf(key, sizeof key, "%s.block_count", info->architecture);
+    info->n_layers = get_u32(g, key);
+    snprintf(key, sizeof key, "%s.embedding_length", info->architecture);
+    info->n_embd = get_u32(g, key);
+    int64_t tok = gguf_find_key(g, "tokenizer.ggml.tokens");
+    if (tok >= 0) info->n_vocab = (uint32_t)gguf_get_arr_n(g, tok);
+
+    int64_t ft = gguf_find_key(g, "general.file_type");
+    const char *qname = ft >= 0 ? ftype_name(get_u32(g, "general.file_type")) : NULL;
+    /* Without a file type, name the type most of the weights use. */
+    size_t type_bytes[GGML_TYPE_COUNT] = {0};
+    for (int64_t i = 0; i < gguf_get_n_tensors(g); i++) {
+        struct ggml_tensor *t = ggml_get_tensor(meta, gguf_get_tensor_name(g, i));
+        if (!t) continue;
+        info->n_params += (uint64_t)ggml_nelements(t);
+        type_bytes[t->type] += ggml_nbytes(t);
+    }
+    if (!qname) {
+        int best = 0;
+        for (int t = 1; t < GGML_TYPE_COUNT; t++)
+            if (type_bytes[t] > type_bytes[best]) best = t;
+        qname = ggml_type_name((enum ggml_type)best);
+    }
+    copy_str(info->quantization, sizeof info->quantization, qname);
+    copy_str(info->chat_format, sizeof info->chat_format,
+             inspect_chat_format(info->architecture, get_str(g, "tokenizer.chat_template")));
+
+    inspect_find_mmproj(path, info->mmproj_path, sizeof info->mmproj_path);
+    info->has_vision = info->mmproj_path[0] != '\0';
+
+    bool is_projector = strcmp(info->architecture, "clip") == 0;
+    gguf_free(g);
+    ggml_free(meta);
+    if (is_projector)
+        return ember_fail(err, EMBER_ERR_UNSUPPORTED,
+                          "'%s' is a vision projector (mmproj), not a language model; pass it with --mmproj", path);
+    if (strcmp(info->chat_format, "unknown") == 0)
+        return ember_fail(err, EMBER_ERR_UNSUPPORTED,
+                          "architecture '%s' has no chat format ember knows (supported: muse-glimmer, "
+                          "qwen3 / ChatML with <think>)", info->architecture);
+    return EMBER_OK;
+}

@@ -1,0 +1,116 @@
+/*
+ * sampler.c — one sequence's sampler: a llama.cpp sampler chain (grammar first, so every
+ * later stage sees only allowed tokens) applied to a logits row that ember owns, plus the
+ * per-token confidence numbers Contemplating needs (log-probability of the pick and the mean
+ * log-probability of the top-k candidates, both under the model's unmodified distribution).
+ * Owned by its sequence; used only on the scheduler thread after creation.
+ */
+#include "engine/engine_internal.h"
+#include "core/error.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CONFIDENCE_TOP_K = 5 };
+
+struct ember_sampler {
+    const struct llama_vocab *vocab;
+    struct llama_sampler *chain;
+    llama_token_data *candidates;   /* n_vocab entries, rebuilt for every token */
+    int n_vocab;
+    char piece[256];
+};
+
+ember_sampler *sampler_create(ember_engine *engine, const ember_sampling *s, ember_error *err) {
+    ember_sampler *sampler = calloc(1, sizeof *sampler);
+    if (!sampler) return NULL;
+    sampler->vocab = engine->vocab;
+    sampler->n_vocab = engine->n_vocab;
+    sampler->candidates = malloc(sizeof *sampler->candidates * (size_t)engine->n_vocab);
+    struct llama_sampler_chain_params cp = llama_sampler_chain_default_params();
+    cp.no_perf = true;
+    sampler->chain = llama_sampler_chain_init(cp);
+    if (!sampler->candidates || !sampler->chain) {
+        sampler_destroy(sampler);
+        ember_fail(err, EMBER_ERR_NOMEM, "out of memory creating a sampler");
+        return NULL;
+    }
+    if (s->grammar && s->grammar[0]) {
+        struct llama_sampler *grammar = llama_sampler_init_grammar(engine->vocab, s->grammar, "root");
+        if (!grammar) {
+            sampler_destroy(sampler);
+            ember_fail(err, EMBER_ERR_INVALID, "the grammar does not parse (GBNF, root rule 'root')");
+            return NULL;
+        }
+        llama_sampler_chain_add(sampler->chain, grammar);
+    }
+    if (s->temperature <= 0.0f) {
+        llama_sampler_chain_add(sampler->chain, llama_sampler_init_greedy());
+        return sampler;
+    }
+    if (s->top_k > 0) llama_sampler_chain_add(sampler->chain, llama_sampler_init_top_k(s->top_k));
+    if (s->top_p > 0.0f && s->top_p < 1.0f)
+        llama_sampler_chain_add(sampler->chain, llama_sampler_init_top_p(s->top_p, 1));
+    if (s->min_p > 0.0f) llama_sampler_chain_add(sampler->chain, llama_sampler_init_min_p(s->min_p, 1));
+    llama_sampler_chain_add(sampler->chain, llama_sampler_init_temp(s->temperature));
+    llama_sampler_chain_add(sampler->chain, llama_sampler_init_dist(s->seed));
+    return sampler;
+}
+
+void sampler_destroy(ember_sampler *sampler) {
+    if (!sampler) return;
+    if (sampler->chain) llama_sampler_free(sampler->chain);
+    free(sampler->candidates);
+    free(sampler);
+}
+
+/* log Z of the row, and the mean log-probability of its CONFIDENCE_TOP_K largest logits. */
+static void row_stats(const float *logits, int n, float *log_z, float *top_mean) {
+    float top[CONFIDENCE_TOP_K];
+    int n_top = 0;
+    float max = -FLT_MAX;
+    for (int i = 0; i < n; i++) {
+        float x = logits[i];
+        if (x > max) max = x;
+        if (n_top < CONFIDENCE_TOP_K) {
+            int j = n_top++;
+            while (j > 0 && top[j - 1] < x) { top[j] = top[j - 1]; j--; }
+            top[j] = x;
+        } else if (x > top[CONFIDENCE_TOP_K - 1]) {
+            int j = CONFIDENCE_TOP_K - 1;
+            while (j > 0 && top[j - 1] < x) { top[j] = top[j - 1]; j--; }
+            top[j] = x;
+        }
+    }
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) sum += exp((double)(logits[i] - max));
+    *log_z = max + (float)log(sum);
+    double mean = 0.0;
+    for (int i = 0; i < n_top; i++) mean += top[i] - *log_z;
+    *top_mean = n_top ? (float)(mean / n_top) : 0.0f;
+}
+
+llama_token sampler_sample(ember_sampler *sampler, const float *logits, ember_token_info *tok) {
+    for (int i = 0; i < sampler->n_vocab; i++)
+        sampler->candidates[i] = (llama_token_data){.id = i, .logit = logits[i], .p = 0.0f};
+    llama_token_data_array cur = {
+        .data = sampler->candidates, .size = (size_t)sampler->n_vocab, .selected = -1, .sorted = false};
+    llama_sampler_apply(sampler->chain, &cur);
+    llama_token token = cur.selected >= 0 ? cur.data[cur.selected].id : cur.data[0].id;
+    llama_sampler_accept(sampler->chain, token);
+
+    float log_z, top_mean;
+    row_stats(logits, sampler->n_vocab, &log_z, &top_mean);
+    int n = llama_token_to_piece(sampler->vocab, token, sampler->piece, sizeof sampler->piece - 1, 0, true);
+    sampler->piece[n > 0 ? n : 0] = '\0';
+    *tok = (ember_token_info){
+        .token = token,
+        .piece = sampler->piece,
+        .logprob = logits[token] - log_z,
+        .top_logprob_mean = top_mean,
+        .is_eog = llama_vocab_is_eog(sampler->vocab, token),
+    };
+    return token;
+}

@@ -1,0 +1,355 @@
+/*
+ * seq.c — sequences: creation, feeding, forking, cancelling and freeing, and the KV-cell
+ * accounting described in engine_internal.h. A sequence belongs to whoever created it; its
+ * callbacks run on the scheduler thread. Every function here takes the engine lock unless it
+ * is called from a callback (the scheduler already holds it).
+ */
+#include "engine/engine_internal.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void lock_unless_scheduler(ember_engine *e) {
+    if (!engine_on_scheduler(e)) engine_lock(e);
+}
+static void unlock_unless_scheduler(ember_engine *e) {
+    if (!engine_on_scheduler(e)) engine_unlock(e);
+}
+
+bool seq_is_busy(const ember_seq *seq) { return seq->n_tokens > seq->n_past || seq->generating; }
+
+bool seq_push_tokens(ember_seq *seq, const llama_token *tokens, int n) {
+    if (seq->n_tokens + n > seq->cap_tokens) {
+        int cap = seq->cap_tokens ? seq->cap_tokens : 256;
+        while (cap < seq->n_tokens + n) cap *= 2;
+        llama_token *grown = realloc(seq->tokens, sizeof *grown * (size_t)cap);
+        if (!grown) return false;
+        seq->tokens = grown;
+        seq->cap_tokens = cap;
+    }
+    memcpy(seq->tokens + seq->n_tokens, tokens, sizeof *tokens * (size_t)n);
+    seq->n_tokens += n;
+    return true;
+}
+
+static void stats_cells(ember_engine *e, int delta) {
+    e->stats.kv_cells_used += delta;
+    if (e->stats.kv_cells_used > e->stats.kv_cells_peak) e->stats.kv_cells_peak = e->stats.kv_cells_used;
+}
+
+void seq_account_new_cells(ember_seq *seq, int n) {
+    kv_span *last = seq->n_spans ? &seq->spans[seq->n_spans - 1] : NULL;
+    if (!last || last->seg->refs > 1 || last->used != last->seg->n_cells) {
+        kv_segment *seg = calloc(1, sizeof *seg);
+        kv_span *spans = realloc(seq->spans, sizeof *spans * (size_t)(seq->n_spans + 1));
+        if (!seg || !spans) {  /* accounting only: losing it must not fail a decode */
+            free(seg);
+            if (spans) seq->spans = spans;
+            return;
+        }
+        seg->refs = 1;
+        seq->spans = spans;
+        last = &seq->spans[seq->n_spans++];
+        *last = (kv_span){.seg = seg, .used = 0};
+    }
+    last->seg->n_cells += n;
+    last->used += n;
+    stats_cells(seq->engine, n);
+}
+
+static void release_spans(ember_seq *seq) {
+    for (int i = 0; i < seq->n_spans; i++) {
+        kv_segment *seg = seq->spans[i].seg;
+        if (--seg->refs == 0) {
+            stats_cells(seq->engine, -seg->n_cells);
+            free(seg);
+        }
+    }
+    free(seq->spans);
+    seq->spans = NULL;
+    seq->n_spans = 0;
+}
+
+/* Drops cells at positions >= keep from this sequence's view (prefix reuse). */
+static void truncate_spans(ember_seq *seq, int keep) {
+    int seen = 0;
+    int i = 0;
+    for (; i < seq->n_spans && seen + seq->spans[i].used <= keep; i++) seen += seq->spans[i].used;
+    if (i == seq->n_spans) return;
+    kv_span *span = &seq->spans[i];
+    int cut = span->used - (keep - seen);
+    span->used -= cut;
+    if (span->seg->refs == 1) {
+        span->seg->n_cells -= cut;
+        stats_cells(seq->engine, -cut);
+    }
+    int first_dropped = span->used > 0 ? i + 1 : i;
+    for (int j = first_dropped; j < seq->n_spans; j++) {
+        kv_segment *seg = seq->spans[j].seg;
+        if (j > i && seg->refs == 1) stats_cells(seq->engine, -seq->spans[j].used);
+        if (--seg->refs == 0) free(seg);
+    }
+    seq->n_spans = first_dropped;
+}
+
+void seq_go_idle(ember_seq *seq, ember_status status) {
+    seq->generating = false;
+    seq->cancel_requested = false;
+    seq->status = status;
+    if (status != EMBER_OK) seq->n_tokens = seq->n_past;  /* drop queued input */
+    if (seq->on_idle) seq->on_idle(seq, status, seq->user);
+    pthread_cond_broadcast(&seq->engine->step_cv);
+}
+
+static ember_seq *seq_alloc(ember_engine *e, const ember_sampling *sampling, ember_error *err) {
+    int id = -1;
+    for (int i = 0; i < e->n_seq_max; i++) {
+        if (!e->seqs[i]) { id = i; break; }
+    }
+    if (id < 0) {
+        ember_fail(err, EMBER_ERR_BUSY, "all %d sequence slots are in use", e->n_seq_max);
+        return NULL;
+    }
+    ember_seq *seq = calloc(1, sizeof *seq);
+    if (!seq) {
+        ember_fail(err, EMBER_ERR_NOMEM, "out of memory creating a sequence");
+        return NULL;
+    }
+    seq->engine = e;
+    seq->id = id;
+    seq->sampler = sampler_create(e, sampling, err);
+    seq->logits = malloc(sizeof *seq->logits * (size_t)e->n_vocab);
+    if (!seq->sampler || !seq->logits) {
+        sampler_destroy(seq->sampler);
+        free(seq->logits);
+        free(seq);
+        if (err && err->status == EMBER_OK) ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    e->seqs[id] = seq;
+    e->stats.seqs_active++;
+    return seq;
+}
+
+ember_status ember_seq_create(ember_engine *e, const ember_sampling *sampling, ember_seq **out,
+                              ember_error *err) {
+    ember_sampling defaults;
+    if (!sampling) {
+        ember_sampling_init(&defaults);
+        sampling = &defaults;
+    }
+    lock_unless_scheduler(e);
+    ember_seq *seq = seq_alloc(e, sampling, err);
+    unlock_unless_scheduler(e);
+    *out = seq;
+    return seq ? EMBER_OK : err ? err->status : EMBER_ERR_NOMEM;
+}
+
+void ember_seq_destroy(ember_seq *seq) {
+    if (!seq) return;
+    ember_engine *e = seq->engine;
+    engine_lock(e);
+    engine_wait_not_decoding(e);
+    llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, -1, -1);
+    release_spans(seq);
+    e->seqs[seq->id] = NULL;
+    e->stats.seqs_active--;
+    pthread_cond_broadcast(&e->step_cv);
+    engine_unlock(e);
+    sampler_destroy(seq->sampler);
+    free(seq->logits);
+    free(seq->tokens);
+    free(seq);
+}
+
+void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token, ember_seq_idle_fn on_idle,
+                             void *user) {
+    lock_unless_scheduler(seq->engine);
+    seq->on_token = on_token;
+    seq->on_idle = on_idle;
+    seq->user = user;
+    unlock_unless_scheduler(seq->engine);
+}
+
+static int tokenize(ember_engine *e, const char *text, bool special, llama_token **out) {
+    int len = (int)strlen(text);
+    int cap = len + 8;
+    llama_token *tokens = malloc(sizeof *tokens * (size_t)cap);
+    if (!tokens) return -1;
+    int n = llama_tokenize(e->vocab, text, len, tokens, cap, false, special);
+    if (n < 0) {
+        cap = -n;
+        llama_token *grown = realloc(tokens, sizeof *tokens * (size_t)cap);
+        if (!grown) { free(tokens); return -1; }
+        tokens = grown;
+        n = llama_tokenize(e->vocab, text, len, tokens, cap, false, special);
+    }
+    if (n < 0) { free(tokens); return -1; }
+    *out = tokens;
+    return n;
+}
+
+int ember_engine_count_tokens(ember_engine *e, const char *text, bool special) {
+    llama_token *tokens = NULL;
+    int n = tokenize(e, text, special, &tokens);
+    free(tokens);
+    return n;
+}
+
+ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+    ember_engine *e = seq->engine;
+    llama_token *tokens = NULL;
+    int n = tokenize(e, text, special, &tokens);
+    if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
+    ember_status status = EMBER_OK;
+    lock_unless_scheduler(e);
+    if (seq->n_tokens + n > e->n_ctx) {
+        status = ember_fail(err, EMBER_ERR_CONTEXT,
+                            "%d tokens do not fit the context: %d of %d are in use (raise -c/--ctx)",
+                            n, seq->n_tokens, e->n_ctx);
+    } else if (!seq_push_tokens(seq, tokens, n)) {
+        status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory queueing %d tokens", n);
+    } else {
+        seq->has_logits = false;
+        pthread_cond_signal(&e->work_cv);
+    }
+    unlock_unless_scheduler(e);
+    free(tokens);
+    return status;
+}
+
+ember_status ember_seq_generate(ember_seq *seq, ember_error *err) {
+    ember_engine *e = seq->engine;
+    lock_unless_scheduler(e);
+    ember_status status = EMBER_OK;
+    if (seq->n_tokens == 0) {
+        status = ember_fail(err, EMBER_ERR_INVALID, "a sequence needs input before it can generate");
+    } else {
+        seq->generating = true;
+        seq->status = EMBER_OK;
+        pthread_cond_signal(&e->work_cv);
+    }
+    unlock_unless_scheduler(e);
+    return status;
+}
+
+ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err) {
+    ember_engine *e = seq->engine;
+    if (engine_on_scheduler(e))
+        return ember_fail(err, EMBER_ERR_INVALID, "ember_seq_wait_idle called from a callback");
+    engine_lock(e);
+    while (seq_is_busy(seq) && seq->status == EMBER_OK) pthread_cond_wait(&e->step_cv, &e->mu);
+    ember_status status = seq->status;
+    engine_unlock(e);
+    if (status != EMBER_OK)
+        return ember_fail(err, status, "the sequence stopped: %s", ember_status_name(status));
+    return EMBER_OK;
+}
+
+ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, ember_seq **out,
+                            ember_error *err) {
+    ember_engine *e = parent->engine;
+    ember_sampling defaults;
+    if (!sampling) {
+        ember_sampling_init(&defaults);
+        sampling = &defaults;
+    }
+    *out = NULL;
+    lock_unless_scheduler(e);
+    ember_status status = EMBER_OK;
+    ember_seq *child = NULL;
+    if (seq_is_busy(parent) || !parent->has_logits) {
+        status = ember_fail(err, EMBER_ERR_INVALID,
+                            "only an idle sequence whose input is evaluated can be forked");
+    } else if (!(child = seq_alloc(e, sampling, err))) {
+        status = err ? err->status : EMBER_ERR_NOMEM;
+    } else if (!seq_push_tokens(child, parent->tokens, parent->n_tokens)) {
+        status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory forking a sequence");
+    } else {
+        if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);
+        llama_memory_seq_cp(llama_get_memory(e->ctx), parent->id, child->id, -1, -1);
+        child->n_past = parent->n_past;
+        memcpy(child->logits, parent->logits, sizeof *child->logits * (size_t)e->n_vocab);
+        child->has_logits = true;
+        child->spans = malloc(sizeof *child->spans * (size_t)(parent->n_spans ? parent->n_spans : 1));
+        if (child->spans) {
+            for (int i = 0; i < parent->n_spans; i++) {
+                child->spans[i] = parent->spans[i];
+                child->spans[i].seg->refs++;
+            }
+            child->n_spans = parent->n_spans;
+        }
+    }
+    if (status != EMBER_OK && child) {
+        e->seqs[child->id] = NULL;
+        e->stats.seqs_active--;
+        sampler_destroy(child->sampler);
+        free(child->logits);
+        free(child->tokens);
+        free(child);
+        child = NULL;
+    }
+    unlock_unless_scheduler(e);
+    *out = child;
+    return status;
+}
+
+void ember_seq_cancel(ember_seq *seq) {
+    lock_unless_scheduler(seq->engine);
+    if (seq_is_busy(seq)) {
+        seq->cancel_requested = true;
+        pthread_cond_signal(&seq->engine->work_cv);
+    }
+    unlock_unless_scheduler(seq->engine);
+}
+
+ember_status ember_seq_set_sampling(ember_seq *seq, const ember_sampling *sampling, ember_error *err) {
+    ember_sampler *fresh = sampler_create(seq->engine, sampling, err);
+    if (!fresh) return err ? err->status : EMBER_ERR_NOMEM;
+    lock_unless_scheduler(seq->engine);
+    ember_sampler *old = seq->sampler;
+    seq->sampler = fresh;
+    unlock_unless_scheduler(seq->engine);
+    sampler_destroy(old);
+    return EMBER_OK;
+}
+
+/* Keeps the longest common prefix of the sequence and `text`, drops the rest from the KV
+ * cache and queues the remainder: a conversation's next turn re-evaluates only what is new. */
+ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+    ember_engine *e = seq->engine;
+    llama_token *tokens = NULL;
+    int n = tokenize(e, text, special, &tokens);
+    if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
+    if (n > e->n_ctx) {
+        free(tokens);
+        return ember_fail(err, EMBER_ERR_CONTEXT, "the prompt has %d tokens; the context holds %d (raise -c/--ctx)",
+                          n, e->n_ctx);
+    }
+    lock_unless_scheduler(e);
+    ember_status status = EMBER_OK;
+    if (seq_is_busy(seq)) {
+        status = ember_fail(err, EMBER_ERR_INVALID, "the sequence is busy");
+    } else {
+        int keep = 0;
+        while (keep < seq->n_past && keep < n && seq->tokens[keep] == tokens[keep]) keep++;
+        if (keep == n && keep > 0) keep--;  /* re-evaluate the last token to get its logits */
+        if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);
+        llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, keep, -1);
+        truncate_spans(seq, keep);
+        seq->n_past = keep;
+        seq->n_tokens = keep;
+        seq->has_logits = false;
+        if (!seq_push_tokens(seq, tokens + keep, n - keep))
+            status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory queueing the prompt");
+        pthread_cond_signal(&e->work_cv);
+    }
+    unlock_unless_scheduler(e);
+    free(tokens);
+    return status;
+}
+
+int ember_seq_n_tokens(const ember_seq *seq) { return seq->n_tokens; }
+int ember_seq_n_evaluated(const ember_seq *seq) { return seq->n_evaluated; }
+int ember_seq_id(const ember_seq *seq) { return seq->id; }
