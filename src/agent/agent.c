@@ -119,8 +119,8 @@ static void force_answer(agent *a) {
 static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, void *user) {
     agent *a = user;
     run_ctx *run = a->run;
-    (void)seq;
     if (run->t_first_token == 0) run->t_first_token = run_now_ms();
+    if (a->generated == 0) a->prompt_evaluated = ember_seq_n_evaluated(seq);
     ember_channel channel = chat_parser_channel(a->parser);
     if (channel == EMBER_CHANNEL_REASONING) a->reasoning_tokens++;
     else a->answer_tokens++;

@@ -38,6 +38,7 @@ typedef struct agent {
     int reasoning_tokens;
     int answer_tokens;
     int generated;
+    int prompt_evaluated;       /* tokens the sequence decoded before its first sample */
     int max_tokens;             /* 0 = no limit */
     int think_budget;           /* 0 = none */
     bool budget_reached;

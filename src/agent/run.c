@@ -80,8 +80,7 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat, ember_error
 
     r->usage.reasoning_tokens = a.reasoning_tokens;
     r->usage.answer_tokens = a.answer_tokens;
-    r->usage.prompt_tokens_evaluated = ember_seq_n_evaluated(seq) - a.generated;
-    if (r->usage.prompt_tokens_evaluated < 0) r->usage.prompt_tokens_evaluated = 0;
+    r->usage.prompt_tokens_evaluated = a.prompt_evaluated;
     r->usage.kv_cells_peak = run->kv_cells_peak;
     r->budget_reached = a.budget_reached;
     if (a.stop_reason) r->finish_reason = a.stop_reason;

@@ -32,32 +32,19 @@ struct ember_chat {
     size_t cap;
 };
 
-/* Where generation starts, i.e. what the prompt opened for the model. */
-typedef enum chat_opening {
-    CHAT_OPEN_HEADER,     /* a bare assistant turn: the model writes its own channel header */
-    CHAT_OPEN_REASONING,  /* the reasoning channel is open (Thinking) */
-    CHAT_OPEN_ANSWER,     /* the answer channel is open (Instant) */
-} chat_opening;
-
-typedef struct chat_render_opts {
-    chat_opening opening;
-    ember_reasoning reasoning;
-    const char *system;          /* overrides a system message in the chat; NULL = none */
-    const char *current_date;    /* "YYYY-MM-DD" or NULL */
-    const char *tools_json;      /* JSON array of tool definitions, or NULL */
-} chat_render_opts;
-
-typedef enum chat_event_kind {
-    CHAT_EVENT_REASONING,   /* text on the reasoning channel */
-    CHAT_EVENT_ANSWER,      /* text on the answer channel */
-    CHAT_EVENT_TOOL_CALL,   /* a complete tool message: recipient + raw body */
-    CHAT_EVENT_TURN_END,    /* the model ended its turn */
-} chat_event_kind;
-
-typedef void (*chat_emit_fn)(void *user, chat_event_kind kind, const char *text, size_t len,
-                             const char *recipient);
-
-typedef struct chat_parser chat_parser;
+/* The public types under the names the chat layer grew up with. */
+typedef ember_opening chat_opening;
+#define CHAT_OPEN_HEADER EMBER_OPEN_HEADER
+#define CHAT_OPEN_REASONING EMBER_OPEN_REASONING
+#define CHAT_OPEN_ANSWER EMBER_OPEN_ANSWER
+typedef ember_render_opts chat_render_opts;
+typedef ember_parse_event chat_event_kind;
+#define CHAT_EVENT_REASONING EMBER_PARSE_REASONING
+#define CHAT_EVENT_ANSWER EMBER_PARSE_ANSWER
+#define CHAT_EVENT_TOOL_CALL EMBER_PARSE_TOOL_CALL
+#define CHAT_EVENT_TURN_END EMBER_PARSE_TURN_END
+typedef ember_parse_fn chat_emit_fn;
+typedef struct ember_parser chat_parser;
 
 typedef struct chat_format {
     const char *name;

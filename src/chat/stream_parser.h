@@ -21,7 +21,7 @@ typedef struct stream_rules {
     void (*on_marker)(chat_parser *p, int index);
 } stream_rules;
 
-struct chat_parser {
+struct ember_parser {
     const stream_rules *rules;
     int state;                /* the format's own state numbers */
     ember_channel channel;    /* channel of the text now being produced */

@@ -104,7 +104,8 @@ void seq_go_idle(ember_seq *seq, ember_status status);
 ember_sampler *sampler_create(ember_engine *engine, const ember_sampling *sampling,
                               ember_error *err);
 void sampler_destroy(ember_sampler *sampler);
-/* Samples from one logits row; fills tok (piece points into the sampler's buffer). */
+/* Samples from one logits row; fills tok (piece points into the sampler's buffer). Returns
+ * -1 when the constraints allow no token at all. */
 llama_token sampler_sample(ember_sampler *sampler, const float *logits, ember_token_info *tok);
 
 #endif

@@ -98,7 +98,11 @@ llama_token sampler_sample(ember_sampler *sampler, const float *logits, ember_to
     llama_token_data_array cur = {
         .data = sampler->candidates, .size = (size_t)sampler->n_vocab, .selected = -1, .sorted = false};
     llama_sampler_apply(sampler->chain, &cur);
-    llama_token token = cur.selected >= 0 ? cur.data[cur.selected].id : cur.data[0].id;
+    /* A grammar that allows nothing here (e.g. it names an end-of-generation token, which
+     * llama.cpp only permits once the grammar is complete) leaves every logit at -inf;
+     * accepting a token then would throw inside llama.cpp. */
+    if (cur.selected < 0 || isinf(cur.data[cur.selected].logit)) return -1;
+    llama_token token = cur.data[cur.selected].id;
     llama_sampler_accept(sampler->chain, token);
 
     float log_z, top_mean;

@@ -16,6 +16,10 @@ static void sample_next(ember_engine *e, ember_seq *seq, const float *logits) {
     ember_token_info tok;
     llama_token token = sampler_sample(seq->sampler, logits, &tok);
     seq->has_logits = false;
+    if (token < 0) {
+        seq_go_idle(seq, EMBER_ERR_INVALID);
+        return;
+    }
     ember_seq_action action = seq->on_token ? seq->on_token(seq, &tok, seq->user) : EMBER_SEQ_CONTINUE;
     if (seq->cancel_requested) {
         seq_go_idle(seq, EMBER_ERR_CANCELLED);

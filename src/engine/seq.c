@@ -242,9 +242,16 @@ ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err) {
     while (seq_is_busy(seq) && seq->status == EMBER_OK) pthread_cond_wait(&e->step_cv, &e->mu);
     ember_status status = seq->status;
     engine_unlock(e);
-    if (status != EMBER_OK)
-        return ember_fail(err, status, "the sequence stopped: %s", ember_status_name(status));
-    return EMBER_OK;
+    switch (status) {
+    case EMBER_OK: return EMBER_OK;
+    case EMBER_ERR_CONTEXT:
+        return ember_fail(err, status, "the context is full (%d tokens); raise -c/--ctx", e->n_ctx);
+    case EMBER_ERR_INVALID:
+        return ember_fail(err, status, "the grammar allows no token at this point (a grammar cannot name an "
+                                       "end-of-generation token such as <|eot|>: end the grammar there instead)");
+    case EMBER_ERR_CANCELLED: return ember_fail(err, status, "cancelled");
+    default: return ember_fail(err, status, "llama.cpp failed to decode (%s)", ember_status_name(status));
+    }
 }
 
 ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, ember_seq **out,

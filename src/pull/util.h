@@ -1,0 +1,68 @@
+/*
+ * util.h — small helpers the pull module shares: error filling, safe repository paths,
+ * directories, timestamps and a bounded growable buffer for HTTP bodies.
+ *
+ * Invariants: every path that comes from the network passes pull_path_is_safe() before it is
+ * joined to a directory; nothing here allocates except pull_buf (which the caller frees).
+ */
+#ifndef EMBER_PULL_UTIL_H
+#define EMBER_PULL_UTIL_H
+
+#include "ember.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Fills err (when not NULL) and returns status, so failures read `return pull_fail(...)`. */
+ember_status pull_fail(ember_error *err, ember_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* True when `path` is a relative path made of ordinary components: no "", ".", ".." or
+ * hidden ("."-prefixed) components, no backslashes or control characters, at most 1000
+ * bytes. Repository paths from the Hub are joined to the store only when this holds. */
+bool pull_path_is_safe(const char *path);
+
+/* True when `repo` is "owner/name", each part 1–96 characters of [A-Za-z0-9._-] that do
+ * not start with '.' or '-' and contain no "..". */
+bool pull_repo_is_valid(const char *repo);
+
+/* snprintf that reports truncation: false when the result did not fit. */
+bool pull_format(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* mkdir -p for the directory `path` (mode 0755). */
+ember_status pull_mkdirs(const char *path, ember_error *err);
+/* mkdir -p for the directory that will contain the file `path`. */
+ember_status pull_mkdirs_for(const char *path, ember_error *err);
+/* Removes the empty directories from dirname(path) up to, not including, `stop`. */
+void pull_rmdirs_up(const char *path, const char *stop);
+
+/* Case-insensitive ASCII comparisons. */
+bool pull_ieq(const char *a, const char *b);
+bool pull_icontains(const char *haystack, const char *needle);
+
+/* The last path component. */
+const char *pull_basename(const char *path);
+
+/* "2025-06-01T12:00:00Z" for a Unix time, and back (-1 when malformed). */
+void pull_time_format(int64_t t, char out[32]);
+int64_t pull_time_parse(const char *text);
+
+/* Seconds on a monotonic clock. */
+double pull_now(void);
+
+/* "1.5 GB"-style decimal size for messages. */
+void pull_size_format(uint64_t bytes, char out[32]);
+
+/* A growable byte buffer with a limit: appends past `limit` fail. */
+typedef struct pull_buf {
+    char *data;    /* NUL-terminated after any append; NULL while empty */
+    size_t len;    /* bytes held, excluding the NUL */
+    size_t cap;    /* bytes allocated */
+    size_t limit;  /* most bytes it may hold; 0 = no limit */
+} pull_buf;
+
+bool pull_buf_append(pull_buf *buf, const void *data, size_t len);
+void pull_buf_free(pull_buf *buf);
+
+#endif

@@ -1,0 +1,2 @@
+ember_test(test_cli_ask ${CMAKE_CURRENT_LIST_DIR}/test_cli_ask.c MODELS LIBS PkgConfig::JANSSON TIMEOUT 300)
+ember_test(test_cli_args ${CMAKE_CURRENT_LIST_DIR}/test_cli_args.c MODELS TIMEOUT 120)
