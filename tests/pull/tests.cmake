@@ -10,3 +10,8 @@ target_include_directories(test_pull_units PRIVATE ${PROJECT_SOURCE_DIR}/src)
 ember_test(test_pull ${CMAKE_CURRENT_LIST_DIR}/test_pull.c ${CMAKE_CURRENT_LIST_DIR}/fake_hub.c
   LIBS PkgConfig::MHD PkgConfig::JANSSON PkgConfig::NETTLE Threads::Threads
   TIMEOUT 120)
+
+# The CLI commands end to end (skips when the ember binary was not built).
+ember_test(test_pull_cli ${CMAKE_CURRENT_LIST_DIR}/test_pull_cli.c ${CMAKE_CURRENT_LIST_DIR}/fake_hub.c
+  LIBS PkgConfig::MHD PkgConfig::JANSSON PkgConfig::NETTLE Threads::Threads
+  TIMEOUT 120)
