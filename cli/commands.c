@@ -10,5 +10,6 @@ const ember_cmd ember_cmds[] = {
     {"pull", ember_cmd_pull, "download a model from the Hugging Face Hub (REPO[:QUANT])"},
     {"list", ember_cmd_list, "list pulled models"},
     {"rm", ember_cmd_rm, "delete a pulled model"},
+    {"tool", ember_cmd_tool, "run one tool (calculator, python, web_fetch, web_search, MCP) and print JSON"},
     {NULL, NULL, NULL},
 };

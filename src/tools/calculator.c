@@ -13,7 +13,7 @@
  *   NUMBER  := digits ['.' digits] [('e' | 'E') ['+' | '-'] digits]   (also ".5"); exact
  *
  * Every error names its 1-based byte position in the expression. One evaluation owns all of
- * its numbers; nothing outlives calc_evaluate but the strings of the result.
+ * its numbers; nothing outlives tool_calc_evaluate but the strings of the result.
  */
 #include "tools/calculator.h"
 
@@ -1054,7 +1054,7 @@ static bool make_result(calc *c, num *v, int digits, calc_result *r) {
     return r->text != NULL;
 }
 
-void calc_result_free(calc_result *r) {
+void tool_calc_result_free(calc_result *r) {
     if (!r) return;
     free(r->text);
     free(r->exact);
@@ -1062,7 +1062,7 @@ void calc_result_free(calc_result *r) {
     memset(r, 0, sizeof *r);
 }
 
-bool calc_evaluate(const char *expr, size_t len, int digits, double deadline, calc_result *out,
+bool tool_calc_evaluate(const char *expr, size_t len, int digits, double deadline, calc_result *out,
                    char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
     if (digits == 0) digits = CALC_DEFAULT_DIGITS;
@@ -1089,7 +1089,7 @@ bool calc_evaluate(const char *expr, size_t len, int digits, double deadline, ca
         else ok = fail_at(&c, pos, "syntax error: unexpected %s", describe(&c, pos, d));
     }
     if (ok && !make_result(&c, &v, digits, out)) {
-        calc_result_free(out);
+        tool_calc_result_free(out);
         snprintf(c.err, sizeof c.err, "out of memory");
         ok = false;
     }

@@ -33,8 +33,8 @@ typedef struct calc_result {
  * deadline is an absolute CLOCK_MONOTONIC time in seconds, or 0 for none. On failure
  * returns false and writes a message to err (e.g. "division by zero at position 3",
  * "syntax error at position 5: expected ')'"); *out is then zeroed. */
-bool calc_evaluate(const char *expr, size_t len, int digits, double deadline, calc_result *out,
+bool tool_calc_evaluate(const char *expr, size_t len, int digits, double deadline, calc_result *out,
                    char *err, size_t err_size);
-void calc_result_free(calc_result *r);
+void tool_calc_result_free(calc_result *r);
 
 #endif

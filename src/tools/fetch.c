@@ -40,7 +40,7 @@ static char *latin1_to_utf8(const char *s, size_t n, size_t *out_len) {
     char *out = malloc(n * 2 + 1);
     if (!out) return NULL;
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) o += utf8_encode((unsigned char)s[i], out + o);
+    for (size_t i = 0; i < n; i++) o += tool_utf8_encode((unsigned char)s[i], out + o);
     out[o] = '\0';
     *out_len = o;
     return out;
@@ -83,7 +83,7 @@ void tool_fetch_call(const tool_config *cfg, const json_t *args, double deadline
     };
     http_response resp;
     char err[512];
-    ember_status st = http_get(&req, &resp, err, sizeof err);
+    ember_status st = tool_http_get(&req, &resp, err, sizeof err);
     if (st != EMBER_OK) {
         tool_result_fail(res, st, "%s", err);
         return;
@@ -103,7 +103,7 @@ void tool_fetch_call(const tool_config *cfg, const json_t *args, double deadline
     if (!html && (binary || (type[0] && !is_textual(type)))) {
         tool_result_fail(res, EMBER_ERR_UNSUPPORTED, "the response is %s, not text (%zu bytes)",
                          type[0] ? type : "binary data", resp.len);
-        http_response_free(&resp);
+        tool_http_response_free(&resp);
         return;
     }
 
@@ -119,20 +119,20 @@ void tool_fetch_call(const tool_config *cfg, const json_t *args, double deadline
     size_t text_len = 0;
     if (html) {
         html_text ht;
-        if (html_to_text(body, body_len, &ht) == 0) {
+        if (tool_html_to_text(body, body_len, &ht) == 0) {
             text = ht.text, text_len = ht.len;
             if (ht.title) tool_result_detail(res, "title", tool_json_string(ht.title, strlen(ht.title)));
             free(ht.title);
         }
     } else {
-        text = utf8_sanitize(body, body_len, &text_len);
+        text = tool_utf8_sanitize(body, body_len, &text_len);
     }
     free(converted);
     bool truncated = resp.truncated;
     if (!text) {
         tool_result_fail(res, EMBER_ERR_NOMEM, "out of memory");
     } else {
-        size_t keep = utf8_cut(text, text_len, max_chars);
+        size_t keep = tool_utf8_cut(text, text_len, max_chars);
         if (keep < text_len) truncated = true;
         tool_result_set_output(res, text, keep);
         tool_result_detail(res, "truncated", json_boolean(truncated));
@@ -141,5 +141,5 @@ void tool_fetch_call(const tool_config *cfg, const json_t *args, double deadline
                              resp.final_url);
     }
     free(text);
-    http_response_free(&resp);
+    tool_http_response_free(&resp);
 }

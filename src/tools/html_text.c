@@ -110,7 +110,7 @@ static size_t decode_entity(const char *p, size_t n, char out[4], size_t *out_le
         if (digits == 0) return 0;
         if (i < n && p[i] == ';') i++;
         if (v == 0 || v > 0x10FFFF) v = 0xFFFD;
-        *out_len = utf8_encode((unsigned)v, out);
+        *out_len = tool_utf8_encode((unsigned)v, out);
         return i;
     }
     size_t i = 1;
@@ -121,7 +121,7 @@ static size_t decode_entity(const char *p, size_t n, char out[4], size_t *out_le
     if (name_len == 0) return 0;
     for (size_t k = 0; k < sizeof entities / sizeof entities[0]; k++) {
         if (strlen(entities[k].name) == name_len && memcmp(entities[k].name, p + 1, name_len) == 0) {
-            *out_len = utf8_encode(entities[k].cp, out);
+            *out_len = tool_utf8_encode(entities[k].cp, out);
             return i < n && p[i] == ';' ? i + 1 : i;
         }
     }
@@ -145,7 +145,7 @@ static void sink_decoded(sink *s, const char *p, size_t n) {
     sink_text(s, p + start, n - start);
 }
 
-char *html_decode_entities(const char *text, size_t len) {
+char *tool_html_decode_entities(const char *text, size_t len) {
     sink s = {0};
     sink_decoded(&s, text, len);
     sink_raw(&s, "", 0);
@@ -218,7 +218,7 @@ static char *collapse(const char *p, size_t n) {
     return s.buf;
 }
 
-int html_to_text(const char *html, size_t len, html_text *out) {
+int tool_html_to_text(const char *html, size_t len, html_text *out) {
     memset(out, 0, sizeof *out);
     sink s = {0};
     const char *p = html;
@@ -309,20 +309,20 @@ int html_to_text(const char *html, size_t len, html_text *out) {
     sink_raw(&s, "", 0);
     if (s.failed) {
         free(s.buf);
-        html_text_free(out);
+        tool_html_text_free(out);
         return -1;
     }
     /* Strip leading whitespace, then make sure the text is valid UTF-8. */
     size_t start = 0;
     while (start < s.len && (s.buf[start] == ' ' || s.buf[start] == '\n')) start++;
-    out->text = utf8_sanitize(s.buf + start, s.len - start, &out->len);
+    out->text = tool_utf8_sanitize(s.buf + start, s.len - start, &out->len);
     free(s.buf);
     if (out->title) {
-        char *t = utf8_sanitize(out->title, strlen(out->title), NULL);
+        char *t = tool_utf8_sanitize(out->title, strlen(out->title), NULL);
         free(out->title);
         out->title = t;
         if (!t) {
-            html_text_free(out);
+            tool_html_text_free(out);
             return -1;
         }
         if (!*t) {
@@ -331,13 +331,13 @@ int html_to_text(const char *html, size_t len, html_text *out) {
         }
     }
     if (!out->text) {
-        html_text_free(out);
+        tool_html_text_free(out);
         return -1;
     }
     return 0;
 }
 
-void html_text_free(html_text *t) {
+void tool_html_text_free(html_text *t) {
     if (!t) return;
     free(t->text);
     free(t->title);

@@ -21,11 +21,11 @@ typedef struct html_text {
 } html_text;
 
 /* Converts html[0..len). Returns 0, or -1 on allocation failure (*out is then zeroed). */
-int html_to_text(const char *html, size_t len, html_text *out);
-void html_text_free(html_text *t);
+int tool_html_to_text(const char *html, size_t len, html_text *out);
+void tool_html_text_free(html_text *t);
 
 /* Decodes entities in text[0..len) without touching markup (for titles and plain strings);
  * caller frees. NULL on allocation failure. */
-char *html_decode_entities(const char *text, size_t len);
+char *tool_html_decode_entities(const char *text, size_t len);
 
 #endif

@@ -38,12 +38,12 @@ static curl_socket_t open_socket(void *user, curlsocktype purpose, struct curl_s
     http_ctx *ctx = user;
     if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
     if (ctx->req->check_addresses) {
-        netaddr_class cls = netaddr_classify_sockaddr(&addr->addr);
-        if (!netaddr_allowed(cls, ctx->req->allow_loopback)) {
+        netaddr_class cls = tool_netaddr_classify_sockaddr(&addr->addr);
+        if (!tool_netaddr_allowed(cls, ctx->req->allow_loopback)) {
             char ip[INET6_ADDRSTRLEN];
             describe_sockaddr(&addr->addr, ip, sizeof ip);
             snprintf(ctx->refused, sizeof ctx->refused,
-                     "refused to connect to %s: a %s address", ip, netaddr_class_name(cls));
+                     "refused to connect to %s: a %s address", ip, tool_netaddr_class_name(cls));
             return CURL_SOCKET_BAD;
         }
     }
@@ -66,12 +66,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
     }
     if (take < n) {
         r->truncated = true;
-        return 0;  /* stop the transfer: CURLE_WRITE_ERROR, which http_get expects */
+        return 0;  /* stop the transfer: CURLE_WRITE_ERROR, which tool_http_get expects */
     }
     return n;
 }
 
-ember_status http_check_url(const char *url, bool check_addresses, bool allow_loopback,
+ember_status tool_http_check_url(const char *url, bool check_addresses, bool allow_loopback,
                             char *err, size_t err_size) {
     pthread_once(&curl_once, curl_init);
     CURLU *u = curl_url();
@@ -95,11 +95,11 @@ ember_status http_check_url(const char *url, bool check_addresses, bool allow_lo
         int family;
         uint32_t v4;
         uint8_t v6[16];
-        if (netaddr_parse_literal(host, &family, &v4, v6)) {
-            netaddr_class cls = family == 4 ? netaddr_classify_v4(v4) : netaddr_classify_v6(v6);
-            if (!netaddr_allowed(cls, allow_loopback)) {
+        if (tool_netaddr_parse_literal(host, &family, &v4, v6)) {
+            netaddr_class cls = family == 4 ? tool_netaddr_classify_v4(v4) : tool_netaddr_classify_v6(v6);
+            if (!tool_netaddr_allowed(cls, allow_loopback)) {
                 snprintf(err, err_size, "refused to connect to %.100s: a %s address", host,
-                         netaddr_class_name(cls));
+                         tool_netaddr_class_name(cls));
                 st = EMBER_ERR_INVALID;
             }
         }
@@ -110,7 +110,7 @@ ember_status http_check_url(const char *url, bool check_addresses, bool allow_lo
     return st;
 }
 
-ember_status http_get(const http_request *req, http_response *resp, char *err, size_t err_size) {
+ember_status tool_http_get(const http_request *req, http_response *resp, char *err, size_t err_size) {
     memset(resp, 0, sizeof *resp);
     pthread_once(&curl_once, curl_init);
     if (curl_init_status != CURLE_OK) {
@@ -118,7 +118,7 @@ ember_status http_get(const http_request *req, http_response *resp, char *err, s
                  curl_easy_strerror(curl_init_status));
         return EMBER_ERR_IO;
     }
-    ember_status st = http_check_url(req->url, req->check_addresses, req->allow_loopback, err,
+    ember_status st = tool_http_check_url(req->url, req->check_addresses, req->allow_loopback, err,
                                      err_size);
     if (st != EMBER_OK) return st;
     int ms = tool_ms_left(req->deadline);
@@ -196,11 +196,11 @@ ember_status http_get(const http_request *req, http_response *resp, char *err, s
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
-    if (st != EMBER_OK) http_response_free(resp);
+    if (st != EMBER_OK) tool_http_response_free(resp);
     return st;
 }
 
-void http_response_free(http_response *resp) {
+void tool_http_response_free(http_response *resp) {
     if (!resp) return;
     free(resp->final_url);
     free(resp->content_type);

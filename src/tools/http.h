@@ -37,13 +37,13 @@ typedef struct http_response {
 /* Performs the request. On failure returns EMBER_ERR_INVALID (bad URL or scheme, or a
  * refused address: the message names the address and why), EMBER_ERR_TIMEOUT or
  * EMBER_ERR_IO, with a message in err; *resp is then empty. */
-ember_status http_get(const http_request *req, http_response *resp, char *err, size_t err_size);
-void http_response_free(http_response *resp);
+ember_status tool_http_get(const http_request *req, http_response *resp, char *err, size_t err_size);
+void tool_http_response_free(http_response *resp);
 
 /* Checks a URL before any connection: scheme http or https, a host, and (when the host is
  * an IP literal in any notation) the address policy. Returns EMBER_OK or EMBER_ERR_INVALID
  * with a message. */
-ember_status http_check_url(const char *url, bool check_addresses, bool allow_loopback,
+ember_status tool_http_check_url(const char *url, bool check_addresses, bool allow_loopback,
                             char *err, size_t err_size);
 
 #endif

@@ -32,26 +32,26 @@ typedef struct mcp_tool {
     json_t *input_schema;  /* JSON Schema object (an empty object schema if none was given) */
 } mcp_tool;
 
-/* Parses the config file into stopped servers (start each with mcp_server_start).
+/* Parses the config file into stopped servers (start each with tool_mcp_server_start).
  * Fails with EMBER_ERR_NOT_FOUND (no file), EMBER_ERR_FORMAT (not JSON or the wrong shape)
  * or EMBER_ERR_UNSUPPORTED (a non-stdio server); the message names the server. */
-ember_status mcp_config_load(const char *path, mcp_server ***servers, size_t *n_servers,
+ember_status tool_mcp_config_load(const char *path, mcp_server ***servers, size_t *n_servers,
                              ember_error *err);
 
 /* Spawns the server and performs the handshake and tools/list within `timeout` seconds. */
-ember_status mcp_server_start(mcp_server *s, double timeout, ember_error *err);
+ember_status tool_mcp_server_start(mcp_server *s, double timeout, ember_error *err);
 
 /* Calls a tool (its server-side name) with an arguments object; fills `res`. */
-void mcp_server_call(mcp_server *s, const char *tool, const json_t *args, double deadline,
+void tool_mcp_server_call(mcp_server *s, const char *tool, const json_t *args, double deadline,
                      ember_tool_result *res);
 
 /* Stops the server if running (EOF on stdin, then SIGTERM, then SIGKILL) and frees it. */
-void mcp_server_destroy(mcp_server *s);
+void tool_mcp_server_destroy(mcp_server *s);
 
-const char *mcp_server_name(const mcp_server *s);
-size_t mcp_server_tool_count(const mcp_server *s);
-const mcp_tool *mcp_server_tool(const mcp_server *s, size_t i);
+const char *tool_mcp_server_name(const mcp_server *s);
+size_t tool_mcp_server_tool_count(const mcp_server *s);
+const mcp_tool *tool_mcp_server_tool(const mcp_server *s, size_t i);
 /* Times the server process was started after the first (for tests and diagnostics). */
-int mcp_server_restarts(mcp_server *s);
+int tool_mcp_server_restarts(mcp_server *s);
 
 #endif

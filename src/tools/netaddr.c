@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-const char *netaddr_class_name(netaddr_class cls) {
+const char *tool_netaddr_class_name(netaddr_class cls) {
     switch (cls) {
     case NETADDR_PUBLIC: return "public";
     case NETADDR_LOOPBACK: return "loopback";
@@ -29,7 +29,7 @@ static bool in4(uint32_t a, uint32_t net, int bits) {
     return (a & mask) == (net & mask);
 }
 
-netaddr_class netaddr_classify_v4(uint32_t a) {
+netaddr_class tool_netaddr_classify_v4(uint32_t a) {
     if (a == 0xa9fea9feu) return NETADDR_METADATA;               /* 169.254.169.254 */
     if (a == 0) return NETADDR_UNSPECIFIED;
     if (in4(a, 0x00000000u, 8)) return NETADDR_UNSPECIFIED;      /* 0/8 "this network" */
@@ -60,26 +60,26 @@ static bool zeros(const uint8_t *p, int n) {
     return true;
 }
 
-netaddr_class netaddr_classify_v6(const uint8_t a[16]) {
+netaddr_class tool_netaddr_classify_v6(const uint8_t a[16]) {
     static const uint8_t metadata[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
                                          0,    0,    0,    0,    0, 0, 0x02, 0x54};
     if (memcmp(a, metadata, 16) == 0) return NETADDR_METADATA;    /* fd00:ec2::254 */
     if (zeros(a, 10) && a[10] == 0xff && a[11] == 0xff)           /* ::ffff:a.b.c.d mapped */
-        return netaddr_classify_v4(v4_at(a + 12));
+        return tool_netaddr_classify_v4(v4_at(a + 12));
     if (zeros(a, 12)) {
         if (zeros(a + 12, 3) && a[15] == 0) return NETADDR_UNSPECIFIED;   /* :: */
         if (zeros(a + 12, 3) && a[15] == 1) return NETADDR_LOOPBACK;      /* ::1 */
-        return netaddr_classify_v4(v4_at(a + 12));                /* ::a.b.c.d compatible */
+        return tool_netaddr_classify_v4(v4_at(a + 12));                /* ::a.b.c.d compatible */
     }
     /* ::ffff:0:a.b.c.d (SIIT translated) */
     if (zeros(a, 8) && a[8] == 0xff && a[9] == 0xff && a[10] == 0 && a[11] == 0)
-        return netaddr_classify_v4(v4_at(a + 12));
+        return tool_netaddr_classify_v4(v4_at(a + 12));
     /* 64:ff9b::/96 NAT64 and 64:ff9b:1::/48 local-use NAT64 */
     if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b) {
-        if (zeros(a + 4, 8)) return netaddr_classify_v4(v4_at(a + 12));
+        if (zeros(a + 4, 8)) return tool_netaddr_classify_v4(v4_at(a + 12));
         if (a[4] == 0 && a[5] == 1) return NETADDR_RESERVED;
     }
-    if (a[0] == 0x20 && a[1] == 0x02) return netaddr_classify_v4(v4_at(a + 2));  /* 6to4 */
+    if (a[0] == 0x20 && a[1] == 0x02) return tool_netaddr_classify_v4(v4_at(a + 2));  /* 6to4 */
     if (a[0] == 0xff) return NETADDR_MULTICAST;                   /* ff00::/8 */
     if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return NETADDR_LINK_LOCAL;   /* fe80::/10 */
     if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return NETADDR_UNIQUE_LOCAL; /* fec0::/10 */
@@ -95,20 +95,20 @@ netaddr_class netaddr_classify_v6(const uint8_t a[16]) {
     return NETADDR_PUBLIC;
 }
 
-netaddr_class netaddr_classify_sockaddr(const struct sockaddr *sa) {
+netaddr_class tool_netaddr_classify_sockaddr(const struct sockaddr *sa) {
     if (!sa) return NETADDR_INVALID;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        return netaddr_classify_v4(ntohl(in->sin_addr.s_addr));
+        return tool_netaddr_classify_v4(ntohl(in->sin_addr.s_addr));
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        return netaddr_classify_v6(in6->sin6_addr.s6_addr);
+        return tool_netaddr_classify_v6(in6->sin6_addr.s6_addr);
     }
     return NETADDR_INVALID;
 }
 
-bool netaddr_allowed(netaddr_class cls, bool allow_loopback) {
+bool tool_netaddr_allowed(netaddr_class cls, bool allow_loopback) {
     return cls == NETADDR_PUBLIC || (allow_loopback && cls == NETADDR_LOOPBACK);
 }
 
@@ -172,7 +172,7 @@ static bool parse_v4_any(const char *s, uint32_t *out) {
     return true;
 }
 
-bool netaddr_parse_literal(const char *host, int *family, uint32_t *v4, uint8_t v6[16]) {
+bool tool_netaddr_parse_literal(const char *host, int *family, uint32_t *v4, uint8_t v6[16]) {
     if (!host || !*host) return false;
     char buf[96];
     size_t n = strlen(host);

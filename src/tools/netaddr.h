@@ -31,23 +31,23 @@ typedef enum netaddr_class {
 } netaddr_class;
 
 /* A short name for messages: "public", "loopback", "private", … */
-const char *netaddr_class_name(netaddr_class cls);
+const char *tool_netaddr_class_name(netaddr_class cls);
 
 /* v4 is in host byte order (127.0.0.1 is 0x7f000001). */
-netaddr_class netaddr_classify_v4(uint32_t v4);
+netaddr_class tool_netaddr_classify_v4(uint32_t v4);
 /* v6 is the 16 bytes of the address in network order. */
-netaddr_class netaddr_classify_v6(const uint8_t v6[16]);
+netaddr_class tool_netaddr_classify_v6(const uint8_t v6[16]);
 /* AF_INET or AF_INET6; anything else is NETADDR_INVALID. */
-netaddr_class netaddr_classify_sockaddr(const struct sockaddr *sa);
+netaddr_class tool_netaddr_classify_sockaddr(const struct sockaddr *sa);
 
 /* Whether a connection to an address of this class is permitted. */
-bool netaddr_allowed(netaddr_class cls, bool allow_loopback);
+bool tool_netaddr_allowed(netaddr_class cls, bool allow_loopback);
 
 /* Parses a URL host that is an IP literal, the way resolvers do: IPv6 with or without
  * brackets (a "%zone" suffix is ignored) and IPv4 in every inet_aton form — dotted with 1 to
  * 4 parts, each decimal, octal (leading 0) or hex (0x), e.g. "2130706433", "0x7f.1",
  * "0177.0.0.1". On success sets *family (4 or 6) and v4 or v6 and returns true; returns
  * false for host names and malformed literals. */
-bool netaddr_parse_literal(const char *host, int *family, uint32_t *v4, uint8_t v6[16]);
+bool tool_netaddr_parse_literal(const char *host, int *family, uint32_t *v4, uint8_t v6[16]);
 
 #endif

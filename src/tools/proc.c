@@ -41,7 +41,7 @@ static _Noreturn void child_fail(int report_fd, int code) {
     _exit(127);
 }
 
-pid_t proc_spawn(const proc_spec *spec, char *err, size_t err_size) {
+pid_t tool_proc_spawn(const proc_spec *spec, char *err, size_t err_size) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) {
         snprintf(err, err_size, "pipe: %s", strerror(errno));
@@ -116,7 +116,7 @@ pid_t proc_spawn(const proc_spec *spec, char *err, size_t err_size) {
     return pid;
 }
 
-bool proc_wait(pid_t pid, double deadline, int *exit_status) {
+bool tool_proc_wait(pid_t pid, double deadline, int *exit_status) {
     for (;;) {
         int status;
         pid_t r = waitpid(pid, &status, WNOHANG);
@@ -135,7 +135,7 @@ bool proc_wait(pid_t pid, double deadline, int *exit_status) {
     }
 }
 
-void proc_kill(pid_t pid, bool group) {
+void tool_proc_kill(pid_t pid, bool group) {
     if (pid <= 0) return;
     if (group) kill(-pid, SIGKILL);
     kill(pid, SIGKILL);
@@ -143,7 +143,7 @@ void proc_kill(pid_t pid, bool group) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
 }
 
-char *proc_find_program(const char *name) {
+char *tool_proc_find_program(const char *name) {
     if (!name || !*name) return NULL;
     if (strchr(name, '/')) return access(name, X_OK) == 0 ? strdup(name) : NULL;
     const char *path = getenv("PATH");

@@ -4,7 +4,7 @@
  * between fork and exec, closes every descriptor it was not given (other threads may be
  * opening files at the same moment), restores default signal handling, and reports an exec
  * failure back to the parent through a close-on-exec pipe. No SIGCHLD handler is installed:
- * the caller reaps its own child with proc_wait.
+ * the caller reaps its own child with tool_proc_wait.
  */
 #ifndef EMBER_TOOLS_PROC_H
 #define EMBER_TOOLS_PROC_H
@@ -35,18 +35,18 @@ typedef struct proc_spec {
 
 /* Forks and executes. Returns the child's pid, or -1 with a message in err (the program
  * could not be executed, or fork failed). */
-pid_t proc_spawn(const proc_spec *spec, char *err, size_t err_size);
+pid_t tool_proc_spawn(const proc_spec *spec, char *err, size_t err_size);
 
 /* Waits for the child to exit until the monotonic `deadline` (0 = do not wait, just check).
  * Returns true and sets *exit_status (exit code, or 128 + signal) once it has exited and
  * been reaped; false if it is still running. */
-bool proc_wait(pid_t pid, double deadline, int *exit_status);
+bool tool_proc_wait(pid_t pid, double deadline, int *exit_status);
 
 /* SIGKILLs the child (its process group too when it leads one) and reaps it. */
-void proc_kill(pid_t pid, bool group);
+void tool_proc_kill(pid_t pid, bool group);
 
 /* The absolute path of a program: `name` itself when it contains '/', else the first
  * executable match on $PATH. Caller frees; NULL if not found. */
-char *proc_find_program(const char *name);
+char *tool_proc_find_program(const char *name);
 
 #endif

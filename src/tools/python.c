@@ -41,7 +41,7 @@ static pthread_once_t bwrap_once = PTHREAD_ONCE_INIT;
 static char *bwrap_path;  /* found once, kept for the life of the process */
 
 static void find_bwrap(void) {
-    bwrap_path = proc_find_program("bwrap");
+    bwrap_path = tool_proc_find_program("bwrap");
     if (!bwrap_path && access("/usr/bin/bwrap", X_OK) == 0) bwrap_path = strdup("/usr/bin/bwrap");
 }
 
@@ -253,7 +253,7 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
     };
     char err[512];
     double started = tool_now();
-    pid_t pid = proc_spawn(&spec, err, sizeof err);
+    pid_t pid = tool_proc_spawn(&spec, err, sizeof err);
     close(out_pipe[1]);
     close(err_pipe[1]);
     if (pid < 0) {
@@ -285,17 +285,17 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
             capture_read(fds[i].fd == out.fd ? &out : &errs);
         }
-        if (r == 0 && proc_wait(pid, 0, &exit_status)) {
+        if (r == 0 && tool_proc_wait(pid, 0, &exit_status)) {
             exited = true;
             break;
         }
     }
     if (timed_out) {
-        proc_kill(pid, true);
+        tool_proc_kill(pid, true);
         exit_status = 128 + 9;
-    } else if (!exited && !proc_wait(pid, deadline, &exit_status)) {
+    } else if (!exited && !tool_proc_wait(pid, deadline, &exit_status)) {
         timed_out = true;
-        proc_kill(pid, true);
+        tool_proc_kill(pid, true);
         exit_status = 128 + 9;
     }
     /* Whatever is still buffered in the pipes belongs to the output. */
@@ -314,7 +314,7 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
 
     /* bwrap reports its own setup failures as "bwrap: …" on stderr with status 1. */
     if (exit_status == 1 && errs.len >= 7 && memcmp(errs.data, "bwrap: ", 7) == 0) {
-        size_t n = utf8_cut(errs.data, errs.len, 300);
+        size_t n = tool_utf8_cut(errs.data, errs.len, 300);
         while (n > 0 && (errs.data[n - 1] == '\n' || errs.data[n - 1] == '\r')) n--;
         tool_result_fail(res, EMBER_ERR_UNSUPPORTED,
                          "the python sandbox could not be created here (are user namespaces "

@@ -27,7 +27,7 @@ int tool_ms_left(double deadline) {
 
 json_t *tool_json_string(const char *text, size_t len) {
     size_t n;
-    char *clean = utf8_sanitize(text ? text : "", text ? len : 0, &n);
+    char *clean = tool_utf8_sanitize(text ? text : "", text ? len : 0, &n);
     if (!clean) return NULL;
     json_t *s = json_stringn_nocheck(clean, n);
     free(clean);
@@ -37,7 +37,7 @@ json_t *tool_json_string(const char *text, size_t len) {
 ember_tool_result *tool_result_new(const char *name) {
     ember_tool_result *res = calloc(1, sizeof *res);
     if (!res) return NULL;
-    res->name = utf8_sanitize(name ? name : "", name ? strlen(name) : 0, NULL);
+    res->name = tool_utf8_sanitize(name ? name : "", name ? strlen(name) : 0, NULL);
     res->output = strdup("");
     res->details = json_object();
     if (!res->name || !res->output || !res->details) {
@@ -48,7 +48,7 @@ ember_tool_result *tool_result_new(const char *name) {
 }
 
 bool tool_result_set_output(ember_tool_result *res, const char *text, size_t len) {
-    char *clean = utf8_sanitize(text ? text : "", text ? len : 0, NULL);
+    char *clean = tool_utf8_sanitize(text ? text : "", text ? len : 0, NULL);
     if (!clean) return false;
     free(res->output);
     res->output = clean;
@@ -64,7 +64,7 @@ void tool_result_fail(ember_tool_result *res, ember_status status, const char *f
     va_end(ap);
     res->status = status == EMBER_OK ? EMBER_ERR_IO : status;
     free(res->error);
-    res->error = utf8_sanitize(buf, strlen(buf), NULL);
+    res->error = tool_utf8_sanitize(buf, strlen(buf), NULL);
 }
 
 void tool_result_detail(ember_tool_result *res, const char *key, json_t *value) {
@@ -146,7 +146,7 @@ char *ember_tool_result_json(const ember_tool_result *res) {
     if (res->has_exit_status) json_object_set_new(o, "exit_status", json_integer(res->exit_status));
     /* Tool-specific fields never override the common ones. */
     json_object_update_missing(o, res->details);
-    json_object_set_new(o, "duration_ms", json_real(res->duration_ms));
+    json_object_set_new(o, "duration_ms", json_integer((json_int_t)(res->duration_ms + 0.5)));
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text;

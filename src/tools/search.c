@@ -65,7 +65,7 @@ void tool_search_call(const tool_config *cfg, const json_t *args, double deadlin
     };
     http_response resp;
     char err[512];
-    ember_status st = http_get(&req, &resp, err, sizeof err);
+    ember_status st = tool_http_get(&req, &resp, err, sizeof err);
     free(url);
     if (st != EMBER_OK) {
         tool_result_fail(res, st, "search endpoint: %s", err);
@@ -79,10 +79,10 @@ void tool_search_call(const tool_config *cfg, const json_t *args, double deadlin
                          resp.status >= 400 ? "with an error" : "with something other than search JSON",
                          resp.status);
         json_decref(doc);
-        http_response_free(&resp);
+        tool_http_response_free(&resp);
         return;
     }
-    http_response_free(&resp);
+    tool_http_response_free(&resp);
 
     json_t *list = json_array();
     char *text = NULL;

@@ -6,7 +6,7 @@
  *   - A tool's call function receives a result already named after the tool, with status
  *     EMBER_OK and empty output; it sets output and details, or fails it with tool_result_fail.
  *     It never returns early without leaving the result readable, never crashes on bad input.
- *   - Every string put into a result goes through utf8_sanitize first (jansson refuses
+ *   - Every string put into a result goes through tool_utf8_sanitize first (jansson refuses
  *     invalid UTF-8), which tool_result_set_output does for the caller.
  *   - Deadlines are absolute seconds on the monotonic clock (tool_now()).
  *   - Call functions are reentrant: any number may run at once on different threads.

@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp) {
+size_t tool_utf8_decode(const unsigned char *s, size_t len, unsigned *cp) {
     if (len == 0) return 0;
     unsigned c = s[0];
     size_t n;
@@ -30,7 +30,7 @@ size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp) {
     return n;
 }
 
-size_t utf8_encode(unsigned cp, char *out) {
+size_t tool_utf8_encode(unsigned cp, char *out) {
     unsigned char *o = (unsigned char *)out;
     if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) cp = 0xFFFD;
     if (cp < 0x80) {
@@ -55,7 +55,7 @@ size_t utf8_encode(unsigned cp, char *out) {
     return 4;
 }
 
-char *utf8_sanitize(const char *text, size_t len, size_t *out_len) {
+char *tool_utf8_sanitize(const char *text, size_t len, size_t *out_len) {
     /* Each bad byte grows to at most 3 bytes (U+FFFD). */
     if (len > ((size_t)-1 - 1) / 3) return NULL;
     char *out = malloc(len * 3 + 1);
@@ -64,9 +64,9 @@ char *utf8_sanitize(const char *text, size_t len, size_t *out_len) {
     size_t o = 0;
     for (size_t i = 0; i < len;) {
         unsigned cp;
-        size_t n = utf8_decode(s + i, len - i, &cp);
+        size_t n = tool_utf8_decode(s + i, len - i, &cp);
         if (n == 0 || cp == 0) {
-            o += utf8_encode(0xFFFD, out + o);
+            o += tool_utf8_encode(0xFFFD, out + o);
             i++;
         } else {
             for (size_t k = 0; k < n; k++) out[o++] = (char)s[i + k];
@@ -78,7 +78,7 @@ char *utf8_sanitize(const char *text, size_t len, size_t *out_len) {
     return out;
 }
 
-size_t utf8_cut(const char *text, size_t len, size_t max) {
+size_t tool_utf8_cut(const char *text, size_t len, size_t max) {
     if (len <= max) return len;
     size_t n = max;
     /* Step back over continuation bytes to the start of the character that straddles. */
