@@ -120,6 +120,7 @@ typedef struct ember_engine_stats {
     int seqs_active;              /* live sequences right now */
 } ember_engine_stats;
 
+/* Safe from any thread, token callbacks included. */
 EMBER_API void ember_engine_get_stats(ember_engine *engine, ember_engine_stats *stats);
 
 /* ---------------------------------------------------------------------------------------- */
@@ -232,7 +233,7 @@ EMBER_API void ember_chat_clear(ember_chat *chat);
 EMBER_API size_t ember_chat_count(const ember_chat *chat);
 
 /* ---------------------------------------------------------------------------------------- */
-/* Runs: modes, events, results                                                              */
+/* Modes                                                                                     */
 
 typedef enum ember_mode {
     EMBER_MODE_INSTANT,        /* answer at once, no reasoning channel */
@@ -246,6 +247,63 @@ typedef enum ember_reasoning {
     EMBER_REASONING_HIGH,
     EMBER_REASONING_XHIGH,
 } ember_reasoning;
+
+/* ---------------------------------------------------------------------------------------- */
+/* Chat formats: prompt rendering and incremental output parsing                             */
+/* The run API uses these itself; they are public for remote engines (which return raw text), */
+/* for tools that inspect prompts, and for tests.                                             */
+
+typedef enum ember_channel {
+    EMBER_CHANNEL_REASONING,
+    EMBER_CHANNEL_ANSWER,
+    EMBER_CHANNEL_TOOL,
+} ember_channel;
+
+typedef enum ember_opening {
+    EMBER_OPEN_HEADER,     /* a bare assistant turn: the model writes its own channel header */
+    EMBER_OPEN_REASONING,  /* the reasoning channel is opened by the prompt (Thinking) */
+    EMBER_OPEN_ANSWER,     /* the answer channel is opened by the prompt (Instant) */
+} ember_opening;
+
+typedef struct ember_render_opts {
+    ember_opening opening;
+    ember_reasoning reasoning;
+    const char *system;        /* overrides the chat's system message; NULL = none */
+    const char *current_date;  /* "YYYY-MM-DD", or NULL for today */
+    const char *tools_json;    /* JSON array of OpenAI-style tool definitions, or NULL */
+} ember_render_opts;
+
+/* Renders the chat to the prompt text of `format` ("muse-glimmer", "chatml-think");
+ * *prompt is the caller's to free(). */
+EMBER_API ember_status ember_chat_render(const ember_chat *chat, const char *format,
+                                         const ember_render_opts *opts, char **prompt,
+                                         ember_error *err);
+
+typedef enum ember_parse_event {
+    EMBER_PARSE_REASONING,   /* text on the reasoning channel */
+    EMBER_PARSE_ANSWER,      /* text on the answer channel */
+    EMBER_PARSE_TOOL_CALL,   /* a whole tool message: recipient (may be "") and raw body */
+    EMBER_PARSE_TURN_END,    /* the model ended its turn */
+} ember_parse_event;
+
+typedef void (*ember_parse_fn)(void *user, ember_parse_event kind, const char *text, size_t len,
+                               const char *recipient);
+
+typedef struct ember_parser ember_parser;
+
+EMBER_API ember_status ember_parser_create(const char *format, ember_opening opening,
+                                           ember_parse_fn on_parse, void *user,
+                                           ember_parser **parser, ember_error *err);
+/* Feeds generated text in pieces of any size; markers split across pieces are held back. */
+EMBER_API void ember_parser_feed(ember_parser *parser, const char *text, size_t len);
+/* Flushes held-back text at the end of generation. */
+EMBER_API void ember_parser_finish(ember_parser *parser);
+EMBER_API ember_channel ember_parser_channel(const ember_parser *parser);
+EMBER_API bool ember_parser_turn_ended(const ember_parser *parser);
+EMBER_API void ember_parser_destroy(ember_parser *parser);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Runs: modes, events, results                                                              */
 
 EMBER_API const char *ember_mode_name(ember_mode mode);
 EMBER_API const char *ember_reasoning_name(ember_reasoning reasoning);
@@ -288,12 +346,6 @@ typedef enum ember_event_type {
     EMBER_EVENT_DONE,             /* the run ended; nothing follows */
 } ember_event_type;
 
-typedef enum ember_channel {
-    EMBER_CHANNEL_REASONING,
-    EMBER_CHANNEL_ANSWER,
-    EMBER_CHANNEL_TOOL,
-} ember_channel;
-
 typedef struct ember_usage {
     int prompt_tokens;            /* tokens in the rendered prompt */
     int prompt_tokens_evaluated;  /* prompt tokens actually decoded (forks share, caches hit) */
@@ -329,6 +381,12 @@ typedef void (*ember_event_fn)(const ember_event *event, void *user);
 
 typedef struct ember_run ember_run;
 typedef struct ember_result ember_result;
+
+/* Answers as Contemplating votes on them: the final answer is taken from the text (a \boxed{},
+ * "the answer is …", "Answer: …", or the last line), then normalized: case and whitespace
+ * folded, surrounding punctuation dropped, numbers canonical (1,000.50 -> 1000.5; a unit after
+ * a number dropped), choice letters reduced ("(B)", "option b" -> "b"). free() the result. */
+EMBER_API char *ember_answer_normalize(const char *text);
 
 /* Answers the chat (whose last message is the user's) and blocks until done. The result is
  * the caller's to destroy; it exists even when the run failed part-way (what was generated

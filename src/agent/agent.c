@@ -116,6 +116,15 @@ static void force_answer(agent *a) {
     strbuf_free(&inject);
 }
 
+/* The agent stops itself: flush what the parser holds, then let the mode know. */
+static ember_seq_action stop(agent *a, const char *reason) {
+    a->stop_reason = reason;
+    chat_parser_finish(a->parser);
+    flush_hold(a, true);
+    if (a->on_stop) a->on_stop(a);
+    return EMBER_SEQ_PAUSE;
+}
+
 static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, void *user) {
     agent *a = user;
     run_ctx *run = a->run;
@@ -127,24 +136,13 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     a->generated++;
     confidence_push(a, -tok->top_logprob_mean);
     chat_parser_feed(a->parser, tok->piece, strlen(tok->piece));
+    if (a->on_token) a->on_token(a);
 
-    if (atomic_load(&run->cancelled)) {
-        a->stop_reason = "cancelled";
-        return EMBER_SEQ_PAUSE;
-    }
-    if (tok->is_eog || chat_parser_turn_ended(a->parser)) {
-        a->stop_reason = "stop";
-        return EMBER_SEQ_PAUSE;
-    }
-    if (a->saw_tool_call) {
-        a->stop_reason = "tool_calls";
-        return EMBER_SEQ_PAUSE;
-    }
-    if (a->max_tokens > 0 && a->generated >= a->max_tokens) {
-        a->stop_reason = "length";
-        return EMBER_SEQ_PAUSE;
-    }
-    if (a->should_stop && a->should_stop(a)) return EMBER_SEQ_PAUSE;
+    if (atomic_load(&run->cancelled)) return stop(a, "cancelled");
+    if (tok->is_eog || chat_parser_turn_ended(a->parser)) return stop(a, "stop");
+    if (a->saw_tool_call) return stop(a, "tool_calls");
+    if (a->max_tokens > 0 && a->generated >= a->max_tokens) return stop(a, "length");
+    if (a->should_stop && a->should_stop(a)) return stop(a, a->stop_reason ? a->stop_reason : "stopped");
     if (a->think_budget > 0 && !a->budget_reached &&
         chat_parser_channel(a->parser) == EMBER_CHANNEL_REASONING && a->reasoning_tokens >= a->think_budget)
         force_answer(a);
@@ -171,6 +169,10 @@ bool agent_init(agent *a, run_ctx *run, int index, ember_seq *seq, chat_opening 
     return true;
 }
 
+void agent_set_idle(agent *a, ember_seq_idle_fn on_idle) {
+    ember_seq_set_callbacks(a->seq, on_token, on_idle, a);
+}
+
 void agent_free(agent *a) {
     chat_parser_destroy(a->parser);
     a->parser = NULL;
@@ -182,8 +184,12 @@ void agent_free(agent *a) {
 ember_status agent_generate(agent *a, ember_error *err) {
     ember_status status = ember_seq_generate(a->seq, err);
     if (status == EMBER_OK) status = ember_seq_wait_idle(a->seq, err);
-    chat_parser_finish(a->parser);
-    flush_hold(a, true);
+    agent_flush(a);
     if (status == EMBER_ERR_CANCELLED) a->stop_reason = "cancelled";
     return status;
+}
+
+void agent_flush(agent *a) {
+    chat_parser_finish(a->parser);
+    flush_hold(a, true);
 }

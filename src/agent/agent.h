@@ -51,8 +51,11 @@ typedef struct agent {
     int window_pos;
     double window_sum;
     float lowest;
-    /* Contemplating hook, called after each token with the agent idle-safe; may stop it. */
-    bool (*should_stop)(struct agent *agent);
+    /* Mode hooks, all called on the scheduler thread from the token callback: */
+    void (*on_token)(struct agent *agent);     /* after the token was parsed */
+    bool (*should_stop)(struct agent *agent);  /* true stops the agent (set stop_reason) */
+    void (*on_stop)(struct agent *agent);      /* the agent stopped itself */
+    void *mode;                                /* the mode's own state */
 } agent;
 
 double run_now_ms(void);
@@ -64,6 +67,10 @@ bool agent_init(agent *a, run_ctx *run, int index, ember_seq *seq, chat_opening 
 void agent_free(agent *a);
 /* Generates until the turn ends, a limit or a tool call; blocks the calling thread. */
 ember_status agent_generate(agent *a, ember_error *err);
+/* Adds an idle callback (scheduler thread) beside the agent's token callback; user = a. */
+void agent_set_idle(agent *a, ember_seq_idle_fn on_idle);
+/* Flushes the parser and held UTF-8 bytes (after the agent stopped). */
+void agent_flush(agent *a);
 /* Current confidence score (lowest window mean so far; the running mean before a window fills). */
 float agent_confidence(const agent *a);
 

@@ -1,9 +1,362 @@
-/* contemplate.c — Contemplating mode: N agents forked from one prompt, then a synthesis. */
+/*
+ * contemplate.c — Contemplating: several agents reason in parallel from one shared prompt and
+ * converge.
+ *
+ *   1. The prompt (reasoning channel opened) is decoded once, in a root sequence.
+ *   2. N agents fork the root (sharing its KV cells), each with its own approach written into
+ *      its own branch and its own seed; the scheduler steps them together in one batch.
+ *   3. Online confidence (DeepConf): each agent's score is the lowest sliding-window mean of
+ *      its per-token confidence. With early stop on, once the first agents finish, their
+ *      scores set a threshold and running agents that fall below it stop; once the
+ *      confidence-weighted vote of the finished agents reaches the consensus level, the rest
+ *      stop. A stopped agent's sequence is destroyed at once, freeing its cells.
+ *   4. The finished agents' answers are normalized and voted on, weighted by confidence.
+ *   5. A synthesizer forked from the root reads the candidates (answers, excerpts of their
+ *      reasoning, the vote) and writes the final answer, which is what the user sees.
+ *
+ * Threads: the hooks (should_stop, on_stop) and the idle callback run on the scheduler thread
+ * and own the early-stop state; the run's thread only creates and reaps sequences, waiting
+ * on `cv` for agents to go idle. All agent events are emitted on the scheduler thread, so a
+ * run's events never overlap.
+ */
 #include "agent/contemplate.h"
+#include "agent/vote.h"
 #include "core/error.h"
 
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const APPROACHES[] = {
+    "Solve it directly, step by step.",
+    "Work backwards from what is asked.",
+    "Check every step, and verify the result at the end.",
+    "Consider other readings of the question before answering.",
+    "Estimate first, then compute exactly.",
+    "Break the problem into smaller parts and solve each.",
+    "Look for a simpler equivalent problem first.",
+    "Argue for a different answer first, then decide.",
+};
+enum { N_APPROACHES = sizeof APPROACHES / sizeof APPROACHES[0], EXCERPT_CHARS = 320 };
+
+typedef struct contemplation {
+    run_ctx *run;
+    agent *agents;
+    result_agent *out;          /* = run->result->agents */
+    int n;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool *idle;                 /* guarded by mu */
+    /* early-stop state: scheduler thread only */
+    bool *stopped;              /* the agent's final state is recorded */
+    int n_finished;             /* agents that ended their turn (or hit the token limit) */
+    float threshold;
+    bool have_threshold;
+    bool consensus;
+} contemplation;
+
+static int agent_index(contemplation *c, agent *a) { return (int)(a - c->agents); }
+
+/* Finished agents' normalized answers and weights, for the vote. */
+static vote_outcome tally_finished(contemplation *c, bool include_all) {
+    const char **answers = calloc((size_t)c->n, sizeof *answers);
+    float *weights = calloc((size_t)c->n, sizeof *weights);
+    vote_outcome v = {.winner = -1};
+    if (answers && weights) {
+        for (int i = 0; i < c->n; i++) {
+            bool counts = c->out[i].finished || (include_all && !c->out[i].stopped_early);
+            answers[i] = counts ? c->out[i].normalized : NULL;
+            weights[i] = c->out[i].confidence;
+        }
+        v = vote_tally(answers, weights, c->n);
+    }
+    free(answers);
+    free(weights);
+    return v;
+}
+
+/* Records an agent's final state (answer, score) once. */
+static void record(contemplation *c, agent *a, const char *reason, bool finished, bool early) {
+    int i = agent_index(c, a);
+    if (c->stopped[i]) return;
+    c->stopped[i] = true;
+    result_agent *o = &c->out[i];
+    o->tokens = a->generated;
+    o->confidence = agent_confidence(a);
+    o->finished = finished;
+    o->stopped_early = early;
+    o->stop_reason = reason;
+    const char *text = o->answer.len ? strbuf_str(&o->answer) : strbuf_str(&o->reasoning);
+    o->normalized = ember_answer_normalize(text);
+}
+
+static void emit_finished(contemplation *c, int i) {
+    result_agent *o = &c->out[i];
+    ember_event ev = {.type = EMBER_EVENT_AGENT_FINISHED, .agent = i, .text = o->normalized ? o->normalized : "",
+                      .confidence = o->confidence, .tokens = o->tokens, .stop_reason = o->stop_reason};
+    run_emit(c->run, &ev);
+}
+
+static void stop_the_rest(contemplation *c) {
+    for (int i = 0; i < c->n; i++) {
+        if (c->stopped[i]) continue;
+        agent_flush(&c->agents[i]);
+        record(c, &c->agents[i], "consensus", false, true);
+        ember_seq_cancel(c->agents[i].seq);
+    }
+}
+
+static bool should_stop(agent *a) {
+    contemplation *c = a->mode;
+    if (!c->have_threshold || a->window_fill < a->window_size) return false;
+    if (agent_confidence(a) >= c->threshold) return false;
+    a->stop_reason = "low_confidence";
+    return true;
+}
+
+static void on_stop(agent *a) {
+    contemplation *c = a->mode;
+    const char *reason = a->stop_reason;
+    bool finished = strcmp(reason, "stop") == 0 || strcmp(reason, "length") == 0;
+    bool early = strcmp(reason, "low_confidence") == 0;
+    record(c, a, early ? "low_confidence" : finished ? "finished" : reason, finished, early);
+    if (!finished || !c->run->params.early_stop) return;
+
+    c->n_finished++;
+    int warmup = c->n >= 8 ? c->n / 4 : 1;
+    if (c->n_finished >= warmup) {
+        float scores[64];
+        int k = 0;
+        for (int i = 0; i < c->n && k < 64; i++)
+            if (c->out[i].finished) scores[k++] = c->out[i].confidence;
+        c->threshold = vote_quantile(scores, k, 1.0f - c->run->params.keep_fraction);
+        c->have_threshold = true;
+    }
+    vote_outcome v = tally_finished(c, false);
+    if (c->n_finished >= 2 && v.supporters >= 2 && v.share >= c->run->params.consensus && !c->consensus) {
+        c->consensus = true;
+        stop_the_rest(c);
+    }
+}
+
+static void on_idle(ember_seq *seq, ember_status status, void *user) {
+    agent *a = user;
+    contemplation *c = a->mode;
+    int i = agent_index(c, a);
+    (void)seq;
+    if (!c->stopped[i]) {  /* stopped from outside: cancelled run, context full, engine error */
+        agent_flush(a);
+        record(c, a, status == EMBER_ERR_CANCELLED ? "cancelled" : status == EMBER_OK ? "finished" : "error",
+               status == EMBER_OK, false);
+    }
+    emit_finished(c, i);
+    pthread_mutex_lock(&c->mu);
+    c->idle[i] = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static ember_status start_agents(contemplation *c, ember_seq *root, ember_error *err) {
+    run_ctx *run = c->run;
+    for (int i = 0; i < c->n; i++) {
+        result_agent *o = &c->out[i];
+        char approach[160];
+        if (i < N_APPROACHES) snprintf(approach, sizeof approach, "%s", APPROACHES[i]);
+        else snprintf(approach, sizeof approach, "%s (variant %d)", APPROACHES[i % N_APPROACHES], i / N_APPROACHES + 1);
+        o->approach = strdup(approach);
+        ember_sampling s = run->params.sampling;
+        s.seed = run->params.sampling.seed + 1000003u * (uint32_t)(i + 1);
+        s.grammar = run->params.agent_grammar;
+        ember_seq *seq = NULL;
+        ember_status status = ember_seq_fork(root, &s, &seq, err);
+        if (status != EMBER_OK) return status;
+        char branch[256];
+        snprintf(branch, sizeof branch, "Approach: %s\n", approach);
+        status = ember_seq_feed_text(seq, branch, false, err);
+        if (status != EMBER_OK || !agent_init(&c->agents[i], run, i, seq, CHAT_OPEN_REASONING, &o->reasoning, &o->answer)) {
+            ember_seq_destroy(seq);
+            return status != EMBER_OK ? status : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+        }
+        agent *a = &c->agents[i];
+        a->mode = c;
+        a->max_tokens = run->params.max_tokens;
+        a->think_budget = run->params.think_budget;
+        a->on_token = run_track_kv_hook;
+        a->on_stop = on_stop;
+        if (run->params.early_stop) a->should_stop = should_stop;
+    }
+    return EMBER_OK;
+}
+
+/* Destroys each agent's sequence as soon as it goes idle: its cells are freed at once. */
+static void reap(contemplation *c) {
+    int reaped = 0;
+    bool *done = calloc((size_t)c->n, sizeof *done);
+    pthread_mutex_lock(&c->mu);
+    while (reaped < c->n) {
+        int ready = -1;
+        for (int i = 0; i < c->n && ready < 0; i++)
+            if (c->idle[i] && !done[i]) ready = i;
+        if (ready < 0) {
+            pthread_cond_wait(&c->cv, &c->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&c->mu);
+        ember_seq_destroy(c->agents[ready].seq);
+        c->agents[ready].seq = NULL;
+        if (done) done[ready] = true;
+        reaped++;
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(done);
+}
+
+static char *brief(contemplation *c, vote_outcome v) {
+    strbuf b = {0};
+    strbuf_printf(&b, "I asked %d independent reasoners this question. Their answers:\n", c->n);
+    for (int i = 0; i < c->n; i++) {
+        result_agent *o = &c->out[i];
+        strbuf_printf(&b, "%d. answer: %s (confidence %.2f, %s)\n", i + 1,
+                      o->normalized && o->normalized[0] ? o->normalized : "(none)", o->confidence, o->stop_reason);
+        size_t len = o->reasoning.len;
+        if (len) {
+            const char *r = strbuf_str(&o->reasoning);
+            size_t from = len > EXCERPT_CHARS ? len - EXCERPT_CHARS : 0;
+            strbuf_puts(&b, "   reasoning excerpt: ");
+            strbuf_append(&b, r + from, len - from);
+            strbuf_puts(&b, "\n");
+        }
+    }
+    if (v.winner >= 0)
+        strbuf_printf(&b, "Confidence-weighted vote: \"%s\" with %.0f%% of the weight (%d of %d reasoners).\n",
+                      c->out[v.winner].normalized, v.share * 100.0f, v.supporters, c->n);
+    strbuf_puts(&b, "I will now write the final answer from the best-supported candidate and the strongest reasoning.");
+    return strbuf_take(&b);
+}
+
+static ember_status synthesize(contemplation *c, ember_seq *root, const char *text, ember_error *err) {
+    run_ctx *run = c->run;
+    ember_result *r = run->result;
+    ember_seq *seq = NULL;
+    ember_status status = ember_seq_fork(root, &run->params.sampling, &seq, err);
+    if (status != EMBER_OK) return status;
+    strbuf feed = {0};
+    strbuf_puts(&feed, text);
+    strbuf_puts(&feed, run->format->close_reasoning);
+    status = ember_seq_feed_text(seq, strbuf_str(&feed), true, err);
+    strbuf_free(&feed);
+    strbuf scratch = {0};
+    agent a;
+    if (status == EMBER_OK && !agent_init(&a, run, -1, seq, CHAT_OPEN_ANSWER, &scratch, &r->answer))
+        status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    if (status == EMBER_OK) {
+        a.max_tokens = run->params.max_tokens;
+        a.on_token = run_track_kv_hook;
+        status = agent_generate(&a, err);
+        r->usage.answer_tokens = a.generated;
+        if (a.stop_reason) r->finish_reason = a.stop_reason;
+        agent_free(&a);
+    }
+    strbuf_free(&scratch);
+    ember_seq_destroy(seq);
+    return status;
+}
+
 ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *err) {
-    (void)run;
-    (void)chat;
-    return ember_fail(err, EMBER_ERR_UNSUPPORTED, "contemplating mode is not built yet");
+    ember_result *r = run->result;
+    int n = run->params.agents;
+    contemplation c = {.run = run, .n = n};
+    r->agents = calloc((size_t)n, sizeof *r->agents);
+    c.agents = calloc((size_t)n, sizeof *c.agents);
+    c.idle = calloc((size_t)n, sizeof *c.idle);
+    c.stopped = calloc((size_t)n, sizeof *c.stopped);
+    if (!r->agents || !c.agents || !c.idle || !c.stopped) {
+        free(c.agents);
+        free(c.idle);
+        free(c.stopped);
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    }
+    r->n_agents = n;
+    c.out = r->agents;
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+
+    /* 1. the shared prompt, decoded once */
+    strbuf prompt = {0};
+    ember_seq *root = NULL;
+    ember_status status = run_render(run, chat, CHAT_OPEN_REASONING, &prompt, err);
+    if (status == EMBER_OK) status = ember_seq_create(run->engine, &run->params.sampling, &root, err);
+    if (status == EMBER_OK) status = ember_seq_feed_text(root, strbuf_str(&prompt), true, err);
+    strbuf_free(&prompt);
+    if (status == EMBER_OK) status = ember_seq_wait_idle(root, err);
+    if (status == EMBER_OK) {
+        r->usage.prompt_tokens = ember_seq_n_tokens(root);
+        r->usage.prompt_tokens_evaluated = ember_seq_n_evaluated(root);
+        run->t_first_token = run_now_ms();
+    }
+
+    /* 2. the agents, forked and stepped together */
+    int started = 0;
+    if (status == EMBER_OK) {
+        status = start_agents(&c, root, err);
+        for (int i = 0; i < n && c.agents[i].seq; i++) started = i + 1;
+    }
+    if (status == EMBER_OK) {
+        for (int i = 0; i < n; i++) {
+            ember_event ev = {.type = EMBER_EVENT_AGENT_STARTED, .agent = i, .text = r->agents[i].approach};
+            run_emit(run, &ev);
+        }
+        for (int i = 0; i < n; i++) {
+            agent_set_idle(&c.agents[i], on_idle);
+            ember_seq_generate(c.agents[i].seq, NULL);
+        }
+        reap(&c);
+    } else {
+        for (int i = 0; i < started; i++) ember_seq_destroy(c.agents[i].seq);
+    }
+
+    /* 3-4. vote */
+    int generated = 0, natural_total = 0, natural_count = 0;
+    for (int i = 0; i < started; i++) {
+        r->usage.reasoning_tokens += r->agents[i].tokens;
+        generated += r->agents[i].tokens;
+        if (r->agents[i].finished) {
+            natural_total += r->agents[i].tokens;
+            natural_count++;
+        }
+    }
+    if (status == EMBER_OK) {
+        int expected = natural_count ? natural_total / natural_count : run->params.max_tokens;
+        for (int i = 0; i < n; i++)
+            if (r->agents[i].stopped_early && expected > r->agents[i].tokens)
+                r->usage.tokens_saved += expected - r->agents[i].tokens;
+        vote_outcome v = tally_finished(&c, true);
+        if (v.winner >= 0) {
+            r->vote_answer = strdup(r->agents[v.winner].normalized);
+            r->vote_share = v.share;
+            r->vote_agents = v.supporters;
+            strbuf_puts(&r->reasoning, strbuf_str(&r->agents[v.winner].reasoning));
+        }
+        ember_event ev = {.type = EMBER_EVENT_VOTE, .agent = -1, .text = r->vote_answer ? r->vote_answer : "",
+                          .confidence = v.share, .tokens = v.supporters};
+        run_emit(run, &ev);
+
+        /* 5. synthesis */
+        r->synthesis_brief = brief(&c, v);
+        if (!atomic_load(&run->cancelled)) status = synthesize(&c, root, r->synthesis_brief, err);
+        else status = ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
+    }
+    run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated + r->usage.answer_tokens);
+    r->usage.kv_cells_peak = run->kv_cells_peak;
+
+    for (int i = 0; i < started; i++) agent_free(&c.agents[i]);
+    ember_seq_destroy(root);
+    pthread_mutex_destroy(&c.mu);
+    pthread_cond_destroy(&c.cv);
+    free(c.agents);
+    free(c.idle);
+    free(c.stopped);
+    return status;
 }

@@ -11,5 +11,7 @@ ember_status run_render(run_ctx *run, const ember_chat *chat, chat_opening openi
                         ember_error *err);
 void run_finish_timings(run_ctx *run, int prompt_evaluated, int generated);
 void run_track_kv(run_ctx *run);
+/* The same as an agent's on_token hook. */
+void run_track_kv_hook(agent *a);
 
 #endif

@@ -43,6 +43,7 @@ void ember_result_destroy(ember_result *r) {
     }
     free(r->agents);
     free(r->vote_answer);
+    free(r->synthesis_brief);
     free(r);
 }
 
@@ -122,7 +123,8 @@ char *ember_result_json(const ember_result *r) {
                                                     "answer", text_json(r->vote_answer ? r->vote_answer : ""),
                                                     "share", (double)r->vote_share,
                                                     "agents", r->vote_agents));
-        json_object_set_new(root, "synthesis", json_pack("{s:o}", "answer", text_json(strbuf_str(&r->answer))));
+        json_object_set_new(root, "synthesis", json_pack("{s:o, s:o}", "answer", text_json(strbuf_str(&r->answer)),
+                                                         "brief", text_json(r->synthesis_brief ? r->synthesis_brief : "")));
     }
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     json_decref(root);

@@ -43,6 +43,7 @@ struct ember_result {
     float vote_share;
     int vote_agents;
     bool budget_reached;
+    char *synthesis_brief;       /* what the synthesizer was shown */
 };
 
 ember_result *result_create(ember_mode mode);

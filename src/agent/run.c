@@ -53,6 +53,8 @@ void run_track_kv(run_ctx *run) {
     if (stats.kv_cells_used > run->kv_cells_peak) run->kv_cells_peak = stats.kv_cells_used;
 }
 
+void run_track_kv_hook(agent *a) { run_track_kv(a->run); }
+
 static ember_status run_single(run_ctx *run, const ember_chat *chat, ember_error *err) {
     ember_result *r = run->result;
     chat_opening opening = run->params.mode == EMBER_MODE_INSTANT ? CHAT_OPEN_ANSWER : CHAT_OPEN_REASONING;
@@ -74,6 +76,7 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat, ember_error
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory starting the run");
     }
     a.max_tokens = run->params.max_tokens;
+    a.on_token = run_track_kv_hook;
     a.think_budget = run->params.mode == EMBER_MODE_THINKING ? run->params.think_budget : 0;
     status = agent_generate(&a, err);
     run_track_kv(run);

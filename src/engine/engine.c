@@ -139,7 +139,8 @@ const char *ember_engine_chat_format(const ember_engine *e) { return e->chat_for
 int ember_engine_n_ctx(const ember_engine *e) { return e->n_ctx; }
 
 void ember_engine_get_stats(ember_engine *e, ember_engine_stats *stats) {
-    engine_lock(e);
+    bool locked = !engine_on_scheduler(e);  /* callbacks already hold the lock */
+    if (locked) engine_lock(e);
     *stats = e->stats;
-    engine_unlock(e);
+    if (locked) engine_unlock(e);
 }

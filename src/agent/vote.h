@@ -1,0 +1,18 @@
+/*
+ * vote.h — Contemplating's confidence-weighted vote over normalized answers.
+ */
+#ifndef EMBER_AGENT_VOTE_H
+#define EMBER_AGENT_VOTE_H
+
+typedef struct vote_outcome {
+    int winner;        /* index of an agent that gave the winning answer, -1 if none */
+    float share;       /* winning weight / total weight */
+    int supporters;    /* agents that gave the winning answer */
+} vote_outcome;
+
+/* answers[i] NULL or "" = no answer (not counted). Weights are clamped to a small positive. */
+vote_outcome vote_tally(const char *const *answers, const float *weights, int n);
+/* The q-quantile (0..1) of n values (sorted copy; linear interpolation). */
+float vote_quantile(const float *values, int n, float q);
+
+#endif
