@@ -1,0 +1,157 @@
+/*
+ * test_cli_contemplate.c — Contemplating end to end on a generated model, with the agents'
+ * answers forced by a grammar: the prompt is evaluated once whatever N is, forks share its
+ * cells, the vote is the confidence-weighted majority, early stop triggers and frees cells,
+ * the synthesizer is shown every candidate.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_support.h"
+
+static json_t *contemplate(const char *agent_grammar, const char *const *extra, test_proc *proc) {
+    const char *grammar = test_temp_file(agent_grammar, 1);
+    const char *args[40] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--mode", "contemplating",
+                            "--agent-grammar-file", grammar, "--max-tokens", "200", "--json"};
+    int n = 10;
+    for (int i = 0; extra[i]; i++) args[n++] = extra[i];
+    args[n++] = "What is 6 times 7?";
+    args[n] = NULL;
+    assert_true(test_run_ember(proc, NULL, args));
+    remove(grammar);
+    if (proc->status != 0) fprintf(stderr, "ember failed (%d): %s\n", proc->status, proc->err);
+    assert_int_equal(proc->status, 0);
+    json_t *root = json_loads(proc->out, 0, NULL);
+    assert_non_null(root);
+    return root;
+}
+
+static int usage(json_t *root, const char *key) {
+    return (int)json_integer_value(json_object_get(json_object_get(root, "usage"), key));
+}
+
+static const char FORTY_TWO[] =
+    "root ::= \"x\"{3,30} <|eom|> <|start|> \"assistant to=user\" <|message|> \"The answer is 42.\"\n";
+
+static void agents_vote_and_synthesize(void **state) {
+    (void)state;
+    test_proc proc;
+    json_t *root = contemplate(FORTY_TWO, (const char *[]){"--agents", "3", "--no-early-stop", "--seed", "11", NULL}, &proc);
+    json_t *agents = json_object_get(root, "agents");
+    assert_int_equal(json_array_size(agents), 3);
+    size_t i;
+    json_t *a;
+    json_array_foreach(agents, i, a) {
+        assert_string_equal(json_string_value(json_object_get(a, "answer")), "The answer is 42.");
+        assert_string_equal(json_string_value(json_object_get(a, "normalized_answer")), "42");
+        assert_true(json_is_string(json_object_get(a, "approach")));
+        assert_true(json_integer_value(json_object_get(a, "tokens")) > 0);
+        assert_true(json_real_value(json_object_get(a, "confidence")) > 0);
+        assert_false(json_is_true(json_object_get(a, "stopped_early")));
+    }
+    json_t *vote = json_object_get(root, "vote");
+    assert_string_equal(json_string_value(json_object_get(vote, "answer")), "42");
+    assert_int_equal(json_integer_value(json_object_get(vote, "agents")), 3);
+    assert_true(json_real_value(json_object_get(vote, "share")) > 0.99);
+    /* the synthesizer was shown every candidate and the vote */
+    const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
+    assert_non_null(strstr(brief, "1. answer: 42"));
+    assert_non_null(strstr(brief, "2. answer: 42"));
+    assert_non_null(strstr(brief, "3. answer: 42"));
+    assert_non_null(strstr(brief, "Confidence-weighted vote: \"42\""));
+    assert_int_equal(usage(root, "prompt_tokens_evaluated"), usage(root, "prompt_tokens"));
+    json_decref(root);
+    test_proc_free(&proc);
+}
+
+static void prompt_is_evaluated_once_whatever_n(void **state) {
+    (void)state;
+    test_proc p2, p6;
+    json_t *two = contemplate(FORTY_TWO, (const char *[]){"--agents", "2", "--no-early-stop", "--seed", "3", NULL}, &p2);
+    json_t *six = contemplate(FORTY_TWO, (const char *[]){"--agents", "6", "--no-early-stop", "--seed", "3", NULL}, &p6);
+    int prompt = usage(two, "prompt_tokens");
+    assert_int_equal(usage(two, "prompt_tokens_evaluated"), prompt);
+    assert_int_equal(usage(six, "prompt_tokens_evaluated"), prompt);
+    /* six agents hold the shared prefix once, not six times */
+    assert_true(usage(six, "kv_cells_peak") < 2 * prompt + 6 * 60);
+    json_decref(two);
+    json_decref(six);
+    test_proc_free(&p2);
+    test_proc_free(&p6);
+}
+
+static void vote_is_the_weighted_majority(void **state) {
+    (void)state;
+    const char *grammar =
+        "root ::= \"y\"{2,12} <|eom|> <|start|> \"assistant to=user\" <|message|> \"Answer: \" (\"41\" | \"42\" | \"43\")\n";
+    for (int seed = 1; seed <= 2; seed++) {
+        char s[8];
+        snprintf(s, sizeof s, "%d", seed);
+        test_proc proc;
+        json_t *root = contemplate(grammar, (const char *[]){"--agents", "5", "--no-early-stop", "--seed", s, NULL}, &proc);
+        const char *names[3] = {"41", "42", "43"};
+        double weight[3] = {0};
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(root, "agents"), i, a) {
+            const char *ans = json_string_value(json_object_get(a, "normalized_answer"));
+            for (int k = 0; k < 3; k++)
+                if (strcmp(ans, names[k]) == 0) weight[k] += json_real_value(json_object_get(a, "confidence"));
+        }
+        int best = 0;
+        for (int k = 1; k < 3; k++)
+            if (weight[k] > weight[best]) best = k;
+        json_t *vote = json_object_get(root, "vote");
+        assert_string_equal(json_string_value(json_object_get(vote, "answer")), names[best]);
+        double total = weight[0] + weight[1] + weight[2];
+        assert_float_equal(json_real_value(json_object_get(vote, "share")), weight[best] / total, 1e-3);
+        json_decref(root);
+        test_proc_free(&proc);
+    }
+}
+
+static void early_stop_saves_tokens(void **state) {
+    (void)state;
+    const char *grammar =
+        "root ::= \"z\"{1,150} <|eom|> <|start|> \"assistant to=user\" <|message|> \"The answer is 42.\"\n";
+    int stopped_total = 0;
+    for (int seed = 1; seed <= 3 && stopped_total == 0; seed++) {
+        char s[8];
+        snprintf(s, sizeof s, "%d", seed);
+        test_proc proc;
+        json_t *root = contemplate(grammar, (const char *[]){"--agents", "6", "--consensus", "0.5", "--seed", s, NULL}, &proc);
+        int stopped = 0;
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(root, "agents"), i, a) {
+            if (!json_is_true(json_object_get(a, "stopped_early"))) continue;
+            stopped++;
+            const char *why = json_string_value(json_object_get(a, "stop_reason"));
+            assert_true(strcmp(why, "consensus") == 0 || strcmp(why, "low_confidence") == 0);
+        }
+        if (stopped) assert_true(usage(root, "tokens_saved") > 0);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(root, "vote"), "answer")), "42");
+        stopped_total += stopped;
+        json_decref(root);
+        test_proc_free(&proc);
+    }
+    assert_true(stopped_total > 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(agents_vote_and_synthesize),
+        cmocka_unit_test(prompt_is_evaluated_once_whatever_n),
+        cmocka_unit_test(vote_is_the_weighted_majority),
+        cmocka_unit_test(early_stop_saves_tokens),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
