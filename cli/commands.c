@@ -7,6 +7,7 @@ const ember_cmd ember_cmds[] = {
     {"ask", ember_cmd_ask, "answer one prompt (instant, thinking or contemplating)"},
     {"run", ember_cmd_run, "interactive chat"},
     {"show", ember_cmd_show, "describe a model file"},
+    {"bench", ember_cmd_bench, "measure prefill, decode and parallel-agent throughput"},
     {"pull", ember_cmd_pull, "download a model from the Hugging Face Hub (REPO[:QUANT])"},
     {"list", ember_cmd_list, "list pulled models"},
     {"rm", ember_cmd_rm, "delete a pulled model"},

@@ -110,6 +110,7 @@ EMBER_API void ember_engine_destroy(ember_engine *engine);
 
 EMBER_API const char *ember_engine_chat_format(const ember_engine *engine);
 EMBER_API int ember_engine_n_ctx(const ember_engine *engine);
+EMBER_API int ember_engine_n_vocab(const ember_engine *engine);
 
 typedef struct ember_engine_stats {
     uint64_t decode_calls;        /* llama_decode calls since creation */
@@ -178,6 +179,9 @@ EMBER_API void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token,
  * EMBER_ERR_CONTEXT when the sequence would outgrow the context. */
 EMBER_API ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special,
                                            ember_error *err);
+/* Queues token ids (each in [0, ember_engine_n_vocab)); for benchmarks and exact replays. */
+EMBER_API ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n,
+                                             ember_error *err);
 /* Starts (or resumes) generation after the queued input. Callbacks fire on the scheduler. */
 EMBER_API ember_status ember_seq_generate(ember_seq *seq, ember_error *err);
 /* Blocks until the sequence has evaluated its queued input (and, if generating, paused). */

@@ -137,6 +137,7 @@ void ember_engine_destroy(ember_engine *e) {
 
 const char *ember_engine_chat_format(const ember_engine *e) { return e->chat_format; }
 int ember_engine_n_ctx(const ember_engine *e) { return e->n_ctx; }
+int ember_engine_n_vocab(const ember_engine *e) { return e->n_vocab; }
 
 void ember_engine_get_stats(ember_engine *e, ember_engine_stats *stats) {
     bool locked = !engine_on_scheduler(e);  /* callbacks already hold the lock */

@@ -197,11 +197,11 @@ int ember_engine_count_tokens(ember_engine *e, const char *text, bool special) {
     return n;
 }
 
-ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n, ember_error *err) {
     ember_engine *e = seq->engine;
-    llama_token *tokens = NULL;
-    int n = tokenize(e, text, special, &tokens);
-    if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= e->n_vocab)
+            return ember_fail(err, EMBER_ERR_INVALID, "token %d is outside the vocabulary (%d)", tokens[i], e->n_vocab);
     ember_status status = EMBER_OK;
     lock_unless_scheduler(e);
     if (seq->n_tokens + n > e->n_ctx) {
@@ -215,6 +215,14 @@ ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special,
         pthread_cond_signal(&e->work_cv);
     }
     unlock_unless_scheduler(e);
+    return status;
+}
+
+ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+    llama_token *tokens = NULL;
+    int n = tokenize(seq->engine, text, special, &tokens);
+    if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
+    ember_status status = ember_seq_feed_tokens(seq, tokens, n, err);
     free(tokens);
     return status;
 }

@@ -1,0 +1,20 @@
+# Shared by the bench scripts: builds ember (release) and llama.cpp's tools from the same pinned
+# source, and generates the ~0.5B-parameter random-weight muse-glimmer model (q8_0).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+scripts/install-deps.sh
+llama_dir=$(scripts/llama-cpp.sh tools)
+llama_bin=$llama_dir/build/bin
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" >/dev/null
+ember=$root/build/release/cli/ember
+threads=${THREADS:-$(nproc)}
+model=${BENCH_MODEL:-$root/build/release/bench-models/glimmer-0.5b-q8_0.gguf}
+if [ ! -f "$model" ]; then
+  mkdir -p "$(dirname "$model")"
+  "$root/build/release/testmodel/ember-genmodel" --arch muse-glimmer --out "$model" --n-embd 1024 \
+    --n-layer 24 --n-head 16 --n-head-kv 4 --n-ff 4096 --n-vocab 32000 --type q8_0 >/dev/null
+fi
+cat "$model" > /dev/null   # warm the page cache: the first read of a fresh file is slow
+ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }

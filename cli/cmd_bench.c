@@ -1,0 +1,162 @@
+/*
+ * cmd_bench.c — `ember bench`: the engine's own throughput, measured the way llama.cpp's
+ * tools measure theirs so that bench/ scripts can print ratios.
+ *
+ *   pp  prefill of P random tokens in one sequence (llama-bench's pp test)
+ *   tg  T generated tokens, sampled one by one through the scheduler (llama-bench's tg test,
+ *       plus ember's real sampling and callbacks)
+ *   --agents N: the Contemplating shape — P prompt tokens decoded once, N forks, T tokens
+ *       each, all stepped together; reported with the same workload for one sequence, so the
+ *       N/1 wall-time ratio compares with llama-batched-bench -pps.
+ */
+#include "commands.h"
+#include "options.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct gen_count {
+    int left;
+} gen_count;
+
+/* Generates a fixed count whatever the model says, as llama-bench does. */
+static ember_seq_action count_down(ember_seq *seq, const ember_token_info *tok, void *user) {
+    (void)seq;
+    (void)tok;
+    gen_count *g = user;
+    return --g->left > 0 ? EMBER_SEQ_CONTINUE : EMBER_SEQ_PAUSE;
+}
+
+static ember_seq *prefill(ember_engine *e, int n_prompt, unsigned seed, double *seconds) {
+    ember_sampling s;
+    ember_sampling_init(&s);
+    s.seed = seed;
+    ember_seq *seq = NULL;
+    ember_error err = {0};
+    if (ember_seq_create(e, &s, &seq, &err) != EMBER_OK) {
+        fprintf(stderr, "ember bench: %s\n", err.message);
+        return NULL;
+    }
+    int n_vocab = ember_engine_n_vocab(e);
+    int32_t *tokens = malloc(sizeof *tokens * (size_t)n_prompt);
+    srand(seed);
+    for (int i = 0; i < n_prompt; i++) tokens[i] = rand() % n_vocab;
+    double t0 = now_s();
+    if (ember_seq_feed_tokens(seq, tokens, n_prompt, &err) != EMBER_OK || ember_seq_wait_idle(seq, &err) != EMBER_OK) {
+        fprintf(stderr, "ember bench: %s\n", err.message);
+        ember_seq_destroy(seq);
+        seq = NULL;
+    }
+    *seconds = now_s() - t0;
+    free(tokens);
+    return seq;
+}
+
+/* Forks `n` sequences from root and generates `n_gen` tokens in each; returns seconds. */
+static double generate(ember_seq *root, int n, int n_gen, bool fork) {
+    ember_seq **seqs = calloc((size_t)n, sizeof *seqs);
+    gen_count *counts = calloc((size_t)n, sizeof *counts);
+    ember_sampling s;
+    ember_sampling_init(&s);
+    for (int i = 0; i < n; i++) {
+        s.seed = 7u + (unsigned)i;
+        if (fork) ember_seq_fork(root, &s, &seqs[i], NULL);
+        else seqs[i] = root;
+        counts[i].left = n_gen;
+        ember_seq_set_callbacks(seqs[i], count_down, NULL, &counts[i]);
+    }
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) ember_seq_generate(seqs[i], NULL);
+    for (int i = 0; i < n; i++) ember_seq_wait_idle(seqs[i], NULL);
+    double t = now_s() - t0;
+    if (fork)
+        for (int i = 0; i < n; i++) ember_seq_destroy(seqs[i]);
+    free(seqs);
+    free(counts);
+    return t;
+}
+
+int ember_cmd_bench(int argc, char **argv) {
+    cli_options opts;
+    cli_options_init(&opts);
+    long n_prompt = 512, n_gen = 128, reps = 3, agents = 0;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        cli_parse p = cli_options_parse(&opts, argc, argv, &i);
+        if (p == CLI_PARSE_ERROR) { cli_options_free(&opts); return 2; }
+        if (p == CLI_PARSE_OK) continue;
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "-p") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 1 << 20, &n_prompt)) return 2; }
+        else if (strcmp(a, "-n") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 1 << 20, &n_gen)) return 2; }
+        else if (strcmp(a, "-r") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 100, &reps)) return 2; }
+        else if (strcmp(a, "--bench-agents") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 64, &agents)) return 2; }
+        else if (strcmp(a, "--json") == 0) json = true;
+        else {
+            fprintf(stderr, "usage: ember bench -m MODEL [-p N] [-n N] [-r REPS] [--bench-agents N] [-t T] [--json]\n");
+            cli_options_free(&opts);
+            return 2;
+        }
+    }
+    if (!cli_options_finish(&opts, "bench")) { cli_options_free(&opts); return 2; }
+    if (opts.engine.n_ctx == 0) opts.engine.n_ctx = (int)(n_prompt + (agents ? agents : 1) * n_gen + 64);
+    if (!opts.engine.n_batch) opts.engine.n_batch = n_prompt > 512 ? (int)n_prompt : 512;
+    ember_error err = {0};
+    ember_engine *e = NULL;
+    if (ember_engine_create(&opts.engine, &e, &err) != EMBER_OK) {
+        fprintf(stderr, "ember bench: %s\n", err.message);
+        cli_options_free(&opts);
+        return 1;
+    }
+    /* warm-up, as llama-bench does */
+    double t;
+    ember_seq *warm = prefill(e, 16, 1, &t);
+    if (warm) generate(warm, 1, 4, false);
+    ember_seq_destroy(warm);
+
+    double pp = 0, tg = 0, one = 0, many = 0;
+    int rc = 0;
+    for (long r = 0; r < reps && rc == 0; r++) {
+        double t_pp;
+        ember_seq *root = prefill(e, (int)n_prompt, 100u + (unsigned)r, &t_pp);
+        if (!root) { rc = 1; break; }
+        pp += n_prompt / t_pp;
+        if (agents) {
+            one += generate(root, 1, (int)n_gen, true);
+            many += generate(root, (int)agents, (int)n_gen, true);
+        } else {
+            ember_seq_destroy(root);
+            root = prefill(e, 1, 200u + (unsigned)r, &t_pp);
+            if (!root) { rc = 1; break; }
+            tg += n_gen / generate(root, 1, (int)n_gen, false);
+        }
+        ember_seq_destroy(root);
+    }
+    if (rc == 0) {
+        pp /= reps;
+        tg /= reps;
+        if (json) {
+            printf("{\"n_prompt\": %ld, \"n_gen\": %ld, \"reps\": %ld, \"pp_tokens_per_s\": %.2f", n_prompt, n_gen, reps, pp);
+            if (agents)
+                printf(", \"agents\": %ld, \"wall_s_1\": %.4f, \"wall_s_n\": %.4f, \"ratio\": %.4f, \"total_tokens_per_s_n\": %.2f}\n",
+                       agents, one / reps, many / reps, many / one, agents * n_gen / (many / reps));
+            else printf(", \"tg_tokens_per_s\": %.2f}\n", tg);
+        } else {
+            printf("pp%ld: %.2f t/s\n", n_prompt, pp);
+            if (agents) printf("%ld agents x %ld tokens: %.3f s vs 1 agent %.3f s (ratio %.3f)\n", agents, n_gen,
+                               many / reps, one / reps, many / one);
+            else printf("tg%ld: %.2f t/s\n", n_gen, tg);
+        }
+    }
+    ember_engine_destroy(e);
+    cli_options_free(&opts);
+    return rc;
+}
