@@ -435,7 +435,7 @@ EMBER_API char *ember_result_json(const ember_result *result);
  *      yields an ember_tool_result: an unknown tool, bad arguments, a failure or a timeout
  *      is a result with an error, never a crash. Results serialize to JSON:
  *        {"name", "ok", "output", "error"?, "status"?, "exit_status"?, …tool fields…,
- *         "duration_ms"}
+ *         "duration_ms" (whole milliseconds)}
  *      (python adds "stdout", "stderr", "truncated"; web_fetch "url", "final_url",
  *      "http_status", "content_type", "title", "truncated"; web_search "query", "results").
  *

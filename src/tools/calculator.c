@@ -903,34 +903,22 @@ static bool parse_expr(calc *c, num *out) {
 
 /* ---- output ------------------------------------------------------------------------ */
 
-/* A float as decimal text with `digits` significant digits, trailing zeros dropped: fixed
- * notation for moderate exponents, otherwise "d.ddde+N". Caller frees. */
-static char *format_real(const mpfr_t x, int digits) {
-    if (mpfr_zero_p(x)) return strdup("0");
-    mpfr_exp_t e;
-    char *ds = mpfr_get_str(NULL, &e, 10, (size_t)digits, x, MPFR_RNDN);
-    if (!ds) return NULL;
-    const char *d = ds;
-    bool neg = *d == '-';
-    if (neg) d++;
-    size_t nd = strlen(d);
+/* Decimal text for the value 0.d[0..nd) × 10^e (d: significant digits, no sign), trailing
+ * zeros dropped: fixed notation for moderate exponents, otherwise "d.ddde+N". `digits` is
+ * the requested precision (it widens the fixed range). Caller frees. */
+static char *format_digits(bool neg, const char *d, size_t nd, long e, int digits) {
     while (nd > 1 && d[nd - 1] == '0') nd--;
-    /* value = 0.d1d2…dn × 10^e */
-    size_t cap = nd + (size_t)(e > 0 ? e : -e) + 32;
     bool fixed = e > -6 && e <= (digits > 21 ? digits : 21);
-    if (!fixed) cap = nd + 48;
+    size_t cap = fixed ? nd + (size_t)(e > 0 ? e : -e) + 8 : nd + 32;
     char *out = malloc(cap);
-    if (!out) {
-        mpfr_free_str(ds);
-        return NULL;
-    }
+    if (!out) return NULL;
     size_t o = 0;
     if (neg) out[o++] = '-';
     if (fixed) {
         if (e <= 0) {
             out[o++] = '0';
             out[o++] = '.';
-            for (mpfr_exp_t i = 0; i < -e; i++) out[o++] = '0';
+            for (long i = 0; i < -e; i++) out[o++] = '0';
             memcpy(out + o, d, nd);
             o += nd;
         } else if ((size_t)e >= nd) {
@@ -952,18 +940,28 @@ static char *format_real(const mpfr_t x, int digits) {
             memcpy(out + o, d + 1, nd - 1);
             o += nd - 1;
         }
-        snprintf(out + o, cap - o, "e%+ld", (long)(e - 1));
+        snprintf(out + o, cap - o, "e%+ld", e - 1);
     }
+    return out;
+}
+
+/* A float rounded to `digits` significant digits. Caller frees. */
+static char *format_real(const mpfr_t x, int digits) {
+    if (mpfr_zero_p(x)) return strdup("0");
+    mpfr_exp_t e;
+    char *ds = mpfr_get_str(NULL, &e, 10, (size_t)digits, x, MPFR_RNDN);
+    if (!ds) return NULL;
+    bool neg = ds[0] == '-';
+    char *out = format_digits(neg, ds + neg, strlen(ds + neg), (long)e, digits);
     mpfr_free_str(ds);
     return out;
 }
 
-/* An exact decimal for a rational whose denominator is 2^a 5^b with max(a, b) <= digits,
- * else NULL. */
+/* The exact decimal of a rational that has one (denominator 2^a 5^b) with at most `digits`
+ * significant digits, else NULL. Caller frees. */
 static char *format_terminating(const mpq_t q, int digits) {
-    mpz_t d, n;
+    mpz_t d, f, n;
     mpz_init_set(d, mpq_denref(q));
-    mpz_t f;
     mpz_init_set_ui(f, 2);
     unsigned long a = mpz_remove(d, d, f);
     mpz_set_ui(f, 5);
@@ -972,40 +970,22 @@ static char *format_terminating(const mpq_t q, int digits) {
     mpz_clear(f);
     mpz_clear(d);
     unsigned long k = a > b ? a : b;
-    if (!terminating || k > (unsigned long)digits) return NULL;
-    /* |q| * 10^k is an integer; print it and insert the point k places from the right. */
+    if (!terminating || k > (unsigned long)CALC_MAX_DIGITS * 4) return NULL;
+    /* n = |q| * 10^k is an integer with no trailing zeros: its digits are significant. */
     mpz_init(n);
     mpz_ui_pow_ui(n, 10, k);
     mpz_mul(n, n, mpq_numref(q));
     mpz_divexact(n, n, mpq_denref(q));
     bool neg = mpz_sgn(n) < 0;
     mpz_abs(n, n);
-    char *ds = mpz_get_str(NULL, 10, n);
-    mpz_clear(n);
-    if (!ds) return NULL;
-    size_t nd = strlen(ds);
-    char *out = malloc(nd + k + 4);
-    if (out) {
-        size_t o = 0;
-        if (neg) out[o++] = '-';
-        if (nd <= k) {
-            out[o++] = '0';
-            out[o++] = '.';
-            for (size_t i = nd; i < k; i++) out[o++] = '0';
-            memcpy(out + o, ds, nd);
-            o += nd;
-        } else {
-            memcpy(out + o, ds, nd - k);
-            o += nd - k;
-            if (k > 0) {
-                out[o++] = '.';
-                memcpy(out + o, ds + nd - k, k);
-                o += k;
-            }
-        }
-        out[o] = '\0';
+    char *out = NULL;
+    if (mpz_sizeinbase(n, 10) <= (size_t)digits + 1) {
+        char *ds = mpz_get_str(NULL, 10, n);
+        size_t nd = ds ? strlen(ds) : 0;
+        if (ds && nd <= (size_t)digits) out = format_digits(neg, ds, nd, (long)nd - (long)k, digits);
+        free(ds);
     }
-    free(ds);
+    mpz_clear(n);
     return out;
 }
 
@@ -1074,6 +1054,10 @@ bool tool_calc_evaluate(const char *expr, size_t len, int digits, double deadlin
         snprintf(err, err_size, "expression longer than %d bytes", CALC_MAX_INPUT);
         return false;
     }
+    /* The widest exponent range MPFR allows, for this thread during this evaluation only. */
+    mpfr_exp_t old_emin = mpfr_get_emin(), old_emax = mpfr_get_emax();
+    mpfr_set_emin(mpfr_get_emin_min());
+    mpfr_set_emax(mpfr_get_emax_max());
     calc c = {.s = expr, .len = len, .deadline = deadline};
     c.prec = (mpfr_prec_t)ceil(digits * 3.32192809488736) + GUARD_BITS;
     num v;
@@ -1095,6 +1079,8 @@ bool tool_calc_evaluate(const char *expr, size_t len, int digits, double deadlin
     }
     num_clear(&v);
     mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+    mpfr_set_emin(old_emin);
+    mpfr_set_emax(old_emax);
     if (!ok) snprintf(err, err_size, "%s", c.err);
     return ok;
 }

@@ -201,6 +201,12 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
     argv[a++] = "--bind";
     argv[a++] = dir;
     argv[a++] = "/tmp";
+    /* bwrap builds the root (and /dev) on a tmpfs of its own: make them read-only, so the
+     * private directory stays the only writable place (and nothing fills memory). */
+    argv[a++] = "--remount-ro";
+    argv[a++] = "/dev";
+    argv[a++] = "--remount-ro";
+    argv[a++] = "/";
     argv[a++] = "--chdir";
     argv[a++] = "/tmp";
     argv[a++] = "--clearenv";
