@@ -30,3 +30,18 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -q
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+
+# src/pull: SHA-256 (and git blob SHA-1) of downloaded models come from nettle.
+pull_packages=(nettle-dev)
+pull_missing=()
+for p in "${pull_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pull_missing+=("$p")
+done
+if ((${#pull_missing[@]})); then
+  echo "install-deps: installing ${pull_missing[*]}" >&2
+  pull_sudo=()
+  [ "$(id -u)" -eq 0 ] || pull_sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${pull_sudo[@]}" apt-get install -y -q --no-install-recommends "${pull_missing[@]}" ||
+    { "${pull_sudo[@]}" apt-get update -q &&
+      DEBIAN_FRONTEND=noninteractive "${pull_sudo[@]}" apt-get install -y -q --no-install-recommends "${pull_missing[@]}"; }
+fi

@@ -249,7 +249,8 @@ static void pause_for(const pull_download *d, double seconds) {
     }
 }
 
-ember_status pull_download_file(const pull_download *d, ember_error *err) {
+/* One pass of the protocol; *resumed tells whether it started from a partial file. */
+static ember_status download_once(const pull_download *d, bool *resumed, ember_error *err) {
     char partial[4200];
     if (!pull_format(partial, sizeof partial, "%s.partial", d->final_path))
         return pull_fail(err, EMBER_ERR_INVALID, "path too long: %s", d->final_path);
@@ -270,6 +271,7 @@ ember_status pull_download_file(const pull_download *d, ember_error *err) {
         }
         have = 0;
     }
+    *resumed = have > 0;
     pull_digest digest;
     pull_digest_init(&digest, digest_kind(d), d->size);
     if (have > 0) {
@@ -385,4 +387,17 @@ ember_status pull_download_file(const pull_download *d, ember_error *err) {
                          d->final_path, strerror(errno));
     report(d, EMBER_PULL_VERIFIED, d->size, x.resumed_from, NULL);
     return EMBER_OK;
+}
+
+ember_status pull_download_file(const pull_download *d, ember_error *err) {
+    bool resumed = false;
+    ember_status st = download_once(d, &resumed, err);
+    if (st == EMBER_ERR_FORMAT && resumed && !cancelled(d)) {
+        /* The kept bytes may come from an older revision of the file: start over, once. */
+        report(d, EMBER_PULL_RETRYING, 0, 0,
+               "the resumed download did not match its checksum; downloading it again from "
+               "the start");
+        st = download_once(d, &resumed, err);
+    }
+    return st;
 }

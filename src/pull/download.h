@@ -10,7 +10,9 @@
  *   2. A network failure keeps the partial file; with retries left, the request is repeated
  *      from where it stopped after a pause, else the error says to run the pull again.
  *   3. At `size` bytes the digest must match: then the partial is fsync()ed and renamed to F.
- *      On a mismatch (or more bytes than announced) the partial file is deleted.
+ *      On a mismatch (or more bytes than announced) the partial file is deleted. When the
+ *      mismatching file had been resumed (its kept bytes may come from an older revision),
+ *      it is downloaded once more from byte 0 before the mismatch is reported.
  *
  * Blocking; calls `on_bytes` on the calling thread.
  */

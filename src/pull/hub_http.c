@@ -255,8 +255,10 @@ ember_status hub_get_model_info(const hub_client *client, const char *repo,
     if (a.code != 200)
         st = hub_http_error(client, repo, "repository", a.code, a.x_error_code,
                             a.x_error_message, err);
-    else
-        st = hub_parse_model_info(a.body.data ? a.body.data : "", a.body.len, info, err);
+    else if (hub_parse_model_info(a.body.data ? a.body.data : "", a.body.len, info, NULL) != EMBER_OK)
+        st = pull_fail(err, EMBER_ERR_FORMAT,
+                       "%s did not answer with the Hub's JSON for %s (is HF_ENDPOINT a Hugging "
+                       "Face Hub or mirror?)", client->endpoint, repo);
     pull_buf_free(&a.body);
     return st;
 }

@@ -262,6 +262,12 @@ ember_status pull_select(const hub_file_list *list, const char *repo, const char
         sel->quant[n] = '\0';
     }
 
+    /* the quant names a manifest file and is part of a name: keep it to [A-Za-z0-9_.-] */
+    for (char *c = sel->quant; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '.' || *c == '-') ||
+            (c == sel->quant && (*c == '.' || *c == '-')))
+            *c = '_';
+
     /* the projector: best rank, then the one beside the model, then listing order */
     char model_dir[1024];
     dir_of(list->items[sel->parts[0]].path, model_dir, sizeof model_dir);

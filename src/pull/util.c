@@ -152,7 +152,7 @@ int64_t pull_time_parse(const char *text) {
                &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z, &n) != 7 || z != 'Z' || text[n] != '\0')
         return -1;
     if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+        tm.tm_min > 59 || tm.tm_sec > 59 || tm.tm_year < 1970)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;

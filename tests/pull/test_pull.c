@@ -324,6 +324,34 @@ static void test_corrupted_file_in_place_is_replaced(void **state) {
     assert_same_bytes("test/Tiny-GGUF", "Tiny-Q4_K_M.gguf");
 }
 
+static void test_stale_partial_restarts(void **state) {
+    /* a partial file whose bytes are not the file's (an older revision): detected at the end,
+     * downloaded again from the start, once */
+    char path[1024], partial[1100], dir[1024];
+    path_in_repo(path, sizeof path, "test/Tiny-GGUF", "Tiny-Q4_K_M.gguf");
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    snprintf(dir, sizeof dir, "%s/repos", models);
+    mkdir(dir, 0755);
+    strcat(dir, "/test");
+    mkdir(dir, 0755);
+    strcat(dir, "/Tiny-GGUF");
+    mkdir(dir, 0755);
+    FILE *fp = fopen(partial, "wb");
+    assert_non_null(fp);
+    for (int i = 0; i < 1000; i++) fputc('Z', fp);
+    fclose(fp);
+    ember_store_entry e;
+    ember_error err;
+    seen s = {0};
+    assert_int_equal(pull("test/Tiny-GGUF", NULL, 0, &s, &e, &err), EMBER_OK);
+    assert_int_equal(s.retrying, 1);
+    assert_int_equal(fake_hub_requests(hub, "Tiny-Q4_K_M.gguf"), 2);
+    char range[64];
+    fake_hub_last_range(hub, "Tiny-Q4_K_M.gguf", range, sizeof range);
+    assert_string_equal(range, ""); /* the second request started over */
+    assert_same_bytes("test/Tiny-GGUF", "Tiny-Q4_K_M.gguf");
+}
+
 static void test_split_gguf(void **state) {
     ember_store_entry e;
     ember_error err;
@@ -447,6 +475,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_server_ignoring_range, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_corrupted_file_removed, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_corrupted_file_in_place_is_replaced, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_stale_partial_restarts, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_split_gguf, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_missing_quant_lists_available, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_unknown_repo, setup_store, teardown_store),
