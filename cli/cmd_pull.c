@@ -32,10 +32,7 @@ static const char usage[] =
 
 static volatile sig_atomic_t cancel_flag;
 
-static void on_sigint(int sig) {
-    cancel_flag = 1;
-    signal(sig, SIG_DFL); /* a second Ctrl-C ends the process at once */
-}
+static void on_sigint(int sig) { cancel_flag = 1; }
 
 /* What the progress display remembers between reports. */
 typedef struct display {
@@ -66,7 +63,7 @@ static void close_line(display *d) {
 }
 
 static void bar_line(display *d, const ember_pull_progress *p) {
-    char done[32], size[32], speed[32], eta[32], right[160], name[96];
+    char done[32], size[32], speed[32], eta[32], right[256], name[96];
     cli_format_size(p->file_bytes, done);
     cli_format_size(p->file_size, size);
     int pct = p->file_size ? (int)(100.0 * (double)p->file_bytes / (double)p->file_size) : 100;
@@ -76,10 +73,13 @@ static void bar_line(display *d, const ember_pull_progress *p) {
         double left = p->bytes_per_s > 0 ? (double)(p->file_size - p->file_bytes) / p->bytes_per_s : -1;
         cli_format_size((uint64_t)p->bytes_per_s, speed);
         cli_format_duration(left, eta);
-        if (p->bytes_per_s > 0)
-            snprintf(right, sizeof right, " %3d%% %s/%s %s/s ETA %s", pct, done, size, speed, eta);
-        else
-            snprintf(right, sizeof right, " %3d%% %s/%s", pct, done, size);
+        char rate[48] = "", until[48] = "";
+        if (p->bytes_per_s > 0) {
+            snprintf(rate, sizeof rate, "%s/s", speed);
+            snprintf(until, sizeof until, "ETA %s", eta);
+        }
+        /* fixed widths keep the bar from jumping as numbers change */
+        snprintf(right, sizeof right, " %3d%% %8s/%-8s %10s %-11s", pct, done, size, rate, until);
     }
     const char *base = strrchr(p->file, '/') ? strrchr(p->file, '/') + 1 : p->file;
     if (p->file_count > 1)
@@ -219,6 +219,7 @@ int ember_cmd_pull(int argc, char **argv) {
     params.cancel = (const volatile int *)&cancel_flag;
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PAGE 3
 #define MAX_FILES 8
@@ -44,6 +45,7 @@ struct fake_hub {
     uint64_t drop_after;
     char corrupt_path[256];
     bool ignore_range;
+    uint64_t throttle;   /* bytes per second for file bodies; 0 = as fast as possible */
     int tree_requests;
 };
 
@@ -232,11 +234,13 @@ static enum MHD_Result resolve(fake_hub *hub, struct MHD_Connection *c, fh_repo 
     return ret;
 }
 
-/* A body that breaks off: the connection closes after `stop` bytes of the response. */
+/* A body served piecewise: it breaks off after `stop` bytes (closing the connection) and
+ * trickles at `throttle` bytes per second when that is set. */
 typedef struct dropping {
     const uint8_t *data;
     uint64_t len;
     uint64_t stop;
+    uint64_t throttle;
 } dropping;
 
 static void drop_free(void *cls) {
@@ -250,6 +254,12 @@ static ssize_t drop_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     if (pos >= d->stop) return MHD_CONTENT_READER_END_WITH_ERROR;
     uint64_t n = d->stop - pos;
     if (n > max) n = max;
+    if (d->throttle) {
+        uint64_t slice = d->throttle / 20 ? d->throttle / 20 : 1;
+        if (n > slice) n = slice;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     memcpy(buf, d->data + pos, (size_t)n);
     return (ssize_t)n;
 }
@@ -265,6 +275,7 @@ static enum MHD_Result cdn(fake_hub *hub, struct MHD_Connection *c, fh_repo *rep
     snprintf(f->last_range, sizeof f->last_range, "%s", range ? range : "");
     bool corrupt = strcmp(hub->corrupt_path, path) == 0;
     bool ignore = hub->ignore_range;
+    uint64_t throttle = hub->throttle;
     uint64_t drop = 0;
     if (strcmp(hub->drop_path, path) == 0) {
         drop = hub->drop_after;
@@ -294,11 +305,12 @@ static enum MHD_Result cdn(fake_hub *hub, struct MHD_Connection *c, fh_repo *rep
     if (corrupt && f->size / 2 >= start) body[f->size / 2 - start] ^= 0x5a;
 
     struct MHD_Response *r;
-    if (drop > start) {
+    if (drop > start || throttle) {
         dropping *d = malloc(sizeof *d);
         d->data = body;
         d->len = len;
-        d->stop = drop - start;
+        d->stop = drop > start ? drop - start : len;
+        d->throttle = throttle;
         r = MHD_create_response_from_callback(len, 32 * 1024, drop_reader, d, drop_free);
     } else {
         r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -410,10 +422,17 @@ void fake_hub_ignore_range(fake_hub *hub, bool on) {
     pthread_mutex_unlock(&hub->lock);
 }
 
+void fake_hub_throttle(fake_hub *hub, uint64_t bytes_per_s) {
+    pthread_mutex_lock(&hub->lock);
+    hub->throttle = bytes_per_s;
+    pthread_mutex_unlock(&hub->lock);
+}
+
 void fake_hub_reset(fake_hub *hub) {
     pthread_mutex_lock(&hub->lock);
     hub->drop_path[0] = hub->corrupt_path[0] = '\0';
     hub->ignore_range = false;
+    hub->throttle = 0;
     hub->tree_requests = 0;
     for (int r = 0; r < hub->n_repos; r++)
         for (int i = 0; i < MAX_FILES; i++) {

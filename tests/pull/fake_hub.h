@@ -13,7 +13,7 @@
  * (F16, Q8_0), test/Gated-GGUF (needs "Authorization: Bearer hf_test_token"),
  * test/Huge-GGUF (announces a 4 PB file). Anything else is RepoNotFound (401 without a token,
  * 404 with one, as the Hub does). Fault modes make a file drop its connection, arrive
- * corrupted, or ignore Range.
+ * corrupted, ignore Range, or trickle slowly.
  */
 #ifndef EMBER_TESTS_FAKE_HUB_H
 #define EMBER_TESTS_FAKE_HUB_H
@@ -40,6 +40,7 @@ const uint8_t *fake_hub_content(const fake_hub *hub, const char *repo, const cha
 void fake_hub_drop_after(fake_hub *hub, const char *path, uint64_t bytes); /* once */
 void fake_hub_corrupt(fake_hub *hub, const char *path, bool on);
 void fake_hub_ignore_range(fake_hub *hub, bool on);
+void fake_hub_throttle(fake_hub *hub, uint64_t bytes_per_s); /* 0 = full speed */
 void fake_hub_reset(fake_hub *hub);
 
 /* What the server saw: GETs of a file's bytes, and the Range header of the last one

@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 static fake_hub *hub;
@@ -71,6 +74,31 @@ static void run(run_result *r, const char *args) {
     slurp(err_path, r->err, sizeof r->err);
     unlink(out_path);
     unlink(err_path);
+}
+
+/* Starts `ember pull SPEC`, sends SIGINT after `seconds`, and collects what it printed. */
+static void run_interrupted(run_result *r, const char *spec, double seconds) {
+    char out_path[300], err_path[300];
+    snprintf(out_path, sizeof out_path, "%s/stdout.txt", models);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", models);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(out, 1);
+        dup2(err, 2);
+        execl(ember_bin, ember_bin, "pull", spec, (char *)NULL);
+        _exit(127);
+    }
+    struct timespec ts = {(time_t)seconds, (long)((seconds - (double)(time_t)seconds) * 1e9)};
+    nanosleep(&ts, NULL);
+    kill(pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    slurp(out_path, r->out, sizeof r->out);
+    slurp(err_path, r->err, sizeof r->err);
 }
 
 static bool have_cli(void) {
@@ -172,10 +200,30 @@ static void test_errors(void **state) {
     free(r);
 }
 
+static void test_ctrl_c_then_resume(void **state) {
+    if (!have_cli()) skip();
+    run_result *r = malloc(sizeof *r);
+    fake_hub_throttle(hub, 80 * 1024); /* Split-Q8_0 (200 KB) takes ~2.5 s */
+    run_interrupted(r, "test/Split-GGUF:Q8_0", 1.2);
+    fake_hub_throttle(hub, 0);
+    assert_int_equal(r->status, 1);
+    assert_non_null(strstr(r->err, "cancelled"));
+    assert_non_null(strstr(r->err, "run the same command again to resume"));
+    assert_non_null(strstr(r->err, "/s, ETA ")); /* plain progress lines with speed and ETA */
+    run(r, "pull test/Split-GGUF:Q8_0");
+    assert_int_equal(r->status, 0);
+    assert_non_null(strstr(r->err, "Split-Q8_0.gguf: downloading 205 KB, resuming at"));
+    char range[64];
+    fake_hub_last_range(hub, "Split-Q8_0.gguf", range, sizeof range);
+    assert_true(strncmp(range, "bytes=", 6) == 0);
+    free(r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pull_list_rm),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_ctrl_c_then_resume),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
