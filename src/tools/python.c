@@ -11,7 +11,10 @@
  *     even the host's loopback; the process tree dies with its bwrap parent;
  *   - rlimits: CPU seconds (RLIMIT_CPU), address space (RLIMIT_AS), file size
  *     (RLIMIT_FSIZE), processes (RLIMIT_NPROC), no core dumps. When ember runs as root the
- *     child first becomes uid 65534, because the kernel does not apply RLIMIT_NPROC to root;
+ *     child first becomes uid 65534, because the kernel does not apply RLIMIT_NPROC to root
+ *     (concurrent sandboxes then share that allowance); otherwise the allowance is added to
+ *     the tasks the user already runs, which RLIMIT_NPROC counts too;
+ *   - the root and /dev (tmpfs that bwrap builds) are remounted read-only;
  *   - a wall-clock deadline: past it the whole sandbox is SIGKILLed;
  *   - stdout and stderr are each kept up to a byte limit; the rest is read and counted
  *     but dropped, and the result says so.
@@ -23,6 +26,7 @@
 #include "tools/tools_internal.h"
 #include "tools/utf8.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -96,6 +100,32 @@ static bool write_file(const char *path, const char *data, size_t len) {
         off += (size_t)w;
     }
     return close(fd) == 0;
+}
+
+/* Tasks (threads included) whose real uid is `uid`, as RLIMIT_NPROC counts them. */
+static long count_user_tasks(uid_t uid) {
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    long total = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char path[300], line[256];
+        snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f) continue;
+        long threads = 1;
+        bool mine = false;
+        while (fgets(line, sizeof line, f)) {
+            unsigned long ruid;
+            if (sscanf(line, "Uid: %lu", &ruid) == 1) mine = ruid == (unsigned long)uid;
+            else sscanf(line, "Threads: %ld", &threads);
+        }
+        fclose(f);
+        if (mine) total += threads;
+    }
+    closedir(d);
+    return total;
 }
 
 /* Text for one stream: valid UTF-8, and a note when bytes were dropped. */
@@ -227,12 +257,20 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
     argv[a++] = "/tmp/main.py";
     argv[a] = NULL;
 
+    /* RLIMIT_NPROC counts every task of the real uid. As root the sandbox runs as nobody,
+     * who has none; otherwise the user's own tasks count too, so the allowance is added to
+     * what they run already. */
+    rlim_t nproc = (rlim_t)cfg->python_max_processes;
+    if (!as_root) {
+        long mine = count_user_tasks(getuid());
+        nproc = mine < 0 ? RLIM_INFINITY : nproc + (rlim_t)mine;
+    }
     /* CPU: SIGXCPU at the limit (Python dies of it), SIGKILL a second later regardless. */
     proc_limit limits[] = {
         {RLIMIT_CPU, (rlim_t)cfg->python_cpu_seconds, (rlim_t)cfg->python_cpu_seconds + 1},
         {RLIMIT_AS, (rlim_t)cfg->python_memory_bytes, (rlim_t)cfg->python_memory_bytes},
         {RLIMIT_FSIZE, (rlim_t)cfg->python_file_bytes, (rlim_t)cfg->python_file_bytes},
-        {RLIMIT_NPROC, (rlim_t)cfg->python_max_processes, (rlim_t)cfg->python_max_processes},
+        {RLIMIT_NPROC, nproc, nproc},
         {RLIMIT_CORE, 0, 0},
     };
     int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
