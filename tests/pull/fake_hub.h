@@ -10,7 +10,7 @@
  *
  * Repositories: test/Tiny-GGUF (Q4_K_M, Q8_0, two projectors, a README kept in git),
  * test/Split-GGUF (Q4_K_M in three parts inside Q4_K_M/, Q8_0 whole), test/NoQ4-GGUF
- * (F16, Q8_0), test/Gated-GGUF (needs "Authorization: Bearer hf_test_token"),
+ * (F16, Q8_0, and a Q2_K small enough to live in git: verified by its git blob id), test/Gated-GGUF (needs "Authorization: Bearer hf_test_token"),
  * test/Huge-GGUF (announces a 4 PB file). Anything else is RepoNotFound (401 without a token,
  * 404 with one, as the Hub does). Fault modes make a file drop its connection, arrive
  * corrupted, ignore Range, or trickle slowly.

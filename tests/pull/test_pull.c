@@ -381,10 +381,30 @@ static void test_missing_quant_lists_available(void **state) {
     ember_error err;
     assert_int_equal(pull("test/NoQ4-GGUF:Q4_K_M", NULL, 0, NULL, &e, &err), EMBER_ERR_NOT_FOUND);
     assert_non_null(strstr(err.message, "Q4_K_M"));
-    assert_non_null(strstr(err.message, "available: F16, Q8_0"));
+    assert_non_null(strstr(err.message, "available: F16, Q2_K, Q8_0"));
     /* without a quant, the first GGUF is taken */
     assert_int_equal(pull("test/NoQ4-GGUF", NULL, 0, NULL, &e, &err), EMBER_OK);
     assert_string_equal(e.quant, "F16");
+}
+
+static void test_git_stored_file_verified_by_blob_id(void **state) {
+    ember_store_entry e;
+    ember_error err;
+    fake_hub_corrupt(hub, "NoQ4-Q2_K.gguf", true);
+    assert_int_equal(pull("test/NoQ4-GGUF:Q2_K", NULL, 0, NULL, &e, &err), EMBER_ERR_FORMAT);
+    assert_non_null(strstr(err.message, "git oid"));
+    fake_hub_corrupt(hub, "NoQ4-Q2_K.gguf", false);
+    assert_int_equal(pull("test/NoQ4-GGUF:Q2_K", NULL, 0, NULL, &e, &err), EMBER_OK);
+    assert_same_bytes("test/NoQ4-GGUF", "NoQ4-Q2_K.gguf");
+    char manifest[1024];
+    snprintf(manifest, sizeof manifest, "%s/manifests/test/NoQ4-GGUF/Q2_K.json", models);
+    FILE *fp = fopen(manifest, "r");
+    assert_non_null(fp);
+    char text[4096];
+    text[fread(text, 1, sizeof text - 1, fp)] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(text, "\"git_oid\""));
+    assert_non_null(strstr(text, "\"pulled_at\""));
 }
 
 static void test_unknown_repo(void **state) {
@@ -478,6 +498,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_stale_partial_restarts, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_split_gguf, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_missing_quant_lists_available, setup_store, teardown_store),
+        cmocka_unit_test_setup_teardown(test_git_stored_file_verified_by_blob_id, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_unknown_repo, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_gated_repo, setup_store, teardown_store),
         cmocka_unit_test_setup_teardown(test_not_enough_disk_space, setup_store, teardown_store),

@@ -165,7 +165,7 @@ static void test_errors(void **state) {
     run_result *r = malloc(sizeof *r);
     run(r, "pull test/NoQ4-GGUF:Q4_K_M");
     assert_int_equal(r->status, 1);
-    assert_non_null(strstr(r->err, "ember pull: test/NoQ4-GGUF has no GGUF for quantization 'Q4_K_M'; available: F16, Q8_0"));
+    assert_non_null(strstr(r->err, "ember pull: test/NoQ4-GGUF has no GGUF for quantization 'Q4_K_M'; available: F16, Q2_K, Q8_0"));
     run(r, "pull test/Missing-GGUF");
     assert_int_equal(r->status, 1);
     assert_non_null(strstr(r->err, "not found"));
