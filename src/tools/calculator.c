@@ -700,8 +700,10 @@ static bool apply_func(calc *c, const func_def *def, num *args, int n, size_t po
 }
 
 static bool parse_call(calc *c, const func_def *def, size_t name_pos, num *out) {
+    /* On the heap: calls nest up to MAX_DEPTH deep on threads with small stacks. */
     enum { MAX_ARGS = 64 };
-    num args[MAX_ARGS];
+    num *args = malloc(MAX_ARGS * sizeof *args);
+    if (!args) return fail_at(c, name_pos, "out of memory");
     int n = 0;
     bool ok = true;
     if (peek(c) == ')') {
@@ -739,6 +741,7 @@ static bool parse_call(calc *c, const func_def *def, size_t name_pos, num *out) 
     if (ok) ok = apply_func(c, def, args, n, name_pos);
     if (ok) num_swap(out, &args[0]);
     for (int i = 0; i < n; i++) num_clear(&args[i]);
+    free(args);
     return ok;
 }
 

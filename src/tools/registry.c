@@ -43,7 +43,7 @@ static const tool_builtin builtins[] = {
         "calculator",
         "Evaluate a math expression exactly: big integers and fractions stay exact (2^200, "
         "1/3 + 1/6 = 1/2), other results are decimals to the requested number of significant "
-        "digits. Operators: + - * / %% ^ (or **) and n! with parentheses. Functions: sqrt, "
+        "digits. Operators: + - * / % ^ (or **) and n! with parentheses. Functions: sqrt, "
         "cbrt, root(x, n), exp, ln, log(x) (base 10), log(x, base), log2, sin, cos, tan, asin, "
         "acos, atan, atan2, sinh, cosh, tanh, pow, factorial, abs, min, max, floor, ceil, "
         "round, trunc, mod, gcd, lcm. Constants: pi, e, tau. Angles are in radians.",
@@ -56,9 +56,8 @@ static const tool_builtin builtins[] = {
     {
         "python",
         "Run Python 3 code in an isolated sandbox and return what it prints. No network "
-        "access; only the current directory (/tmp) is writable and it is discarded afterwards; "
-        "limits: %d s of CPU time, %zu MiB of memory. Print the values you need: stdout, "
-        "stderr and the exit status are returned.",
+        "access; only the current directory (/tmp) is writable and it is discarded afterwards. "
+        "Print the values you need: stdout, stderr and the exit status are returned.",
         "{\"type\":\"object\",\"properties\":{"
         "\"code\":{\"type\":\"string\",\"description\":\"a complete Python 3 program\"},"
         "\"timeout\":{\"type\":\"number\",\"description\":\"seconds of wall-clock time before the run is killed\"}},"
@@ -82,7 +81,7 @@ static const tool_builtin builtins[] = {
         "snippet; fetch a URL with web_fetch to read it.",
         "{\"type\":\"object\",\"properties\":{"
         "\"query\":{\"type\":\"string\",\"description\":\"the search query\"},"
-        "\"max_results\":{\"type\":\"integer\",\"description\":\"how many results to return (default %d)\"}},"
+        "\"max_results\":{\"type\":\"integer\",\"description\":\"how many results to return\"}},"
         "\"required\":[\"query\"]}",
         tool_search_call,
     },
@@ -139,19 +138,15 @@ static ember_status add_entry(ember_tools *t, const char *name, const char *desc
 static ember_status add_builtins(ember_tools *t, ember_error *err) {
     for (size_t i = 0; i < N_BUILTINS; i++) {
         const tool_builtin *b = &builtins[i];
-        char desc[1024], params[1024];
-        /* Descriptions and schemas carry the configured limits where they mention them. */
-        if (strcmp(b->name, "python") == 0)
-            snprintf(desc, sizeof desc, b->description, t->cfg.python_cpu_seconds,
-                     t->cfg.python_memory_bytes >> 20);
+        char desc[1024];
+        /* The python description states the configured limits. */
+        if (b->call == tool_python_call)
+            snprintf(desc, sizeof desc, "%s Limits: %d s of CPU time, %zu MiB of memory.",
+                     b->description, t->cfg.python_cpu_seconds, t->cfg.python_memory_bytes >> 20);
         else
-            snprintf(desc, sizeof desc, b->description, 0);
-        if (strcmp(b->name, "web_search") == 0)
-            snprintf(params, sizeof params, b->parameters, t->cfg.search_max_results);
-        else
-            snprintf(params, sizeof params, "%s", b->parameters);
+            snprintf(desc, sizeof desc, "%s", b->description);
         json_error_t jerr;
-        json_t *schema = json_loads(params, 0, &jerr);
+        json_t *schema = json_loads(b->parameters, 0, &jerr);
         if (!schema) return ember_fail(err, EMBER_ERR_FORMAT, "tool %s: bad schema: %s", b->name, jerr.text);
         ember_status st = add_entry(t, b->name, desc, schema, err);
         if (st != EMBER_OK) return st;

@@ -72,7 +72,7 @@ typedef void (*tool_call_fn)(const tool_config *cfg, const json_t *args, double 
 
 typedef struct tool_builtin {
     const char *name;
-    const char *description;   /* printf format; the registry fills limits where it says */
+    const char *description;   /* for the model (python's gets its limits appended) */
     const char *parameters;    /* JSON Schema of the arguments, as JSON text */
     tool_call_fn call;
 } tool_builtin;

@@ -2,9 +2,11 @@
  * precision, functions, and errors with positions. */
 #include "tools/calculator.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +168,43 @@ static void exact_and_decimal_fields(void **state) {
     tool_calc_result_free(&r);
 }
 
+/* The deepest nesting the parser accepts, on a thread with a small stack (agent loops run
+ * tools on worker threads). */
+static void *deep_worker(void *arg) {
+    char *expr = arg;
+    calc_result r;
+    char err[256];
+    bool ok = tool_calc_evaluate(expr, strlen(expr), 0, 0, &r, err, sizeof err);
+    if (ok) tool_calc_result_free(&r);
+    return (void *)(intptr_t)(ok ? 1 : 0);
+}
+
+static void deep_nesting_small_stack(void **state) {
+    (void)state;
+    static char expr[8192];
+    size_t n = 0;
+    for (int i = 0; i < 39; i++) n += (size_t)sprintf(expr + n, "max(1, -(");  /* the most allowed */
+    expr[n++] = '2';
+    for (int i = 0; i < 39; i++) n += (size_t)sprintf(expr + n, "))");
+    expr[n] = '\0';
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 512 * 1024);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, &attr, deep_worker, expr), 0);
+    void *ret;
+    pthread_join(th, &ret);
+    pthread_attr_destroy(&attr);
+    assert_true(ret != NULL);
+
+    n = 0;
+    for (int i = 0; i < 150; i++) n += (size_t)sprintf(expr + n, "sqrt(");
+    expr[n++] = '4';
+    for (int i = 0; i < 150; i++) expr[n++] = ')';
+    expr[n] = '\0';
+    check_error(expr, "nested too deeply", NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exact_big_integers),
@@ -173,6 +212,7 @@ int main(void) {
         cmocka_unit_test(precision_and_functions),
         cmocka_unit_test(errors_with_positions),
         cmocka_unit_test(exact_and_decimal_fields),
+        cmocka_unit_test(deep_nesting_small_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

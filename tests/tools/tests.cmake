@@ -6,7 +6,7 @@
 set(tools_src ${PROJECT_SOURCE_DIR}/src/tools)
 
 ember_test(test_tools_calculator ${CMAKE_CURRENT_LIST_DIR}/test_tools_calculator.c
-  ${tools_src}/calculator.c LIBS ${MPFR_LIB} ${GMP_LIB} m TIMEOUT 60)
+  ${tools_src}/calculator.c LIBS ${MPFR_LIB} ${GMP_LIB} m Threads::Threads TIMEOUT 60)
 target_include_directories(test_tools_calculator PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
 ember_test(test_tools_netaddr ${CMAKE_CURRENT_LIST_DIR}/test_tools_netaddr.c
