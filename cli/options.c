@@ -1,5 +1,6 @@
 /* options.c — common flags of the model commands (see options.h). */
 #include "options.h"
+#include "model_arg.h"
 
 #include <errno.h>
 #include <math.h>
@@ -36,17 +37,25 @@ const char cli_options_help[] =
     "      --grammar-file F    the same, from a file\n"
     "      --agent-grammar-file F  contemplating: a GBNF grammar for each agent\n"
     "      --system TEXT       system prompt\n"
+    "tools:\n"
+    "      --tools LIST        tools the model may call: calculator,python,web_fetch,web_search,\n"
+    "                          SERVER.TOOL (MCP), mcp, all (default: none)\n"
+    "      --mcp-config FILE   MCP servers ({\"mcpServers\": {…}})\n"
+    "      --search-url URL    SearxNG-compatible endpoint for web_search\n"
+    "      --max-tool-steps N  most generate-tools-continue rounds (default 8)\n"
     "      --date YYYY-MM-DD   current date written into the system block\n";
 
 void cli_options_init(cli_options *o) {
     memset(o, 0, sizeof *o);
     ember_engine_params_init(&o->engine);
     ember_run_params_init(&o->run);
+    ember_tools_options_init(&o->tools_opts);
 }
 
 void cli_options_free(cli_options *o) {
     free(o->grammar_text);
     free(o->agent_grammar);
+    ember_tools_destroy(o->tools);
 }
 
 bool cli_parse_int(const char *flag, const char *text, long min, long max, long *out) {
@@ -109,7 +118,8 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         "-m", "--model", "--mmproj", "-c", "--ctx", "-t", "--threads", "--mode", "--reasoning",
         "--think-budget", "--agents", "--keep-fraction", "--consensus", "--max-tokens", "--temp",
         "--top-k", "--top-p", "--min-p", "--seed", "--grammar", "--grammar-file",
-        "--agent-grammar-file", "--system", "--date", NULL};
+        "--agent-grammar-file", "--system", "--date", "--tools", "--mcp-config", "--search-url",
+        "--max-tool-steps", NULL};
     if (is(arg, "--verbose", NULL)) { o->engine.verbose = true; return CLI_PARSE_OK; }
     if (is(arg, "--budget-cue", NULL)) { o->run.budget_cue = true; return CLI_PARSE_OK; }
     if (is(arg, "--no-early-stop", NULL)) { o->run.early_stop = false; return CLI_PARSE_OK; }
@@ -185,6 +195,15 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         o->run.system = val;
     } else if (is(arg, "--date", NULL)) {
         o->run.current_date = val;
+    } else if (is(arg, "--tools", NULL)) {
+        o->tools_list = val;
+    } else if (is(arg, "--mcp-config", NULL)) {
+        o->tools_opts.mcp_config_path = val;
+    } else if (is(arg, "--search-url", NULL)) {
+        o->tools_opts.search_url = val;
+    } else if (is(arg, "--max-tool-steps", NULL)) {
+        if (!cli_parse_int(arg, val, 1, 100, &n)) return CLI_PARSE_ERROR;
+        o->run.max_tool_steps = (int)n;
     }
     return CLI_PARSE_OK;
 }
@@ -194,10 +213,24 @@ bool cli_options_finish(cli_options *o, const char *command) {
         fprintf(stderr, "ember %s: no model given (-m MODEL.gguf)\n", command);
         return false;
     }
+    /* a path, or the name of a pulled model (whose projector then comes along) */
+    char resolved[sizeof o->model_path], mmproj[sizeof o->mmproj_path] = "";
+    if (!cli_model_resolve(command, o->model_path, resolved, sizeof resolved, mmproj, sizeof mmproj)) return false;
+    memcpy(o->model_path, resolved, sizeof resolved);
+    if (!o->mmproj_path[0] && mmproj[0]) memcpy(o->mmproj_path, mmproj, sizeof mmproj);
     o->engine.model_path = o->model_path;
     o->engine.mmproj_path = o->mmproj_path[0] ? o->mmproj_path : NULL;
     o->run.sampling.grammar = o->grammar_text;
     o->run.agent_grammar = o->agent_grammar;
     if (!o->seed_given) o->run.sampling.seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+    if (o->tools_list && strcmp(o->tools_list, "none") != 0) {
+        ember_error err = {0};
+        if (ember_tools_create(&o->tools_opts, &o->tools, &err) != EMBER_OK ||
+            ember_tools_enable(o->tools, o->tools_list, &err) != EMBER_OK) {
+            fprintf(stderr, "ember %s: --tools: %s\n", command, err.message);
+            return false;
+        }
+        o->run.tools = o->tools;
+    }
     return true;
 }

@@ -16,6 +16,9 @@ typedef struct cli_options {
     char *grammar_text;       /* owned: from --grammar or --grammar-file */
     char *agent_grammar;      /* owned: from --agent-grammar-file */
     bool seed_given;
+    const char *tools_list;   /* --tools */
+    ember_tools_options tools_opts;
+    ember_tools *tools;       /* owned: created by cli_options_finish when --tools is given */
 } cli_options;
 
 typedef enum cli_parse {

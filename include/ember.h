@@ -231,6 +231,12 @@ EMBER_API ember_status ember_chat_add_assistant(ember_chat *chat, const char *re
                                                 const char *answer, ember_error *err);
 EMBER_API ember_status ember_chat_add_tool_result(ember_chat *chat, const char *tool_name,
                                                   const char *output, ember_error *err);
+/* Adds a tool call to the conversation: to the last message when it is an assistant message
+ * without answer text, else to a new assistant message. `arguments` is a JSON object as text;
+ * `id` (may be NULL) is the client's call id. */
+EMBER_API ember_status ember_chat_add_tool_call(ember_chat *chat, const char *name,
+                                                const char *arguments, const char *id,
+                                                ember_error *err);
 /* Removes the last message (e.g. a user turn that could not be answered). */
 EMBER_API void ember_chat_pop(ember_chat *chat);
 EMBER_API void ember_chat_clear(ember_chat *chat);
@@ -331,6 +337,12 @@ typedef struct ember_run_params {
     float consensus;             /* stop everyone once the weighted vote share reaches this (0.75) */
     int confidence_window;       /* tokens in the sliding confidence window (0 = 64) */
     const char *agent_grammar;   /* GBNF for every agent's generation, or NULL */
+    /* Tools */
+    struct ember_tools *tools;   /* built-in/MCP tools the run may call itself, or NULL */
+    const char *tools_json;      /* more tool definitions (a JSON array) whose calls end the run
+                                    with finish_reason "tool_calls" for the caller to run */
+    int max_tool_steps;          /* most generate → tools → continue rounds (0 = 8) */
+    double tool_timeout_s;       /* per call (0 = the registry's default) */
 } ember_run_params;
 
 EMBER_API void ember_run_params_init(ember_run_params *params);
@@ -392,6 +404,15 @@ typedef struct ember_result ember_result;
  * a number dropped), choice letters reduced ("(B)", "option b" -> "b"). free() the result. */
 EMBER_API char *ember_answer_normalize(const char *text);
 
+/* A generated tool message → calls. `format` is the chat format, `recipient` the message's
+ * recipient (Muse Glimmer's to=NAME, may be "" for ChatML), `body` its raw text (ATEM markup
+ * or ChatML's JSON), `tools_json` the offered definitions (NULL = none; string-typed
+ * parameters then stay strings). On success *calls_json is a JSON array of
+ * {"name", "arguments": {…}}; free() it. EMBER_ERR_FORMAT when the body is not a call. */
+EMBER_API ember_status ember_tool_calls_parse(const char *format, const char *recipient,
+                                              const char *body, const char *tools_json,
+                                              char **calls_json, ember_error *err);
+
 /* Answers the chat (whose last message is the user's) and blocks until done. The result is
  * the caller's to destroy; it exists even when the run failed part-way (what was generated
  * is kept), in which case the status says why. */
@@ -450,7 +471,8 @@ typedef struct ember_tools_options {
     const char *python_path;        /* interpreter, under /usr; NULL = /usr/bin/python3 */
     int python_cpu_seconds;         /* CPU time per run (RLIMIT_CPU); 0 = 10 */
     size_t python_memory_bytes;     /* address space (RLIMIT_AS); 0 = 1 GiB */
-    int python_max_processes;       /* processes of the sandbox user (RLIMIT_NPROC); 0 = 64 */
+    int python_max_processes;       /* tasks a run may add (RLIMIT_NPROC; as root the sandbox
+                                       runs as uid 65534, whose runs share it); 0 = 64 */
     size_t python_output_bytes;     /* stdout and stderr kept, each; the rest is cut; 0 = 64 KiB */
     size_t python_file_bytes;       /* largest file it may write (RLIMIT_FSIZE); 0 = 64 MiB */
     /* web_fetch */
@@ -458,7 +480,7 @@ typedef struct ember_tools_options {
     int fetch_max_redirects;        /* redirects followed; 0 = 5, negative = none */
     size_t fetch_max_chars;         /* text bytes returned at most; 0 = 100000 */
     bool fetch_allow_loopback;      /* for tests: allow 127/8 and ::1 (nothing else private) */
-    const char *user_agent;         /* NULL = "ember/VERSION" */
+    const char *user_agent;         /* NULL = "ember/0.1 (+tools)" */
     /* web_search */
     const char *search_url;         /* SearxNG-compatible endpoint, queried as
                                        URL?q=…&format=json; NULL or "" = web_search off */
@@ -473,9 +495,9 @@ typedef struct ember_tools_options {
 EMBER_API void ember_tools_options_init(ember_tools_options *options);
 
 /* Creates a registry with nothing enabled; options may be NULL for the defaults. Starts the
- * configured MCP servers: fails with EMBER_ERR_NOT_FOUND / EMBER_ERR_FORMAT /
- * EMBER_ERR_UNSUPPORTED for a bad config and EMBER_ERR_IO / EMBER_ERR_TIMEOUT when a server
- * does not start, naming it. */
+ * configured MCP servers: fails with EMBER_ERR_NOT_FOUND (no config file, no such command),
+ * EMBER_ERR_FORMAT or EMBER_ERR_UNSUPPORTED (a bad config, a non-stdio server) and
+ * EMBER_ERR_IO / EMBER_ERR_TIMEOUT when a server does not start; the message names it. */
 EMBER_API ember_status ember_tools_create(const ember_tools_options *options,
                                           ember_tools **tools, ember_error *err);
 EMBER_API void ember_tools_destroy(ember_tools *tools);

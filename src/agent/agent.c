@@ -7,6 +7,8 @@
 #include "agent/agent.h"
 #include "core/utf8.h"
 
+#include <jansson.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +49,48 @@ static void flush_hold(agent *a, bool all) {
     if (a->hold.data) a->hold.data[a->hold.len] = '\0';
 }
 
+/* A whole tool message: parse it into calls, record and announce each. A message that is
+ * not a call (random text addressed to a tool) is delivered as answer text instead. */
+static void agent_on_tool_message(agent *a, const char *recipient, const char *text, size_t len) {
+    char *body = utf8_sanitize(text, len);
+    char *calls = NULL;
+    if (body && ember_tool_calls_parse(a->run->format->name, recipient ? recipient : "", body, a->run->tools_json,
+                                       &calls, NULL) == EMBER_OK) {
+        json_t *arr = json_loads(calls, 0, NULL);
+        size_t i;
+        json_t *call;
+        json_array_foreach(arr, i, call) {
+            char *args = json_dumps(json_object_get(call, "arguments"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+            const char *name = json_string_value(json_object_get(call, "name"));
+            if (args && name) {
+                result_add_call(a->run->result, name, args);
+                ember_event ev = {.type = EMBER_EVENT_TOOL_CALL, .agent = a->index, .channel = EMBER_CHANNEL_TOOL,
+                                  .name = name, .arguments = args, .text = body};
+                run_emit(a->run, &ev);
+            }
+            free(args);
+        }
+        json_decref(arr);
+        if (!a->calls_json) {
+            a->calls_json = calls;
+            calls = NULL;
+        } else {  /* a second tool message in one round: append its calls */
+            json_t *all = json_loads(a->calls_json, 0, NULL), *more = json_loads(calls, 0, NULL);
+            json_array_extend(all, more);
+            free(a->calls_json);
+            a->calls_json = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            json_decref(all);
+            json_decref(more);
+        }
+        a->saw_tool_call = true;
+    } else if (body) {
+        strbuf_append(a->answer, body, strlen(body));
+        emit_delta(a, EMBER_CHANNEL_ANSWER, body, strlen(body));
+    }
+    free(calls);
+    free(body);
+}
+
 static void on_chat_event(void *user, chat_event_kind kind, const char *text, size_t len,
                           const char *recipient) {
     agent *a = user;
@@ -63,20 +107,9 @@ static void on_chat_event(void *user, chat_event_kind kind, const char *text, si
         flush_hold(a, false);
         break;
     }
-    case CHAT_EVENT_TOOL_CALL: {
-        a->saw_tool_call = true;
-        char *name = utf8_sanitize(recipient ? recipient : "", recipient ? strlen(recipient) : 0);
-        char *body = utf8_sanitize(text, len);
-        if (name && body) {
-            result_add_call(a->run->result, name, body);
-            ember_event ev = {.type = EMBER_EVENT_TOOL_CALL, .agent = a->index, .channel = EMBER_CHANNEL_TOOL,
-                              .name = name, .arguments = body, .text = body};
-            run_emit(a->run, &ev);
-        }
-        free(name);
-        free(body);
+    case CHAT_EVENT_TOOL_CALL:
+        agent_on_tool_message(a, recipient, text, len);
         break;
-    }
     case CHAT_EVENT_TURN_END:
         break;
     }
@@ -139,8 +172,8 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     if (a->on_token) a->on_token(a);
 
     if (atomic_load(&run->cancelled)) return stop(a, "cancelled");
-    if (tok->is_eog || chat_parser_turn_ended(a->parser)) return stop(a, "stop");
-    if (a->saw_tool_call) return stop(a, "tool_calls");
+    /* Calls may come several in a turn, separated by <|eom|>: the turn's end ends the round. */
+    if (tok->is_eog || chat_parser_turn_ended(a->parser)) return stop(a, a->saw_tool_call ? "tool_calls" : "stop");
     if (a->max_tokens > 0 && a->generated >= a->max_tokens) return stop(a, "length");
     if (a->should_stop && a->should_stop(a)) return stop(a, a->stop_reason ? a->stop_reason : "stopped");
     if (a->think_budget > 0 && !a->budget_reached &&
@@ -174,6 +207,8 @@ void agent_set_idle(agent *a, ember_seq_idle_fn on_idle) {
 }
 
 void agent_free(agent *a) {
+    free(a->calls_json);
+    a->calls_json = NULL;
     chat_parser_destroy(a->parser);
     a->parser = NULL;
     free(a->window);

@@ -24,6 +24,7 @@ typedef struct run_ctx {
     double t_first_answer;
     atomic_bool cancelled;
     int kv_cells_peak;
+    char *tools_json;        /* every tool offered to the model (registry + caller), or NULL */
 } run_ctx;
 
 typedef struct agent {
@@ -43,6 +44,7 @@ typedef struct agent {
     int think_budget;           /* 0 = none */
     bool budget_reached;
     bool saw_tool_call;
+    char *calls_json;           /* the calls of this generation round, a JSON array, or NULL */
     const char *stop_reason;    /* set when the agent stops itself */
     /* DeepConf confidence: sliding mean of per-token confidence, its minimum = the score */
     float *window;

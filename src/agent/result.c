@@ -21,6 +21,7 @@ bool result_add_call(ember_result *r, const char *name, const char *arguments) {
     r->calls = calls;
     calls[r->n_calls].name = strdup(name);
     calls[r->n_calls].arguments = strdup(arguments);
+    calls[r->n_calls].output = NULL;
     r->n_calls++;
     return true;
 }
@@ -33,6 +34,7 @@ void ember_result_destroy(ember_result *r) {
     for (int i = 0; i < r->n_calls; i++) {
         free(r->calls[i].name);
         free(r->calls[i].arguments);
+        free(r->calls[i].output);
     }
     free(r->calls);
     for (int i = 0; i < r->n_agents; i++) {
@@ -112,8 +114,10 @@ char *ember_result_json(const ember_result *r) {
         json_t *calls = json_array();
         for (int i = 0; i < r->n_calls; i++) {
             json_t *args = json_loads(r->calls[i].arguments, JSON_DECODE_ANY, NULL);
-            json_array_append_new(calls, json_pack("{s:s, s:o}", "name", r->calls[i].name,
-                                                   "arguments", args ? args : text_json(r->calls[i].arguments)));
+            json_t *call = json_pack("{s:s, s:o}", "name", r->calls[i].name,
+                                     "arguments", args ? args : text_json(r->calls[i].arguments));
+            if (r->calls[i].output) json_object_set_new(call, "output", text_json(r->calls[i].output));
+            json_array_append_new(calls, call);
         }
         json_object_set_new(root, "tool_calls", calls);
     }

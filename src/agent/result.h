@@ -12,6 +12,7 @@
 typedef struct result_tool_call {
     char *name;
     char *arguments;   /* JSON text */
+    char *output;      /* what the tool returned, when the run ran it; NULL otherwise */
 } result_tool_call;
 
 typedef struct result_agent {

@@ -7,6 +7,7 @@
 #include "agent/contemplate.h"
 #include "core/error.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ ember_status run_render(run_ctx *run, const ember_chat *chat, chat_opening openi
         .reasoning = run->params.reasoning,
         .system = run->params.system,
         .current_date = run->params.current_date,
+        .tools_json = run->tools_json,
     };
     if (!run->format->render(chat, &opts, prompt))
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory rendering the prompt");
@@ -55,41 +57,128 @@ void run_track_kv(run_ctx *run) {
 
 void run_track_kv_hook(agent *a) { run_track_kv(a->run); }
 
-static ember_status run_single(run_ctx *run, const ember_chat *chat, ember_error *err) {
+typedef struct tool_job {
+    ember_tools *tools;
+    const char *name;
+    char *arguments;
+    double timeout_s;
+    ember_tool_result *result;
+    pthread_t thread;
+    bool threaded;
+} tool_job;
+
+static void *tool_thread(void *arg) {
+    tool_job *job = arg;
+    ember_tools_call(job->tools, job->name, job->arguments, job->timeout_s, &job->result, NULL);
+    return NULL;
+}
+
+/* Runs one round's calls (in parallel), emits their results and appends the round to the
+ * conversation. Returns false when a call names a tool the run cannot run itself: the
+ * caller (an API client) runs those. */
+static bool run_tools(run_ctx *run, ember_chat *chat, const char *calls_json, const char *reasoning) {
+    json_t *calls = json_loads(calls_json, 0, NULL);
+    size_t n = json_array_size(calls);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(calls, i), "name"));
+        if (!run->params.tools || !name || !ember_tools_is_enabled(run->params.tools, name)) {
+            json_decref(calls);
+            return false;
+        }
+    }
+    tool_job *jobs = calloc(n, sizeof *jobs);
+    for (size_t i = 0; jobs && i < n; i++) {
+        json_t *call = json_array_get(calls, i);
+        jobs[i] = (tool_job){.tools = run->params.tools, .name = json_string_value(json_object_get(call, "name")),
+                             .arguments = json_dumps(json_object_get(call, "arguments"), JSON_COMPACT | JSON_PRESERVE_ORDER),
+                             .timeout_s = run->params.tool_timeout_s};
+        jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, tool_thread, &jobs[i]) == 0;
+        if (!jobs[i].threaded) tool_thread(&jobs[i]);
+    }
+    for (size_t i = 0; jobs && i < n; i++)
+        if (jobs[i].threaded) pthread_join(jobs[i].thread, NULL);
+    for (size_t i = 0; jobs && i < n; i++) {
+        ember_chat_add_tool_call(chat, jobs[i].name, jobs[i].arguments, NULL, NULL);
+    }
+    chat_set_last_reasoning(chat, reasoning);
+    ember_result *r = run->result;
+    for (size_t i = 0; jobs && i < n; i++) {
+        const char *output = jobs[i].result ? ember_tool_result_output(jobs[i].result) : "the tool could not be called";
+        const char *error = jobs[i].result ? ember_tool_result_error(jobs[i].result) : NULL;
+        strbuf text = {0};
+        strbuf_puts(&text, output);
+        if (error) strbuf_printf(&text, "%sError: %s", text.len ? "\n" : "", error);
+        ember_chat_add_tool_result(chat, jobs[i].name, strbuf_str(&text), NULL);
+        /* this round's calls are the last n the agent recorded */
+        int index = r->n_calls - (int)n + (int)i;
+        if (index >= 0 && !r->calls[index].output) r->calls[index].output = strdup(strbuf_str(&text));
+        ember_event ev = {.type = EMBER_EVENT_TOOL_RESULT, .agent = -1, .channel = EMBER_CHANNEL_TOOL,
+                          .name = jobs[i].name, .arguments = jobs[i].arguments, .text = strbuf_str(&text)};
+        run_emit(run, &ev);
+        strbuf_free(&text);
+        ember_tool_result_destroy(jobs[i].result);
+        free(jobs[i].arguments);
+    }
+    free(jobs);
+    json_decref(calls);
+    return true;
+}
+
+/* Instant and Thinking: generate; while the model calls tools the run can run, run them,
+ * append the round and continue (the sequence keeps the shared prefix: only the new turn is
+ * evaluated). */
+static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_error *err) {
     ember_result *r = run->result;
     chat_opening opening = run->params.mode == EMBER_MODE_INSTANT ? CHAT_OPEN_ANSWER : CHAT_OPEN_REASONING;
-    strbuf prompt = {0};
-    ember_status status = run_render(run, chat, opening, &prompt, err);
+    ember_chat *chat = chat_clone(chat_in);
+    if (!chat) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    int max_steps = run->params.max_tool_steps > 0 ? run->params.max_tool_steps : 8;
     ember_seq *seq = NULL;
-    if (status == EMBER_OK) status = ember_seq_create(run->engine, &run->params.sampling, &seq, err);
-    if (status == EMBER_OK) status = ember_seq_feed_text(seq, strbuf_str(&prompt), true, err);
-    strbuf_free(&prompt);
-    if (status != EMBER_OK) {
-        ember_seq_destroy(seq);
-        return status;
-    }
-    r->usage.prompt_tokens = ember_seq_n_tokens(seq);
+    ember_status status = ember_seq_create(run->engine, &run->params.sampling, &seq, err);
+    int generated = 0, budget_left = run->params.max_tokens;
+    for (int step = 0; status == EMBER_OK && step < max_steps; step++) {
+        strbuf prompt = {0};
+        status = run_render(run, chat, opening, &prompt, err);
+        if (status == EMBER_OK) status = ember_seq_reset_text(seq, strbuf_str(&prompt), true, err);
+        /* each round samples afresh: a grammar constrains one generation, not the conversation */
+        if (status == EMBER_OK && step > 0) status = ember_seq_set_sampling(seq, &run->params.sampling, err);
+        strbuf_free(&prompt);
+        if (status != EMBER_OK) break;
+        if (step == 0) r->usage.prompt_tokens = ember_seq_n_tokens(seq);
+        int evaluated_before = ember_seq_n_evaluated(seq);
 
-    agent a;
-    if (!agent_init(&a, run, -1, seq, opening, &r->reasoning, &r->answer)) {
-        ember_seq_destroy(seq);
-        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory starting the run");
+        strbuf reasoning = {0};
+        agent a;
+        if (!agent_init(&a, run, -1, seq, opening, &reasoning, &r->answer)) {
+            status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory starting the run");
+            strbuf_free(&reasoning);
+            break;
+        }
+        a.max_tokens = run->params.max_tokens ? budget_left : 0;
+        a.on_token = run_track_kv_hook;
+        a.think_budget = run->params.mode == EMBER_MODE_THINKING ? run->params.think_budget : 0;
+        status = agent_generate(&a, err);
+        strbuf_append(&r->reasoning, strbuf_str(&reasoning), reasoning.len);
+        r->usage.reasoning_tokens += a.reasoning_tokens;
+        r->usage.answer_tokens += a.answer_tokens;
+        r->usage.prompt_tokens_evaluated += a.prompt_evaluated - evaluated_before;
+        r->budget_reached = r->budget_reached || a.budget_reached;
+        generated += a.generated;
+        budget_left -= a.generated;
+        if (a.stop_reason) r->finish_reason = a.stop_reason;
+        bool more = status == EMBER_OK && a.calls_json && strcmp(r->finish_reason, "tool_calls") == 0 &&
+                    !atomic_load(&run->cancelled) && (!run->params.max_tokens || budget_left > 0) &&
+                    run_tools(run, chat, a.calls_json, strbuf_str(&reasoning));
+        agent_free(&a);
+        strbuf_free(&reasoning);
+        if (!more) break;
+        if (step + 1 == max_steps) r->finish_reason = "length";
     }
-    a.max_tokens = run->params.max_tokens;
-    a.on_token = run_track_kv_hook;
-    a.think_budget = run->params.mode == EMBER_MODE_THINKING ? run->params.think_budget : 0;
-    status = agent_generate(&a, err);
     run_track_kv(run);
-
-    r->usage.reasoning_tokens = a.reasoning_tokens;
-    r->usage.answer_tokens = a.answer_tokens;
-    r->usage.prompt_tokens_evaluated = a.prompt_evaluated;
     r->usage.kv_cells_peak = run->kv_cells_peak;
-    r->budget_reached = a.budget_reached;
-    if (a.stop_reason) r->finish_reason = a.stop_reason;
-    run_finish_timings(run, r->usage.prompt_tokens_evaluated, a.generated);
-    agent_free(&a);
+    run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated);
     ember_seq_destroy(seq);
+    ember_chat_destroy(chat);
     return status;
 }
 
@@ -111,6 +200,26 @@ static ember_status run_chat(run_ctx *run, const ember_chat *chat, ember_error *
     return status;
 }
 
+/* The registry's enabled tools and the caller's definitions, as one JSON array. */
+static char *merge_tools(const ember_run_params *p) {
+    json_t *all = json_array();
+    if (p->tools) {
+        char *defs = ember_tools_definitions_json(p->tools);
+        json_t *arr = defs ? json_loads(defs, 0, NULL) : NULL;
+        if (json_is_array(arr)) json_array_extend(all, arr);
+        json_decref(arr);
+        free(defs);
+    }
+    if (p->tools_json) {
+        json_t *arr = json_loads(p->tools_json, 0, NULL);
+        if (json_is_array(arr)) json_array_extend(all, arr);
+        json_decref(arr);
+    }
+    char *text = json_array_size(all) ? json_dumps(all, JSON_PRESERVE_ORDER) : NULL;
+    json_decref(all);
+    return text;
+}
+
 static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_chat *chat,
                                 const ember_run_params *params, ember_event_fn on_event, void *user,
                                 ember_error *err) {
@@ -126,6 +235,7 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
     run->on_event = on_event;
     run->user = user;
     run->t_start = run_now_ms();
+    run->tools_json = merge_tools(params);
     run->result = result_create(params->mode);
     if (!run->result) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     return EMBER_OK;
@@ -138,6 +248,7 @@ ember_status ember_run_chat(ember_engine *engine, const ember_chat *chat, const 
     ember_status status = run_prepare(&run, engine, chat, params, on_event, user, err);
     if (status != EMBER_OK) return status;
     status = run_chat(&run, chat, err);
+    free(run.tools_json);
     *result = run.result;
     return status;
 }
@@ -207,6 +318,7 @@ ember_status ember_run_wait(ember_run *run, ember_result **result, ember_error *
 
 void ember_run_destroy(ember_run *run) {
     if (!run) return;
+    free(run->ctx.tools_json);
     ember_result_destroy(run->ctx.result);
     free(run->system);
     free(run->current_date);

@@ -56,6 +56,10 @@ typedef struct chat_format {
 } chat_format;
 
 const chat_format *chat_format_find(const char *name);
+/* A deep copy of a conversation (the run appends its tool rounds to its own copy). */
+ember_chat *chat_clone(const ember_chat *chat);
+/* Sets the reasoning of the last message when it is the assistant's. */
+ember_status chat_set_last_reasoning(ember_chat *chat, const char *reasoning);
 
 /* Parsers, whatever their format. */
 void chat_parser_feed(chat_parser *parser, const char *text, size_t len);

@@ -92,3 +92,59 @@ ember_status ember_chat_add_tool_result(ember_chat *chat, const char *tool_name,
     bool ok = (m->name = strdup(tool_name)) != NULL;
     return commit(chat, m, ok, err);
 }
+
+ember_status ember_chat_add_tool_call(ember_chat *chat, const char *name, const char *arguments, const char *id,
+                                      ember_error *err) {
+    if (!name || !name[0]) return ember_fail(err, EMBER_ERR_INVALID, "a tool call needs a name");
+    chat_message *m = chat->n ? &chat->msgs[chat->n - 1] : NULL;
+    if (!m || m->role != EMBER_ROLE_ASSISTANT || m->content[0]) {
+        ember_status status = ember_chat_add_assistant(chat, NULL, "", err);
+        if (status != EMBER_OK) return status;
+        m = &chat->msgs[chat->n - 1];
+    }
+    chat_tool_call *calls = realloc(m->calls, sizeof *calls * (size_t)(m->n_calls + 1));
+    if (!calls) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    m->calls = calls;
+    chat_tool_call *c = &calls[m->n_calls];
+    c->name = strdup(name);
+    c->arguments = strdup(arguments && arguments[0] ? arguments : "{}");
+    c->id = id ? strdup(id) : NULL;
+    if (!c->name || !c->arguments) {
+        free(c->name);
+        free(c->arguments);
+        free(c->id);
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    }
+    m->n_calls++;
+    return EMBER_OK;
+}
+
+/* Sets the reasoning of the last assistant message (the run's own tool rounds). */
+ember_status chat_set_last_reasoning(ember_chat *chat, const char *reasoning) {
+    if (!chat->n || chat->msgs[chat->n - 1].role != EMBER_ROLE_ASSISTANT || !reasoning || !reasoning[0]) return EMBER_OK;
+    chat_message *m = &chat->msgs[chat->n - 1];
+    char *copy = strdup(reasoning);
+    if (!copy) return EMBER_ERR_NOMEM;
+    free(m->reasoning);
+    m->reasoning = copy;
+    return EMBER_OK;
+}
+
+ember_chat *chat_clone(const ember_chat *chat) {
+    ember_chat *copy = ember_chat_create();
+    if (!copy) return NULL;
+    for (size_t i = 0; i < chat->n; i++) {
+        const chat_message *m = &chat->msgs[i];
+        ember_status status;
+        if (m->role == EMBER_ROLE_ASSISTANT) status = ember_chat_add_assistant(copy, m->reasoning, m->content, NULL);
+        else if (m->role == EMBER_ROLE_TOOL) status = ember_chat_add_tool_result(copy, m->name, m->content, NULL);
+        else status = ember_chat_add(copy, m->role, m->content, NULL);
+        for (int c = 0; c < m->n_calls && status == EMBER_OK; c++)
+            status = ember_chat_add_tool_call(copy, m->calls[c].name, m->calls[c].arguments, m->calls[c].id, NULL);
+        if (status != EMBER_OK) {
+            ember_chat_destroy(copy);
+            return NULL;
+        }
+    }
+    return copy;
+}
