@@ -12,5 +12,7 @@ const ember_cmd ember_cmds[] = {
     {"list", ember_cmd_list, "list pulled models"},
     {"rm", ember_cmd_rm, "delete a pulled model"},
     {"tool", ember_cmd_tool, "run one tool (calculator, python, web_fetch, web_search, MCP) and print JSON"},
+    {"serve", ember_cmd_serve, "serve an OpenAI-compatible API (chat completions, SSE, keys, metrics)"},
+    {"keys", ember_cmd_keys, "manage the API keys of ember serve (add, list, rm)"},
     {NULL, NULL, NULL},
 };

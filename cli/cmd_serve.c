@@ -1,0 +1,108 @@
+/*
+ * cmd_serve.c — `ember serve`: the OpenAI-compatible API on libmicrohttpd (ember_server_*).
+ * Prints one line "ember serve: listening on http://HOST:PORT (model ID)" on stdout once it
+ * accepts requests, then serves until SIGINT or SIGTERM.
+ */
+#include "commands.h"
+#include "model_arg.h"
+#include "options.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: ember serve -m MODEL [options]\n"
+    "  -m, --model FILE        GGUF model file, or the name of a pulled model (required)\n"
+    "      --mmproj FILE       vision projector GGUF\n"
+    "      --host ADDR         numeric address to listen on (default 127.0.0.1)\n"
+    "      --port N            TCP port (default 8080; 0 = any free port)\n"
+    "      --parallel N        runs generating at once (default 4)\n"
+    "      --queue N           requests waiting for a run before 429s (default 64)\n"
+    "      --db PATH           SQLite database of API keys and conversations\n"
+    "                          (default $EMBER_DB or ~/.local/share/ember/ember.db)\n"
+    "      --api-keys FILE     more API keys, one per line\n"
+    "  -c, --ctx N             KV cells shared by all requests (default: min(model, 8192))\n"
+    "  -t, --threads N         CPU threads (default: all cores)\n"
+    "      --max-agents N      most Contemplating agents per request (default 8)\n"
+    "      --max-tokens N      token limit of requests that set none (default: a share of the context)\n"
+    "      --max-body BYTES    largest request body (default 8 MiB)\n"
+    "      --model-id ID       the model's id in the API (default: the file name)\n"
+    "      --log               one line per request on stderr\n"
+    "      --verbose           show llama.cpp's own log\n"
+    "Without keys (ember keys add NAME) and on a loopback address, requests need no key.\n";
+
+int ember_cmd_serve(int argc, char **argv) {
+    ember_server_params p;
+    ember_server_params_init(&p);
+    static char model[1024], mmproj[1024];
+    const char *model_arg = NULL, *mmproj_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--log") == 0) { p.log_requests = true; continue; }
+        if (strcmp(a, "--verbose") == 0) { p.engine.verbose = true; continue; }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "ember serve: unknown option or missing value '%s'\n%s", a, usage);
+            return 2;
+        }
+        const char *v = argv[++i];
+        long n = 0;
+        bool ok = true;
+        if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) model_arg = v;
+        else if (strcmp(a, "--mmproj") == 0) mmproj_arg = v;
+        else if (strcmp(a, "--host") == 0) p.host = v;
+        else if (strcmp(a, "--port") == 0) ok = cli_parse_int(a, v, 0, 65535, &n), p.port = (int)n;
+        else if (strcmp(a, "--parallel") == 0) ok = cli_parse_int(a, v, 1, 256, &n), p.parallel = (int)n;
+        else if (strcmp(a, "--queue") == 0) ok = cli_parse_int(a, v, 0, 100000, &n), p.queue = n ? (int)n : -1;
+        else if (strcmp(a, "--db") == 0) p.db_path = v;
+        else if (strcmp(a, "--api-keys") == 0) p.api_keys_file = v;
+        else if (strcmp(a, "-c") == 0 || strcmp(a, "--ctx") == 0) ok = cli_parse_int(a, v, 0, 1 << 24, &n), p.engine.n_ctx = (int)n;
+        else if (strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0) ok = cli_parse_int(a, v, 0, 1024, &n), p.engine.n_threads = (int)n;
+        else if (strcmp(a, "--max-agents") == 0) ok = cli_parse_int(a, v, 1, 64, &n), p.max_agents = (int)n;
+        else if (strcmp(a, "--max-tokens") == 0) ok = cli_parse_int(a, v, 1, 1 << 24, &n), p.default_max_tokens = (int)n;
+        else if (strcmp(a, "--max-body") == 0) ok = cli_parse_int(a, v, 1024, 1L << 30, &n), p.max_body_bytes = (size_t)n;
+        else if (strcmp(a, "--model-id") == 0) p.model_id = v;
+        else {
+            fprintf(stderr, "ember serve: unknown option '%s'\n%s", a, usage);
+            return 2;
+        }
+        if (!ok) return 2;
+    }
+    if (!model_arg) {
+        fprintf(stderr, "ember serve: no model given (-m MODEL.gguf)\n%s", usage);
+        return 2;
+    }
+    if (!cli_model_resolve("serve", model_arg, model, sizeof model, mmproj, sizeof mmproj)) return 1;
+    p.engine.model_path = model;
+    p.engine.mmproj_path = mmproj_arg ? mmproj_arg : mmproj[0] ? mmproj : NULL;
+
+    /* Signals are taken by sigwait below; every thread the server starts inherits the mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ember_error err = {0};
+    ember_server *server = NULL;
+    if (ember_server_create(&p, &server, &err) != EMBER_OK) {
+        fprintf(stderr, "ember serve: %s\n", err.message);
+        return 1;
+    }
+    const char *host = p.host ? p.host : "127.0.0.1";
+    bool v6 = strchr(host, ':') != NULL;
+    printf("ember serve: listening on http://%s%s%s:%d (model %s)\n", v6 ? "[" : "", host, v6 ? "]" : "",
+           ember_server_port(server), p.model_id ? p.model_id : strrchr(model, '/') ? strrchr(model, '/') + 1 : model);
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "ember serve: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ember_server_destroy(server);
+    return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * conversations.c — the conversations of the caller's key, for a web app:
+ *   GET    /v1/conversations         list (newest first)
+ *   POST   /v1/conversations         create {"title"?}
+ *   GET    /v1/conversations/ID      one, with its messages (reasoning and ember results)
+ *   PATCH  /v1/conversations/ID      rename {"title"}  (POST works too)
+ *   DELETE /v1/conversations/ID      delete
+ * Chat completions add to them with "ember": {"conversation_id": ID} or {"store": true}.
+ * Another key's conversation does not exist (404).
+ */
+#include "server/server.h"
+
+#include <string.h>
+
+/* The "title" of a JSON body: NULL with the error answered when it is wrong. */
+static bool body_title(srv_conn *c, bool required, const char **title, json_t **root) {
+    *title = NULL;
+    *root = NULL;
+    if (c->body.len == 0 && !required) return true;
+    json_error_t jerr;
+    *root = json_loadb(srv_buf_str(&c->body), c->body.len, 0, &jerr);
+    if (!json_is_object(*root)) {
+        srv_respond_errorf(c, 400, "invalid_request_error", "invalid_json", "the body must be a JSON object");
+        return false;
+    }
+    json_t *t = json_object_get(*root, "title");
+    if (!t && !required) return true;
+    if (!json_is_string(t) || json_string_length(t) == 0 || json_string_length(t) > 200 ||
+        memchr(json_string_value(t), 0, json_string_length(t))) {
+        srv_respond_errorf(c, 400, "invalid_request_error", NULL, "title must be a string of 1-200 bytes");
+        return false;
+    }
+    *title = json_string_value(t);
+    return true;
+}
+
+static enum MHD_Result not_found(srv_conn *c, const char *id) {
+    return srv_respond_errorf(c, 404, "invalid_request_error", "conversation_not_found", "no conversation '%.64s'", id);
+}
+
+enum MHD_Result srv_handle_conversations(srv_conn *c, const char *method, const char *id) {
+    srv_store *store = c->srv->store;
+    const char *title;
+    json_t *root;
+    if (!id) {
+        if (strcmp(method, "GET") == 0) {
+            json_t *list = srv_store_conv_list(store, c->owner);
+            if (!list) return srv_respond_errorf(c, 500, "server_error", NULL, "the database cannot be read");
+            return srv_respond_json(c, 200, list);
+        }
+        if (strcmp(method, "POST") == 0) {
+            if (!body_title(c, false, &title, &root)) {
+                json_decref(root);
+                return c->answered ? MHD_YES : MHD_NO;
+            }
+            json_t *conv = srv_store_conv_create(store, c->owner, title);
+            json_decref(root);
+            if (!conv) return srv_respond_errorf(c, 500, "server_error", NULL, "the database cannot be written");
+            return srv_respond_json(c, 201, conv);
+        }
+        return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use GET or POST");
+    }
+    if (strcmp(method, "GET") == 0) {
+        json_t *conv = srv_store_conv_get(store, c->owner, id);
+        return conv ? srv_respond_json(c, 200, conv) : not_found(c, id);
+    }
+    if (strcmp(method, "PATCH") == 0 || strcmp(method, "POST") == 0) {
+        if (!body_title(c, true, &title, &root)) {
+            json_decref(root);
+            return c->answered ? MHD_YES : MHD_NO;
+        }
+        json_t *conv = srv_store_conv_rename(store, c->owner, id, title);
+        json_decref(root);
+        return conv ? srv_respond_json(c, 200, conv) : not_found(c, id);
+    }
+    if (strcmp(method, "DELETE") == 0) {
+        if (!srv_store_conv_delete(store, c->owner, id)) return not_found(c, id);
+        return srv_respond_json(c, 200, json_pack("{s:s, s:s, s:b}", "id", id, "object", "conversation.deleted",
+                                                  "deleted", 1));
+    }
+    return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use GET, PATCH or DELETE");
+}

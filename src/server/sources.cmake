@@ -1,0 +1,16 @@
+# src/server: `ember serve`, the OpenAI-compatible HTTP API (libmicrohttpd), its SQLite store
+# of API keys and conversations, and its metrics. SHA-256 of API keys comes from nettle.
+if(NOT TARGET PkgConfig::NETTLE)
+  pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
+endif()
+target_sources(ember PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/buf.c
+  ${CMAKE_CURRENT_LIST_DIR}/request.c
+  ${CMAKE_CURRENT_LIST_DIR}/schema_gbnf.c
+  ${CMAKE_CURRENT_LIST_DIR}/metrics.c
+  ${CMAKE_CURRENT_LIST_DIR}/gate.c
+  ${CMAKE_CURRENT_LIST_DIR}/store.c
+  ${CMAKE_CURRENT_LIST_DIR}/completion.c
+  ${CMAKE_CURRENT_LIST_DIR}/conversations.c
+  ${CMAKE_CURRENT_LIST_DIR}/server.c)
+target_link_libraries(ember PRIVATE PkgConfig::NETTLE)
