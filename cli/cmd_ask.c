@@ -52,7 +52,8 @@ int ember_cmd_ask(int argc, char **argv) {
         cli_options_free(&opts);
         return 2;
     }
-    if (!cli_options_finish(&opts, "ask")) { cli_options_free(&opts); return 2; }
+    int finish = cli_options_finish(&opts, "ask");
+    if (finish) { cli_options_free(&opts); return finish; }
     char *prompt = join_prompt(argc, argv, first_word);
     if (!prompt) { cli_options_free(&opts); return 1; }
 

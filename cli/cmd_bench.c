@@ -106,7 +106,8 @@ int ember_cmd_bench(int argc, char **argv) {
             return 2;
         }
     }
-    if (!cli_options_finish(&opts, "bench")) { cli_options_free(&opts); return 2; }
+    int finish = cli_options_finish(&opts, "bench");
+    if (finish) { cli_options_free(&opts); return finish; }
     if (opts.engine.n_ctx == 0) opts.engine.n_ctx = (int)(n_prompt + (agents ? agents : 1) * n_gen + 64);
     if (!opts.engine.n_batch) opts.engine.n_batch = n_prompt > 512 ? (int)n_prompt : 512;
     ember_error err = {0};

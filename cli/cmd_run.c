@@ -110,7 +110,8 @@ int ember_cmd_run(int argc, char **argv) {
             return 2;
         }
     }
-    if (!cli_options_finish(&opts, "run")) { cli_options_free(&opts); return 2; }
+    int finish = cli_options_finish(&opts, "run");
+    if (finish) { cli_options_free(&opts); return finish; }
     ember_error err = {0};
     if (ember_engine_create(&opts.engine, &s.engine, &err) != EMBER_OK) {
         fprintf(stderr, "ember run: %s\n", err.message);

@@ -208,14 +208,14 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
     return CLI_PARSE_OK;
 }
 
-bool cli_options_finish(cli_options *o, const char *command) {
+int cli_options_finish(cli_options *o, const char *command) {
     if (!o->model_path[0]) {
         fprintf(stderr, "ember %s: no model given (-m MODEL.gguf)\n", command);
-        return false;
+        return 2;
     }
     /* a path, or the name of a pulled model (whose projector then comes along) */
     char resolved[sizeof o->model_path], mmproj[sizeof o->mmproj_path] = "";
-    if (!cli_model_resolve(command, o->model_path, resolved, sizeof resolved, mmproj, sizeof mmproj)) return false;
+    if (!cli_model_resolve(command, o->model_path, resolved, sizeof resolved, mmproj, sizeof mmproj)) return 1;
     memcpy(o->model_path, resolved, sizeof resolved);
     if (!o->mmproj_path[0] && mmproj[0]) memcpy(o->mmproj_path, mmproj, sizeof mmproj);
     o->engine.model_path = o->model_path;
@@ -228,9 +228,9 @@ bool cli_options_finish(cli_options *o, const char *command) {
         if (ember_tools_create(&o->tools_opts, &o->tools, &err) != EMBER_OK ||
             ember_tools_enable(o->tools, o->tools_list, &err) != EMBER_OK) {
             fprintf(stderr, "ember %s: --tools: %s\n", command, err.message);
-            return false;
+            return err.status == EMBER_ERR_NOT_FOUND || err.status == EMBER_ERR_UNSUPPORTED ? 2 : 1;
         }
         o->run.tools = o->tools;
     }
-    return true;
+    return 0;
 }

@@ -31,8 +31,9 @@ void cli_options_init(cli_options *o);
 void cli_options_free(cli_options *o);
 /* Tries argv[*i] as a common flag; advances *i past a consumed value. */
 cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i);
-/* After parsing: resolves the model and fills defaults (seed). Prints and returns false on error. */
-bool cli_options_finish(cli_options *o, const char *command);
+/* After parsing: resolves the model and fills defaults (seed). Returns 0, or the exit status
+ * after printing why: 2 for usage errors, 1 when the model or tools cannot be had. */
+int cli_options_finish(cli_options *o, const char *command);
 /* The help text for the common flags. */
 extern const char cli_options_help[];
 

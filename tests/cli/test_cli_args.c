@@ -37,7 +37,7 @@ static void bad_values_are_usage_errors(void **state) {
 
 static void bad_models_are_runtime_errors(void **state) {
     (void)state;
-    expect(1, "not found", (const char *[]){"ask", "-m", "/nonexistent/model.gguf", "q", NULL});
+    expect(1, "no such file", (const char *[]){"ask", "-m", "/nonexistent/model.gguf", "q", NULL});
     const char *text = test_temp_file("this is not a model", 1);
     expect(1, "not a GGUF", (const char *[]){"ask", "-m", text, "q", NULL});
     expect(1, "not a GGUF", (const char *[]){"show", text, NULL});
