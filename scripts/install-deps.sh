@@ -45,3 +45,15 @@ if ((${#pull_missing[@]})); then
     { "${pull_sudo[@]}" apt-get update -q &&
       DEBIAN_FRONTEND=noninteractive "${pull_sudo[@]}" apt-get install -y -q --no-install-recommends "${pull_missing[@]}"; }
 fi
+
+# ember serve's tests drive the server with the official `openai` npm client (package.json and
+# package-lock.json at the repository root). Idempotent and offline-safe: npm ci runs only when
+# node_modules is missing or older than the lock file; without it the Node tests are skipped.
+serve_root="$(cd "$(dirname "$0")/.." && pwd)"
+if command -v npm >/dev/null 2>&1 && [ -f "$serve_root/package-lock.json" ]; then
+  if [ ! -f "$serve_root/node_modules/openai/package.json" ] ||
+     [ "$serve_root/package-lock.json" -nt "$serve_root/node_modules/.package-lock.json" ]; then
+    (cd "$serve_root" && npm ci --no-audit --no-fund --loglevel=error) ||
+      echo "install-deps: npm ci failed; the Node tests of ember serve will be skipped" >&2
+  fi
+fi

@@ -1,0 +1,19 @@
+# ember serve: the request parser and the JSON-schema → GBNF converter (unit tests, compiled
+# from the server's own sources), and the server end to end through the official openai npm
+# client (Node's test runner; skipped with 77 when `npm ci` has not installed it).
+set(server_src ${PROJECT_SOURCE_DIR}/src/server)
+ember_test(test_server_units ${CMAKE_CURRENT_LIST_DIR}/test_server_units.c
+  ${server_src}/buf.c ${server_src}/request.c ${server_src}/schema_gbnf.c ${server_src}/gate.c
+  ${server_src}/metrics.c
+  MODELS LIBS PkgConfig::JANSSON m TIMEOUT 120)
+target_include_directories(test_server_units PRIVATE ${PROJECT_SOURCE_DIR}/src)
+
+find_program(NODE_EXECUTABLE NAMES node nodejs)
+if(NODE_EXECUTABLE)
+  foreach(t test_openai test_load)
+    add_test(NAME server_${t} COMMAND ${NODE_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/${t}.mjs)
+    set_tests_properties(server_${t} PROPERTIES
+      ENVIRONMENT "OMP_WAIT_POLICY=passive;EMBER_TEST_MODELS=${EMBER_TEST_MODELS};EMBER_BIN=$<TARGET_FILE:ember-cli>"
+      FIXTURES_REQUIRED models SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+  endforeach()
+endif()
