@@ -186,7 +186,7 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
 
     /* The sandbox's file system: read-only /usr (with the merged-/usr links), a handful
      * of /etc files, fresh /proc and /dev, and the private directory as /tmp. */
-    const char *argv[96];
+    const char *argv[128];  /* 95 used at most */
     int a = 0;
     argv[a++] = bwrap_path;
     argv[a++] = "--unshare-all";
