@@ -439,9 +439,10 @@ bool srv_request_parse(const char *body, size_t len, const srv_request_limits *l
         if (so && !json_is_null(so) && !json_is_object(so)) ok = invalid(err, "stream_options", "%s must be an object", "stream_options");
         else if (so) ok = get_bool(so, "include_usage", "stream_options.include_usage", &req->include_usage, err);
     }
-    ok = ok && get_int(root, "max_tokens", "max_tokens", 1, limits->n_ctx, &v, &given, err);
+    /* a limit beyond the context is not an error: the run's share of the context caps it */
+    ok = ok && get_int(root, "max_tokens", "max_tokens", 1, INT32_MAX, &v, &given, err);
     if (ok && given) req->max_tokens = (int)v;
-    ok = ok && get_int(root, "max_completion_tokens", "max_completion_tokens", 1, limits->n_ctx, &v, &given, err);
+    ok = ok && get_int(root, "max_completion_tokens", "max_completion_tokens", 1, INT32_MAX, &v, &given, err);
     if (ok && given) req->max_tokens = (int)v;
     ok = ok && get_int(root, "n", "n", 1, 1, &v, NULL, err);
     ok = ok && get_number(root, "temperature", "temperature", 0.0, 2.0, &d, &req->has_temperature, err);

@@ -91,7 +91,7 @@ typedef struct srv_request {
 typedef struct srv_request_limits {
     const char *chat_format; /* the engine's format ("muse-glimmer", "chatml-think") */
     int max_agents;          /* most Contemplating agents */
-    int n_ctx;               /* a max_tokens above this is refused */
+    int n_ctx;               /* the engine's context (bounds ember.think_budget) */
 } srv_request_limits;
 
 /* Parses and checks a request body (any bytes). On failure the request is left empty and

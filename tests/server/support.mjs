@@ -118,6 +118,10 @@ export const G = {
   four: 'root ::= "Four."\n',
   thinking: 'root ::= "a"{30} <|eom|> <|start|> "assistant to=user" <|message|> "The answer is 4."\n',
   stop: 'root ::= "The answer is 4. Done."\n',
+  /* random words, at least one letter (a first token that ends the turn would leave nothing
+   * to check), ending when the model likes or at max_tokens */
+  someWords: 'root ::= [a-z] [a-z ]{0,80}\n',
+  someThinking: 'root ::= [a-z] [a-z ]{0,40} <|eom|> <|start|> "assistant to=user" <|message|> [a-z] [a-z ]{0,40}\n',
   /* an answer that never completes: it runs until max_tokens (finish_reason "length") */
   long: 'root ::= [a-z] root\n',
   toolCall: 'root ::= "x" <|eom|> <|start|> "assistant to=get_weather" <|message|> ' +

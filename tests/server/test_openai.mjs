@@ -92,7 +92,10 @@ test('streaming: role, reasoning deltas, content deltas, finish chunk, usage chu
 
 test('reasoning_effort maps to modes', async () => {
   for (const [effort, mode] of [['none', 'instant'], ['minimal', 'instant'], ['low', 'thinking'], ['xhigh', 'thinking']]) {
-    const r = await api.chat.completions.create({ model: 'm', messages: user('hi'), reasoning_effort: effort, max_tokens: 8, seed: 2 });
+    const r = await api.chat.completions.create({
+      model: 'm', messages: user('hi'), reasoning_effort: effort, max_tokens: 60, seed: 2,
+      ember: { grammar: mode === 'instant' ? G.four : G.thinking },
+    });
     assert.equal(r.ember.mode, mode, effort);
     if (mode === 'instant') assert.equal(r.usage.completion_tokens_details.reasoning_tokens, 0);
   }

@@ -125,7 +125,7 @@ static void request_errors_name_the_field(void **state) {
     expect_error("{\"messages\":[{\"role\":\"tool\",\"content\":\"x\",\"tool_call_id\":\"zz\"}]}", 400, "messages[0]", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"model\":3}", 400, "model", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}", 400, "max_tokens", NULL);
-    expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":99999}", 400, "max_tokens", NULL);
+    expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":99999999999}", 400, "max_tokens", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":-1}", 400, "temperature", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_p\":\"a\"}", 400, "top_p", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"seed\":\"a\"}", 400, "seed", NULL);
