@@ -108,3 +108,24 @@ test('a full queue answers 429 with Retry-After; the server recovers', async () 
     await server.stop();
   }
 });
+
+test('SIGTERM while streaming and queueing: runs are cancelled, the server exits cleanly', async () => {
+  const server = await startServer(['-c', '2048', '--parallel', '1', '--queue', '4', '--db', `${tmp.dir}/c.db`]);
+  const api = client(OpenAI, server);
+  const long = { model: 'm', messages: user('x'), reasoning_effort: 'none', max_tokens: 1500, stream: true, ember: { grammar: G.long } };
+  const stream = await api.chat.completions.create(long);
+  const it = stream[Symbol.asyncIterator]();
+  await it.next();
+  const queued = api.chat.completions.create({ ...long, stream: false }).then(() => 'answered', (e) => e);
+  await waitMetrics(server, (v) => v.ember_queue_depth === 1);
+  await server.stop();   // exit status 0: no crash, and under ASan no leak
+  let ended = false;
+  try {
+    while (!(await it.next()).done);
+    ended = true;
+  } catch {
+    ended = true;
+  }
+  assert.ok(ended);
+  assert.notEqual(await queued, 'answered');
+});
