@@ -29,6 +29,7 @@ static const char usage[] =
     "      --max-tokens N      token limit of requests that set none (default: a share of the context)\n"
     "      --max-body BYTES    largest request body (default 8 MiB)\n"
     "      --model-id ID       the model's id in the API (default: the file name)\n"
+    "      --web DIR           serve the web app in DIR at / (e.g. the repository's web/)\n"
     "      --log               one line per request on stderr\n"
     "      --verbose           show llama.cpp's own log\n"
     "Without keys (ember keys add NAME) and on a loopback address, requests need no key.\n";
@@ -67,6 +68,7 @@ int ember_cmd_serve(int argc, char **argv) {
         else if (strcmp(a, "--max-tokens") == 0) ok = cli_parse_int(a, v, 1, 1 << 24, &n), p.default_max_tokens = (int)n;
         else if (strcmp(a, "--max-body") == 0) ok = cli_parse_int(a, v, 1024, 1L << 30, &n), p.max_body_bytes = (size_t)n;
         else if (strcmp(a, "--model-id") == 0) p.model_id = v;
+        else if (strcmp(a, "--web") == 0) p.web_dir = v;
         else {
             fprintf(stderr, "ember serve: unknown option '%s'\n%s", a, usage);
             return 2;

@@ -696,6 +696,8 @@ typedef struct ember_server_params {
     int default_max_tokens;     /* limit for requests that set none; 0 = the run's share of
                                    the context (n_ctx / parallel, less the prompt) */
     bool log_requests;          /* one line per request on stderr */
+    const char *web_dir;        /* static files of the web app, served at / without a key
+                                   (index.html for /); NULL = none */
 } ember_server_params;
 
 EMBER_API void ember_server_params_init(ember_server_params *params);

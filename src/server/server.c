@@ -7,6 +7,7 @@
 #include "server/server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -14,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef POLLRDHUP
 #define POLLRDHUP 0x2000
@@ -154,6 +157,54 @@ static enum MHD_Result handle_metrics(srv_conn *c) {
     return srv_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.failed ? (srv_buf_free(&out), NULL) : srv_buf_take(&out));
 }
 
+/* ---- the web app's static files --------------------------------------------------------- */
+
+static const char *content_type(const char *path) {
+    static const char *const types[][2] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+        {".png", "image/png"},                 {".json", "application/json"},
+        {".ico", "image/x-icon"},              {".txt", "text/plain; charset=utf-8"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i][0]) == 0) return types[i][1];
+    return "application/octet-stream";
+}
+
+/* GET of a file under web_dir: plain names only (no "..", no hidden files). */
+static enum MHD_Result handle_static(srv_conn *c, const char *url) {
+    const char *rel = strcmp(url, "/") == 0 ? "index.html" : url + 1;
+    size_t n = strlen(rel);
+    bool ok = n > 0 && n < 200 && rel[0] != '/' &&
+              strspn(rel, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") == n &&
+              !strstr(rel, "..") && !strstr(rel, "/.") && rel[0] != '.' && !strstr(rel, "//");
+    char path[1400];
+    int fd = -1;
+    struct stat st;
+    if (ok) {
+        snprintf(path, sizeof path, "%s/%s", c->srv->web_dir, rel);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    }
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) close(fd);
+        return srv_respond_errorf(c, 404, "invalid_request_error", "not_found", "no such file");
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type(rel));
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    enum MHD_Result ret = MHD_queue_response(c->connection, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    c->status = 200;
+    c->answered = true;
+    return ret;
+}
+
 /* ---- authentication -------------------------------------------------------------------- */
 
 /* Whether the request may go on; on success c->owner names whose data it may touch. */
@@ -195,6 +246,8 @@ static enum MHD_Result route(srv_conn *c, const char *url, const char *method) {
         if (!get) return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use GET");
         return srv_respond_json(c, 200, json_pack("{s:s, s:s}", "status", "ok", "model", c->srv->model_id));
     }
+    if (get && c->srv->web_dir && strncmp(url, "/v1/", 4) != 0 && strcmp(url, "/metrics") != 0)
+        return handle_static(c, url);
     if (c->too_large)
         return srv_respond_errorf(c, 413, "invalid_request_error", "request_too_large",
                                   "the request body is larger than %zu bytes", c->srv->max_body);
@@ -365,7 +418,8 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
     s->created = (int64_t)time(NULL);
     s->host = strdup(p->host ? p->host : "127.0.0.1");
     s->model_id = strdup(p->model_id ? p->model_id : base_name(p->engine.model_path));
-    if (!s->host || !s->model_id) {
+    s->web_dir = p->web_dir ? strdup(p->web_dir) : NULL;
+    if (!s->host || !s->model_id || (p->web_dir && !s->web_dir)) {
         ember_server_destroy(s);
         return fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
@@ -434,6 +488,7 @@ void ember_server_destroy(ember_server *s) {
     free(s->file_keys);
     free(s->host);
     free(s->model_id);
+    free(s->web_dir);
     free(s);
 }
 

@@ -29,6 +29,7 @@ struct ember_server {
     const char *chat_format;      /* the engine's */
     char *model_id;
     char *host;
+    char *web_dir;                /* static files of the web app, or NULL */
     int port;
     int n_ctx, n_seq_max, parallel, max_agents, default_max_tokens;
     size_t max_body;

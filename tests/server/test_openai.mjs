@@ -11,7 +11,7 @@ const tmp = tempDir();
 let server, api;
 
 before(async () => {
-  server = await startServer(['-c', '4096', '--parallel', '2', '--db', `${tmp.dir}/ember.db`, '--max-body', '65536', '-t', '1']);
+  server = await startServer(['--web', new URL('../../web', import.meta.url).pathname, '-c', '4096', '--parallel', '2', '--db', `${tmp.dir}/ember.db`, '--max-body', '65536', '-t', '1']);
   api = client(OpenAI, server);
 });
 
@@ -379,4 +379,19 @@ test('API keys: 401 without a valid key once keys exist; hashed in the database'
   assert.match(sqliteDump, /alice/);
   assert.doesNotMatch(sqliteDump, new RegExp(key));
   t.remove();
+});
+
+test('the web app is served at / without a key; nothing outside web/ is', async () => {
+  const index = await http(server, 'GET', '/');
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type'), /^text\/html/);
+  assert.match(index.text, /<title>ember<\/title>/);
+  const js = await http(server, 'GET', '/app.js');
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.match(js.text, /\/v1\/chat\/completions/);
+  for (const path of ['/%2e%2e/package.json', '/..%2fpackage.json', '/.hidden', '/nothing.html', '/a//b'])
+    assert.equal((await http(server, 'GET', path)).status, 404, path);
+  // API routes still answer as the API
+  assert.equal((await http(server, 'GET', '/v1/models')).status, 200);
 });
