@@ -134,6 +134,9 @@ typedef struct ember_sampling {
     float min_p;            /* 0 = off */
     uint32_t seed;          /* fixed seed for reproducible sampling */
     const char *grammar;    /* GBNF text constraining generation, or NULL */
+    const char *grammar_trigger; /* with a grammar: a regex; the grammar stays off until the
+                                    generated text matches it, then constrains from its first
+                                    capture group on (lazy grammar), NULL = always on */
 } ember_sampling;
 
 EMBER_API void ember_sampling_init(ember_sampling *sampling);
@@ -409,6 +412,12 @@ EMBER_API char *ember_answer_normalize(const char *text);
  * or ChatML's JSON), `tools_json` the offered definitions (NULL = none; string-typed
  * parameters then stay strings). On success *calls_json is a JSON array of
  * {"name", "arguments": {…}}; free() it. EMBER_ERR_FORMAT when the body is not a call. */
+/* A lazy grammar that makes every tool call the model starts well-formed for the offered
+ * tools (see ember_sampling.grammar_trigger). Runs apply it by themselves when tools are
+ * offered and no grammar is given; it is public for remote engines and tests. free() both. */
+EMBER_API ember_status ember_tool_grammar(const char *format, const char *tools_json,
+                                          char **grammar, char **trigger, ember_error *err);
+
 EMBER_API ember_status ember_tool_calls_parse(const char *format, const char *recipient,
                                               const char *body, const char *tools_json,
                                               char **calls_json, ember_error *err);

@@ -133,6 +133,13 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
     ember_chat *chat = chat_clone(chat_in);
     if (!chat) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     int max_steps = run->params.max_tool_steps > 0 ? run->params.max_tool_steps : 8;
+    /* offered tools and no grammar of the caller's: constrain calls as they are written */
+    char *tool_grammar = NULL, *tool_trigger = NULL;
+    if (run->tools_json && !run->params.sampling.grammar &&
+        ember_tool_grammar(run->format->name, run->tools_json, &tool_grammar, &tool_trigger, NULL) == EMBER_OK) {
+        run->params.sampling.grammar = tool_grammar;
+        run->params.sampling.grammar_trigger = tool_trigger;
+    }
     ember_seq *seq = NULL;
     ember_status status = ember_seq_create(run->engine, &run->params.sampling, &seq, err);
     int generated = 0, budget_left = run->params.max_tokens;
@@ -179,6 +186,12 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
     run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated);
     ember_seq_destroy(seq);
     ember_chat_destroy(chat);
+    if (tool_grammar) {
+        run->params.sampling.grammar = NULL;
+        run->params.sampling.grammar_trigger = NULL;
+    }
+    free(tool_grammar);
+    free(tool_trigger);
     return status;
 }
 
@@ -264,7 +277,9 @@ struct ember_run {
     char *system;         /* copies of the caller's strings */
     char *current_date;
     char *grammar;
+    char *grammar_trigger;
     char *agent_grammar;
+    char *tools_json;
 };
 
 static void *run_thread(void *arg) {
@@ -289,11 +304,15 @@ ember_status ember_run_start(ember_engine *engine, const ember_chat *chat, const
     run->system = dup_or_null(params->system);
     run->current_date = dup_or_null(params->current_date);
     run->grammar = dup_or_null(params->sampling.grammar);
+    run->grammar_trigger = dup_or_null(params->sampling.grammar_trigger);
     run->agent_grammar = dup_or_null(params->agent_grammar);
+    run->tools_json = dup_or_null(params->tools_json);
     run->ctx.params.system = run->system;
     run->ctx.params.current_date = run->current_date;
     run->ctx.params.sampling.grammar = run->grammar;
+    run->ctx.params.sampling.grammar_trigger = run->grammar_trigger;
     run->ctx.params.agent_grammar = run->agent_grammar;
+    run->ctx.params.tools_json = run->tools_json;
     if (pthread_create(&run->thread, NULL, run_thread, run) != 0) {
         ember_result_destroy(run->ctx.result);
         run->ctx.result = NULL;
@@ -323,6 +342,8 @@ void ember_run_destroy(ember_run *run) {
     free(run->system);
     free(run->current_date);
     free(run->grammar);
+    free(run->grammar_trigger);
     free(run->agent_grammar);
+    free(run->tools_json);
     free(run);
 }

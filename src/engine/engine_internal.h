@@ -4,7 +4,9 @@
  *
  * Threading: `mu` guards every field of the engine and of its sequences. The scheduler thread
  * holds `mu` except while llama_decode runs (`decoding` is then true); a caller that must touch
- * the llama context (seq_rm, seq_cp) waits on `step_cv` until `decoding` is false. Token and
+ * the llama context (seq_rm, seq_cp) waits on `step_cv` until `decoding` is false — and waits
+ * BEFORE changing anything, since waiting releases `mu` and the scheduler may pack a batch
+ * meanwhile (a half-made fork was once prefilled that way). Token and
  * idle callbacks run on the scheduler thread with `mu` held; functions they may call detect
  * that (on_scheduler()) and do not lock again.
  *

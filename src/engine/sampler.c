@@ -38,7 +38,11 @@ ember_sampler *sampler_create(ember_engine *engine, const ember_sampling *s, emb
         return NULL;
     }
     if (s->grammar && s->grammar[0]) {
-        struct llama_sampler *grammar = llama_sampler_init_grammar(engine->vocab, s->grammar, "root");
+        const char *trigger = s->grammar_trigger;
+        struct llama_sampler *grammar =
+            trigger && trigger[0]
+                ? llama_sampler_init_grammar_lazy_patterns(engine->vocab, s->grammar, "root", &trigger, 1, NULL, 0)
+                : llama_sampler_init_grammar(engine->vocab, s->grammar, "root");
         if (!grammar) {
             sampler_destroy(sampler);
             ember_fail(err, EMBER_ERR_INVALID, "the grammar does not parse (GBNF, root rule 'root')");

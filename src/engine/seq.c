@@ -272,6 +272,9 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
     }
     *out = NULL;
     lock_unless_scheduler(e);
+    /* Wait out a running decode first: waiting releases the lock, and a half-made child in
+     * the table would be packed into the next batch as prefill. */
+    if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);
     ember_status status = EMBER_OK;
     ember_seq *child = NULL;
     if (seq_is_busy(parent) || !parent->has_logits) {
@@ -282,7 +285,6 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
     } else if (!seq_push_tokens(child, parent->tokens, parent->n_tokens)) {
         status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory forking a sequence");
     } else {
-        if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);
         llama_memory_seq_cp(llama_get_memory(e->ctx), parent->id, child->id, -1, -1);
         child->n_past = parent->n_past;
         memcpy(child->logits, parent->logits, sizeof *child->logits * (size_t)e->n_vocab);
@@ -343,6 +345,7 @@ ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special
                           n, e->n_ctx);
     }
     lock_unless_scheduler(e);
+    if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);  /* before any change: it unlocks */
     ember_status status = EMBER_OK;
     if (seq_is_busy(seq)) {
         status = ember_fail(err, EMBER_ERR_INVALID, "the sequence is busy");
@@ -350,7 +353,6 @@ ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special
         int keep = 0;
         while (keep < seq->n_past && keep < n && seq->tokens[keep] == tokens[keep]) keep++;
         if (keep == n && keep > 0) keep--;  /* re-evaluate the last token to get its logits */
-        if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);
         llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, keep, -1);
         truncate_spans(seq, keep);
         seq->n_past = keep;

@@ -490,7 +490,8 @@ static ember_status server_start_locked(mcp_server *s, double timeout, ember_err
     ember_status result = EMBER_OK;
     if (st != READ_OK) {
         int status;
-        bool exited = st == READ_EOF && tool_proc_wait(s->pid, tool_now() + 0.2, &status);
+        /* A server that dies shows as EOF or as a failed write, depending on timing. */
+        bool exited = st != READ_TIMEOUT && tool_proc_wait(s->pid, tool_now() + 1.0, &status);
         if (exited) s->pid = -1;
         result = exited ? ember_fail(err, EMBER_ERR_IO, "MCP server \"%s\" exited during initialize (status %d)",
                                      s->name, status)

@@ -32,3 +32,7 @@ ember_test(test_tools_mcp ${CMAKE_CURRENT_LIST_DIR}/test_tools_mcp.c
 # Runs the ember binary (skipped when it has not been built).
 ember_test(test_tools_cli ${CMAKE_CURRENT_LIST_DIR}/test_tools_cli.c
   LIBS PkgConfig::JANSSON TIMEOUT 60)
+
+# The sandbox's process and memory limits are shared by every sandbox of the machine's
+# unprivileged user (root runs them as uid 65534): run alone, not beside other tests.
+set_tests_properties(test_tools_python PROPERTIES RUN_SERIAL TRUE)
