@@ -21,6 +21,41 @@ double run_now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+ember_status run_seq_open(run_ctx *run, ember_seq *parent, const ember_sampling *sampling, ember_seq **seq,
+                          ember_error *err) {
+    ember_status status = parent ? ember_seq_fork(parent, sampling, seq, err)
+                                 : ember_seq_create(run->engine, sampling, seq, err);
+    if (status != EMBER_OK) return status;
+    pthread_mutex_lock(&run->seqs_mu);
+    for (int i = 0; i < RUN_MAX_SEQS; i++) {
+        if (!run->seqs[i]) {
+            run->seqs[i] = *seq;
+            break;
+        }
+    }
+    bool cancelled = atomic_load(&run->cancelled);
+    pthread_mutex_unlock(&run->seqs_mu);
+    if (cancelled) ember_seq_cancel(*seq);
+    return EMBER_OK;
+}
+
+void run_seq_close(run_ctx *run, ember_seq *seq) {
+    if (!seq) return;
+    pthread_mutex_lock(&run->seqs_mu);
+    for (int i = 0; i < RUN_MAX_SEQS; i++)
+        if (run->seqs[i] == seq) run->seqs[i] = NULL;
+    pthread_mutex_unlock(&run->seqs_mu);
+    ember_seq_destroy(seq);
+}
+
+void run_cancel_all(run_ctx *run) {
+    atomic_store(&run->cancelled, true);
+    pthread_mutex_lock(&run->seqs_mu);
+    for (int i = 0; i < RUN_MAX_SEQS; i++)
+        if (run->seqs[i]) ember_seq_cancel(run->seqs[i]);
+    pthread_mutex_unlock(&run->seqs_mu);
+}
+
 void run_emit(run_ctx *run, const ember_event *ev) {
     if (run->on_event) run->on_event(ev, run->user);
 }

@@ -10,7 +10,10 @@
 #include "agent/result.h"
 #include "chat/chat.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
+
+enum { RUN_MAX_SEQS = 72 };  /* 64 agents + root + synthesizer, with room */
 
 typedef struct run_ctx {
     ember_engine *engine;
@@ -25,6 +28,10 @@ typedef struct run_ctx {
     atomic_bool cancelled;
     int kv_cells_peak;
     char *tools_json;        /* every tool offered to the model (registry + caller), or NULL */
+    /* The run's live sequences, so that a cancel from another thread stops them at once
+     * (even mid-prefill). Guarded by seqs_mu; the run's thread adds and removes. */
+    pthread_mutex_t seqs_mu;
+    ember_seq *seqs[RUN_MAX_SEQS];
 } run_ctx;
 
 typedef struct agent {
@@ -61,6 +68,13 @@ typedef struct agent {
 } agent;
 
 double run_now_ms(void);
+/* Creates (parent NULL) or forks a sequence that the run's cancel reaches. */
+ember_status run_seq_open(run_ctx *run, ember_seq *parent, const ember_sampling *sampling, ember_seq **seq,
+                          ember_error *err);
+/* Forgets and destroys one (NULL is fine). */
+void run_seq_close(run_ctx *run, ember_seq *seq);
+/* Cancels every live sequence of the run (any thread). */
+void run_cancel_all(run_ctx *run);
 void run_emit(run_ctx *run, const ember_event *ev);
 
 /* Sets up an agent on an existing sequence; the parser starts at `opening`. */

@@ -169,13 +169,13 @@ static ember_status start_agents(contemplation *c, ember_seq *root, ember_error 
         s.seed = run->params.sampling.seed + 1000003u * (uint32_t)(i + 1);
         s.grammar = run->params.agent_grammar;
         ember_seq *seq = NULL;
-        ember_status status = ember_seq_fork(root, &s, &seq, err);
+        ember_status status = run_seq_open(run, root, &s, &seq, err);
         if (status != EMBER_OK) return status;
         char branch[256];
         snprintf(branch, sizeof branch, "Approach: %s\n", approach);
         status = ember_seq_feed_text(seq, branch, false, err);
         if (status != EMBER_OK || !agent_init(&c->agents[i], run, i, seq, CHAT_OPEN_REASONING, &o->reasoning, &o->answer)) {
-            ember_seq_destroy(seq);
+            run_seq_close(run, seq);
             return status != EMBER_OK ? status : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
         }
         agent *a = &c->agents[i];
@@ -203,7 +203,7 @@ static void reap(contemplation *c) {
             continue;
         }
         pthread_mutex_unlock(&c->mu);
-        ember_seq_destroy(c->agents[ready].seq);
+        run_seq_close(c->run, c->agents[ready].seq);
         c->agents[ready].seq = NULL;
         if (done) done[ready] = true;
         reaped++;
@@ -240,7 +240,7 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
     run_ctx *run = c->run;
     ember_result *r = run->result;
     ember_seq *seq = NULL;
-    ember_status status = ember_seq_fork(root, &run->params.sampling, &seq, err);
+    ember_status status = run_seq_open(run, root, &run->params.sampling, &seq, err);
     if (status != EMBER_OK) return status;
     strbuf feed = {0};
     strbuf_puts(&feed, text);
@@ -260,7 +260,7 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
         agent_free(&a);
     }
     strbuf_free(&scratch);
-    ember_seq_destroy(seq);
+    run_seq_close(run, seq);
     return status;
 }
 
@@ -287,7 +287,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     strbuf prompt = {0};
     ember_seq *root = NULL;
     ember_status status = run_render(run, chat, CHAT_OPEN_REASONING, &prompt, err);
-    if (status == EMBER_OK) status = ember_seq_create(run->engine, &run->params.sampling, &root, err);
+    if (status == EMBER_OK) status = run_seq_open(run, NULL, &run->params.sampling, &root, err);
     if (status == EMBER_OK) status = ember_seq_feed_text(root, strbuf_str(&prompt), true, err);
     strbuf_free(&prompt);
     if (status == EMBER_OK) status = ember_seq_wait_idle(root, err);
@@ -314,7 +314,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
         }
         reap(&c);
     } else {
-        for (int i = 0; i < started; i++) ember_seq_destroy(c.agents[i].seq);
+        for (int i = 0; i < started; i++) run_seq_close(run, c.agents[i].seq);
     }
 
     /* 3-4. vote */
@@ -352,7 +352,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     r->usage.kv_cells_peak = run->kv_cells_peak;
 
     for (int i = 0; i < started; i++) agent_free(&c.agents[i]);
-    ember_seq_destroy(root);
+    run_seq_close(run, root);
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);
     free(c.agents);

@@ -141,7 +141,7 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
         run->params.sampling.grammar_trigger = tool_trigger;
     }
     ember_seq *seq = NULL;
-    ember_status status = ember_seq_create(run->engine, &run->params.sampling, &seq, err);
+    ember_status status = run_seq_open(run, NULL, &run->params.sampling, &seq, err);
     int generated = 0, budget_left = run->params.max_tokens;
     for (int step = 0; status == EMBER_OK && step < max_steps; step++) {
         strbuf prompt = {0};
@@ -184,7 +184,7 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
     run_track_kv(run);
     r->usage.kv_cells_peak = run->kv_cells_peak;
     run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated);
-    ember_seq_destroy(seq);
+    run_seq_close(run, seq);
     ember_chat_destroy(chat);
     if (tool_grammar) {
         run->params.sampling.grammar = NULL;
@@ -237,6 +237,7 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
                                 const ember_run_params *params, ember_event_fn on_event, void *user,
                                 ember_error *err) {
     memset(run, 0, sizeof *run);
+    pthread_mutex_init(&run->seqs_mu, NULL);
     ember_status status = validate(chat, params, err);
     if (status != EMBER_OK) return status;
     run->engine = engine;
@@ -262,6 +263,7 @@ ember_status ember_run_chat(ember_engine *engine, const ember_chat *chat, const 
     if (status != EMBER_OK) return status;
     status = run_chat(&run, chat, err);
     free(run.tools_json);
+    pthread_mutex_destroy(&run.seqs_mu);
     *result = run.result;
     return status;
 }
@@ -324,7 +326,7 @@ ember_status ember_run_start(ember_engine *engine, const ember_chat *chat, const
 }
 
 void ember_run_cancel(ember_run *run) {
-    if (run) atomic_store(&run->ctx.cancelled, true);
+    if (run) run_cancel_all(&run->ctx);
 }
 
 ember_status ember_run_wait(ember_run *run, ember_result **result, ember_error *err) {
@@ -338,6 +340,7 @@ ember_status ember_run_wait(ember_run *run, ember_result **result, ember_error *
 void ember_run_destroy(ember_run *run) {
     if (!run) return;
     free(run->ctx.tools_json);
+    pthread_mutex_destroy(&run->ctx.seqs_mu);
     ember_result_destroy(run->ctx.result);
     free(run->system);
     free(run->current_date);
