@@ -34,20 +34,20 @@ static pull_digest_kind digest_kind(const pull_download *d) {
 static ember_status hash_prefix(const pull_download *d, int fd, uint64_t n, pull_digest *digest,
                                 const char *path, ember_error *err) {
     char *buf = malloc(HASH_CHUNK);
-    if (!buf) return pull_fail(err, EMBER_ERR_NOMEM, "out of memory hashing %s", path);
+    if (!buf) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory hashing %s", path);
     uint64_t done = 0;
     double last = 0;
     ember_status st = EMBER_OK;
     while (done < n) {
         if (cancelled(d)) {
-            st = pull_fail(err, EMBER_ERR_CANCELLED, "cancelled");
+            st = ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
             break;
         }
         size_t want = n - done < HASH_CHUNK ? (size_t)(n - done) : HASH_CHUNK;
         ssize_t got = pread(fd, buf, want, (off_t)done);
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) {
-            st = pull_fail(err, EMBER_ERR_IO, "cannot read %s: %s", path,
+            st = ember_fail(err, EMBER_ERR_IO, "cannot read %s: %s", path,
                            got < 0 ? strerror(errno) : "unexpected end of file");
             break;
         }
@@ -72,11 +72,11 @@ static bool digest_matches(const pull_download *d, pull_digest *digest, char got
 
 ember_status pull_verify_file(const pull_download *d, ember_error *err) {
     int fd = open(d->final_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return pull_fail(err, EMBER_ERR_IO, "cannot read %s: %s", d->final_path, strerror(errno));
+    if (fd < 0) return ember_fail(err, EMBER_ERR_IO, "cannot read %s: %s", d->final_path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0 || (uint64_t)st.st_size != d->size) {
         close(fd);
-        return pull_fail(err, EMBER_ERR_FORMAT, "%s has the wrong size", d->final_path);
+        return ember_fail(err, EMBER_ERR_FORMAT, "%s has the wrong size", d->final_path);
     }
     pull_digest digest;
     pull_digest_init(&digest, digest_kind(d), d->size);
@@ -85,7 +85,7 @@ ember_status pull_verify_file(const pull_download *d, ember_error *err) {
     if (s != EMBER_OK) return s;
     char got[65];
     if (!digest_matches(d, &digest, got))
-        return pull_fail(err, EMBER_ERR_FORMAT, "%s does not match the Hub's checksum", d->final_path);
+        return ember_fail(err, EMBER_ERR_FORMAT, "%s does not match the Hub's checksum", d->final_path);
     return EMBER_OK;
 }
 
@@ -253,21 +253,21 @@ static void pause_for(const pull_download *d, double seconds) {
 static ember_status download_once(const pull_download *d, bool *resumed, ember_error *err) {
     char partial[4200];
     if (!pull_format(partial, sizeof partial, "%s.partial", d->final_path))
-        return pull_fail(err, EMBER_ERR_INVALID, "path too long: %s", d->final_path);
+        return ember_fail(err, EMBER_ERR_INVALID, "path too long: %s", d->final_path);
     ember_status st = pull_mkdirs_for(partial, err);
     if (st != EMBER_OK) return st;
     int fd = open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return pull_fail(err, EMBER_ERR_IO, "cannot write %s: %s", partial, strerror(errno));
+    if (fd < 0) return ember_fail(err, EMBER_ERR_IO, "cannot write %s: %s", partial, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         close(fd);
-        return pull_fail(err, EMBER_ERR_IO, "cannot stat %s: %s", partial, strerror(errno));
+        return ember_fail(err, EMBER_ERR_IO, "cannot stat %s: %s", partial, strerror(errno));
     }
     uint64_t have = (uint64_t)sb.st_size;
     if (have > d->size) { /* from another revision: start over */
         if (ftruncate(fd, 0) != 0) {
             close(fd);
-            return pull_fail(err, EMBER_ERR_IO, "cannot truncate %s: %s", partial, strerror(errno));
+            return ember_fail(err, EMBER_ERR_IO, "cannot truncate %s: %s", partial, strerror(errno));
         }
         have = 0;
     }
@@ -290,21 +290,21 @@ static ember_status download_once(const pull_download *d, bool *resumed, ember_e
         CURLcode rc = attempt(&x, curl_err);
         if (cancelled(d)) {
             close(fd);
-            return pull_fail(err, EMBER_ERR_CANCELLED,
+            return ember_fail(err, EMBER_ERR_CANCELLED,
                              "cancelled; %s keeps %" PRIu64 " of %" PRIu64
                              " bytes: run the same command again to resume",
                              partial, x.have, d->size);
         }
         if (x.write_errno) {
             close(fd);
-            return pull_fail(err, EMBER_ERR_IO, "cannot write %s: %s%s", partial,
+            return ember_fail(err, EMBER_ERR_IO, "cannot write %s: %s%s", partial,
                              strerror(x.write_errno),
                              x.write_errno == ENOSPC ? " (the disk is full)" : "");
         }
         if (x.oversize) {
             close(fd);
             unlink(partial);
-            return pull_fail(err, EMBER_ERR_FORMAT,
+            return ember_fail(err, EMBER_ERR_FORMAT,
                              "%s sent more than the %" PRIu64 " bytes the Hub announced; the "
                              "partial file was deleted", d->file, d->size);
         }
@@ -313,7 +313,7 @@ static ember_status download_once(const pull_download *d, bool *resumed, ember_e
             /* the server answered a different range than asked: start this file over */
             if (ftruncate(fd, 0) != 0) {
                 close(fd);
-                return pull_fail(err, EMBER_ERR_IO, "cannot truncate %s: %s", partial, strerror(errno));
+                return ember_fail(err, EMBER_ERR_IO, "cannot truncate %s: %s", partial, strerror(errno));
             }
             pull_digest_init(&digest, digest_kind(d), d->size);
             x.have = 0;
@@ -324,7 +324,7 @@ static ember_status download_once(const pull_download *d, bool *resumed, ember_e
             if (x.have == d->size) break;
             if (ftruncate(fd, 0) != 0) {
                 close(fd);
-                return pull_fail(err, EMBER_ERR_IO, "cannot truncate %s: %s", partial, strerror(errno));
+                return ember_fail(err, EMBER_ERR_IO, "cannot truncate %s: %s", partial, strerror(errno));
             }
             pull_digest_init(&digest, digest_kind(d), d->size);
             x.have = 0;
@@ -340,7 +340,7 @@ static ember_status download_once(const pull_download *d, bool *resumed, ember_e
                                   x.x_error_message, err);
         } else if (x.code >= 300 && x.code < 400 && rc == CURLE_OK) {
             close(fd);
-            return pull_fail(err, EMBER_ERR_IO, "too many redirects downloading %s", d->file);
+            return ember_fail(err, EMBER_ERR_IO, "too many redirects downloading %s", d->file);
         } else {
             if (rc != CURLE_OK)
                 snprintf(problem, sizeof problem, "%s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
@@ -353,7 +353,7 @@ static ember_status download_once(const pull_download *d, bool *resumed, ember_e
             pull_size_format(x.have, have_s);
             pull_size_format(d->size, size_s);
             close(fd);
-            return pull_fail(err, EMBER_ERR_IO,
+            return ember_fail(err, EMBER_ERR_IO,
                              "the download of %s stopped at %s of %s (%s). The partial file is "
                              "kept: run the same command again to resume",
                              d->file, have_s, size_s, problem);
@@ -369,7 +369,7 @@ static ember_status download_once(const pull_download *d, bool *resumed, ember_e
     if (!digest_matches(d, &digest, got)) {
         close(fd);
         unlink(partial);
-        return pull_fail(err, EMBER_ERR_FORMAT,
+        return ember_fail(err, EMBER_ERR_FORMAT,
                          "checksum mismatch for %s: the Hub says %s %s, the download has %s. "
                          "The corrupted file was deleted; run the same command again to "
                          "download it anew",
@@ -379,11 +379,11 @@ static ember_status download_once(const pull_download *d, bool *resumed, ember_e
     if (fsync(fd) != 0) {
         int e = errno;
         close(fd);
-        return pull_fail(err, EMBER_ERR_IO, "cannot flush %s: %s", partial, strerror(e));
+        return ember_fail(err, EMBER_ERR_IO, "cannot flush %s: %s", partial, strerror(e));
     }
     close(fd);
     if (rename(partial, d->final_path) != 0)
-        return pull_fail(err, EMBER_ERR_IO, "cannot rename %s to %s: %s", partial,
+        return ember_fail(err, EMBER_ERR_IO, "cannot rename %s to %s: %s", partial,
                          d->final_path, strerror(errno));
     report(d, EMBER_PULL_VERIFIED, d->size, x.resumed_from, NULL);
     return EMBER_OK;

@@ -27,10 +27,10 @@ ember_status hub_client_init(hub_client *client, const char *endpoint, const cha
     if (!endpoint || !*endpoint) endpoint = getenv("HF_ENDPOINT");
     if (!endpoint || !*endpoint) endpoint = HUB_DEFAULT_ENDPOINT;
     if (strncmp(endpoint, "http://", 7) != 0 && strncmp(endpoint, "https://", 8) != 0)
-        return pull_fail(err, EMBER_ERR_INVALID,
+        return ember_fail(err, EMBER_ERR_INVALID,
                          "HF_ENDPOINT must start with http:// or https:// (got '%s')", endpoint);
     if (!pull_format(client->endpoint, sizeof client->endpoint, "%s", endpoint))
-        return pull_fail(err, EMBER_ERR_INVALID, "HF_ENDPOINT is too long");
+        return ember_fail(err, EMBER_ERR_INVALID, "HF_ENDPOINT is too long");
     size_t n = strlen(client->endpoint);
     while (n > 0 && client->endpoint[n - 1] == '/') client->endpoint[--n] = '\0';
 
@@ -38,10 +38,10 @@ ember_status hub_client_init(hub_client *client, const char *endpoint, const cha
     if (token && *token) {
         for (const char *t = token; *t; t++)
             if (!isgraph((unsigned char)*t))
-                return pull_fail(err, EMBER_ERR_INVALID, "HF_TOKEN contains spaces or control characters");
+                return ember_fail(err, EMBER_ERR_INVALID, "HF_TOKEN contains spaces or control characters");
         if (!pull_format(client->auth_header, sizeof client->auth_header,
                          "Authorization: Bearer %s", token))
-            return pull_fail(err, EMBER_ERR_INVALID, "HF_TOKEN is too long");
+            return ember_fail(err, EMBER_ERR_INVALID, "HF_TOKEN is too long");
     }
     return EMBER_OK;
 }
@@ -117,46 +117,46 @@ ember_status hub_http_error(const hub_client *client, const char *repo, const ch
 
     if (strcmp(xc, "GatedRepo") == 0 || (code == 403 && !have_token)) {
         if (!have_token)
-            return pull_fail(err, EMBER_ERR_INVALID,
+            return ember_fail(err, EMBER_ERR_INVALID,
                              "%s is gated: accept its terms at %s/%s and set HF_TOKEN to an "
                              "access token of that account (HTTP %ld)",
                              repo, client->endpoint, repo, code);
-        return pull_fail(err, EMBER_ERR_INVALID,
+        return ember_fail(err, EMBER_ERR_INVALID,
                          "%s is gated and the account of HF_TOKEN has no access yet: accept its "
                          "terms at %s/%s (HTTP %ld)",
                          repo, client->endpoint, repo, code);
     }
     if (code == 401 && have_token && strcmp(xc, "RepoNotFound") != 0)
-        return pull_fail(err, EMBER_ERR_INVALID,
+        return ember_fail(err, EMBER_ERR_INVALID,
                          "the Hub rejected HF_TOKEN (HTTP 401%s%s): check that the token is "
                          "valid", *xm ? ": " : "", xm);
     if (strcmp(xc, "RepoNotFound") == 0 || (code == 401 && is_repo) || (code == 404 && is_repo)) {
         if (!have_token)
-            return pull_fail(err, EMBER_ERR_NOT_FOUND,
+            return ember_fail(err, EMBER_ERR_NOT_FOUND,
                              "repository %s not found on %s (check the name; if it is private "
                              "or gated, set HF_TOKEN to an access token that can read it)",
                              repo, client->endpoint);
-        return pull_fail(err, EMBER_ERR_NOT_FOUND, "repository %s not found on %s", repo,
+        return ember_fail(err, EMBER_ERR_NOT_FOUND, "repository %s not found on %s", repo,
                          client->endpoint);
     }
     if (code == 401 || code == 403)
-        return pull_fail(err, EMBER_ERR_INVALID,
+        return ember_fail(err, EMBER_ERR_INVALID,
                          "access to %s of %s was refused (HTTP %ld%s%s); set HF_TOKEN to an "
                          "access token that can read it",
                          what, repo, code, *xm ? ": " : "", xm);
     if (strcmp(xc, "RevisionNotFound") == 0)
-        return pull_fail(err, EMBER_ERR_NOT_FOUND,
+        return ember_fail(err, EMBER_ERR_NOT_FOUND,
                          "the revision of %s changed while pulling; run the same command again",
                          repo);
     if (code == 404 || strcmp(xc, "EntryNotFound") == 0)
-        return pull_fail(err, EMBER_ERR_NOT_FOUND,
+        return ember_fail(err, EMBER_ERR_NOT_FOUND,
                          "%s is no longer in %s (the repository changed while pulling); run the "
                          "same command again",
                          what, repo);
     if (code == 429)
-        return pull_fail(err, EMBER_ERR_IO, "the Hub is rate-limiting requests (HTTP 429); wait "
+        return ember_fail(err, EMBER_ERR_IO, "the Hub is rate-limiting requests (HTTP 429); wait "
                          "a few minutes and run the same command again");
-    return pull_fail(err, EMBER_ERR_IO, "the Hub answered HTTP %ld for %s of %s%s%s", code, what,
+    return ember_fail(err, EMBER_ERR_IO, "the Hub answered HTTP %ld for %s of %s%s%s", code, what,
                      repo, *xm ? ": " : "", xm);
 }
 
@@ -211,12 +211,12 @@ static ember_status hub_get(const hub_client *client, const char *url, hub_answe
     a->body.limit = HUB_JSON_LIMIT;
     a->cancel = client->cancel;
     CURL *curl = curl_easy_init();
-    if (!curl) return pull_fail(err, EMBER_ERR_NOMEM, "cannot start an HTTP request");
+    if (!curl) return ember_fail(err, EMBER_ERR_NOMEM, "cannot start an HTTP request");
     struct curl_slist *headers = NULL;
     char curl_err[CURL_ERROR_SIZE] = "";
     if (!hub_curl_setup(client, curl, &headers)) {
         curl_easy_cleanup(curl);
-        return pull_fail(err, EMBER_ERR_NOMEM, "cannot start an HTTP request");
+        return ember_fail(err, EMBER_ERR_NOMEM, "cannot start an HTTP request");
     }
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -231,14 +231,14 @@ static ember_status hub_get(const hub_client *client, const char *url, hub_answe
     curl_slist_free_all(headers);
     if (client->cancel && *client->cancel) {
         pull_buf_free(&a->body);
-        return pull_fail(err, EMBER_ERR_CANCELLED, "cancelled");
+        return ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
     }
     if (rc != CURLE_OK) {
         pull_buf_free(&a->body);
         if (rc == CURLE_WRITE_ERROR)
-            return pull_fail(err, EMBER_ERR_FORMAT, "the answer from %s is larger than %u MB",
+            return ember_fail(err, EMBER_ERR_FORMAT, "the answer from %s is larger than %u MB",
                              client->endpoint, HUB_JSON_LIMIT >> 20);
-        return pull_fail(err, EMBER_ERR_IO, "cannot reach %s: %s", client->endpoint,
+        return ember_fail(err, EMBER_ERR_IO, "cannot reach %s: %s", client->endpoint,
                          curl_err[0] ? curl_err : curl_easy_strerror(rc));
     }
     return EMBER_OK;
@@ -248,7 +248,7 @@ ember_status hub_get_model_info(const hub_client *client, const char *repo,
                                 hub_model_info *info, ember_error *err) {
     char url[1024];
     if (!pull_format(url, sizeof url, "%s/api/models/%s", client->endpoint, repo))
-        return pull_fail(err, EMBER_ERR_INVALID, "repository name too long");
+        return ember_fail(err, EMBER_ERR_INVALID, "repository name too long");
     hub_answer a;
     ember_status st = hub_get(client, url, &a, err);
     if (st != EMBER_OK) return st;
@@ -256,7 +256,7 @@ ember_status hub_get_model_info(const hub_client *client, const char *repo,
         st = hub_http_error(client, repo, "repository", a.code, a.x_error_code,
                             a.x_error_message, err);
     else if (hub_parse_model_info(a.body.data ? a.body.data : "", a.body.len, info, NULL) != EMBER_OK)
-        st = pull_fail(err, EMBER_ERR_FORMAT,
+        st = ember_fail(err, EMBER_ERR_FORMAT,
                        "%s did not answer with the Hub's JSON for %s (is HF_ENDPOINT a Hugging "
                        "Face Hub or mirror?)", client->endpoint, repo);
     pull_buf_free(&a.body);
@@ -268,7 +268,7 @@ ember_status hub_get_tree(const hub_client *client, const char *repo, const char
     char url[2048];
     if (!pull_format(url, sizeof url, "%s/api/models/%s/tree/%s?recursive=true",
                      client->endpoint, repo, revision))
-        return pull_fail(err, EMBER_ERR_INVALID, "repository name too long");
+        return ember_fail(err, EMBER_ERR_INVALID, "repository name too long");
     for (int page = 0; page < HUB_MAX_PAGES; page++) {
         hub_answer a;
         ember_status st = hub_get(client, url, &a, err);
@@ -287,18 +287,18 @@ ember_status hub_get_tree(const hub_client *client, const char *repo, const char
             const char *path = strchr(host, '/');
             int origin = path ? (int)(path - client->endpoint) : (int)strlen(client->endpoint);
             if (!pull_format(url, sizeof url, "%.*s%s", origin, client->endpoint, next))
-                return pull_fail(err, EMBER_ERR_FORMAT, "the Hub's next-page link is too long");
+                return ember_fail(err, EMBER_ERR_FORMAT, "the Hub's next-page link is too long");
         } else if (!pull_format(url, sizeof url, "%s", next)) {
-            return pull_fail(err, EMBER_ERR_FORMAT, "the Hub's next-page link is too long");
+            return ember_fail(err, EMBER_ERR_FORMAT, "the Hub's next-page link is too long");
         }
         /* Follow only pages on the same endpoint: the token must not travel elsewhere. */
         const char *host = strstr(client->endpoint, "://") + 3;
         const char *slash = strchr(host, '/');
         size_t n = slash ? (size_t)(slash - client->endpoint) : strlen(client->endpoint);
         if (strncmp(url, client->endpoint, n) != 0 || (url[n] != '/' && url[n] != '?'))
-            return pull_fail(err, EMBER_ERR_FORMAT,
+            return ember_fail(err, EMBER_ERR_FORMAT,
                              "the Hub's file list continues on another host (%.200s)", url);
     }
-    return pull_fail(err, EMBER_ERR_FORMAT, "the file list of %s has more than %d pages", repo,
+    return ember_fail(err, EMBER_ERR_FORMAT, "the file list of %s has more than %d pages", repo,
                      HUB_MAX_PAGES);
 }

@@ -26,7 +26,7 @@ ember_status hub_parse_model_info(const char *json, size_t len, hub_model_info *
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root)) {
         json_decref(root);
-        return pull_fail(err, EMBER_ERR_FORMAT, "the Hub's model info is not a JSON object");
+        return ember_fail(err, EMBER_ERR_FORMAT, "the Hub's model info is not a JSON object");
     }
     const char *sha = json_string_value(json_object_get(root, "sha"));
     if (sha && pull_is_hex(sha, 40)) {
@@ -80,12 +80,12 @@ static ember_status append_entry(json_t *entry, hub_file_list *list, ember_error
     if (list->count == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 32;
         hub_file *items = realloc(list->items, cap * sizeof *items);
-        if (!items) return pull_fail(err, EMBER_ERR_NOMEM, "out of memory reading the file list");
+        if (!items) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory reading the file list");
         list->items = items;
         list->cap = cap;
     }
     file.path = strdup(path);
-    if (!file.path) return pull_fail(err, EMBER_ERR_NOMEM, "out of memory reading the file list");
+    if (!file.path) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory reading the file list");
     list->items[list->count++] = file;
     return EMBER_OK;
 }
@@ -96,7 +96,7 @@ ember_status hub_parse_tree(const char *json, size_t len, hub_file_list *list,
     json_t *root = json_loadb(json, len, 0, &jerr);
     if (!root || !json_is_array(root)) {
         json_decref(root);
-        return pull_fail(err, EMBER_ERR_FORMAT,
+        return ember_fail(err, EMBER_ERR_FORMAT,
                          "the Hub's file list is not a JSON array (is HF_ENDPOINT a Hub?)");
     }
     ember_status st = EMBER_OK;

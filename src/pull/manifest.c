@@ -120,7 +120,7 @@ ember_status pull_manifest_parse(const char *json, size_t len, pull_manifest *m,
 fail:
     json_decref(root);
     pull_manifest_free(m);
-    return pull_fail(err, st, "malformed manifest: %s", why);
+    return ember_fail(err, st, "malformed manifest: %s", why);
 }
 
 char *pull_manifest_dump(const pull_manifest *m) {
@@ -162,7 +162,7 @@ char *pull_manifest_dump(const pull_manifest *m) {
 ember_status pull_manifest_load(const char *path, pull_manifest *m, ember_error *err) {
     memset(m, 0, sizeof *m);
     FILE *fp = fopen(path, "rb");
-    if (!fp) return pull_fail(err, errno == ENOENT ? EMBER_ERR_NOT_FOUND : EMBER_ERR_IO,
+    if (!fp) return ember_fail(err, errno == ENOENT ? EMBER_ERR_NOT_FOUND : EMBER_ERR_IO,
                               "cannot read %s: %s", path, strerror(errno));
     pull_buf buf = {.limit = MANIFEST_MAX_BYTES};
     char chunk[8192];
@@ -173,14 +173,14 @@ ember_status pull_manifest_load(const char *path, pull_manifest *m, ember_error 
     fclose(fp);
     if (!ok || read_error) {
         pull_buf_free(&buf);
-        return pull_fail(err, EMBER_ERR_IO, "cannot read %s", path);
+        return ember_fail(err, EMBER_ERR_IO, "cannot read %s", path);
     }
     ember_status st = pull_manifest_parse(buf.data ? buf.data : "", buf.len, m, err);
     pull_buf_free(&buf);
     if (st != EMBER_OK && err) {
         char msg[sizeof err->message];
         snprintf(msg, sizeof msg, "%s", err->message);
-        pull_fail(err, st, "%s: %s", path, msg);
+        ember_fail(err, st, "%s: %s", path, msg);
     }
     return st;
 }
@@ -189,16 +189,16 @@ ember_status pull_manifest_save(const pull_manifest *m, const char *path, ember_
     ember_status st = pull_mkdirs_for(path, err);
     if (st != EMBER_OK) return st;
     char *text = pull_manifest_dump(m);
-    if (!text) return pull_fail(err, EMBER_ERR_NOMEM, "out of memory writing a manifest");
+    if (!text) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory writing a manifest");
     char tmp[4200];
     if (!pull_format(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid())) {
         free(text);
-        return pull_fail(err, EMBER_ERR_INVALID, "path too long: %s", path);
+        return ember_fail(err, EMBER_ERR_INVALID, "path too long: %s", path);
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         free(text);
-        return pull_fail(err, EMBER_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        return ember_fail(err, EMBER_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
     }
     size_t len = strlen(text), done = 0;
     while (done < len) {
@@ -218,7 +218,7 @@ ember_status pull_manifest_save(const pull_manifest *m, const char *path, ember_
     if (!ok || rename(tmp, path) != 0) {
         if (ok) saved = errno;
         unlink(tmp);
-        return pull_fail(err, EMBER_ERR_IO, "cannot write %s: %s", path, strerror(saved));
+        return ember_fail(err, EMBER_ERR_IO, "cannot write %s: %s", path, strerror(saved));
     }
     return EMBER_OK;
 }
@@ -235,9 +235,9 @@ ember_status pull_store_dir(const char *override, char *out, size_t size, ember_
     else if ((env = getenv("HOME")) && *env)
         ok = pull_format(out, size, "%s/.cache/ember/models", env);
     else
-        return pull_fail(err, EMBER_ERR_NOT_FOUND,
+        return ember_fail(err, EMBER_ERR_NOT_FOUND,
                          "no model directory: set EMBER_MODELS (or HOME)");
-    if (!ok) return pull_fail(err, EMBER_ERR_INVALID, "the model directory's path is too long");
+    if (!ok) return ember_fail(err, EMBER_ERR_INVALID, "the model directory's path is too long");
     size_t n = strlen(out);
     while (n > 1 && out[n - 1] == '/') out[--n] = '\0';
     return EMBER_OK;
@@ -257,18 +257,18 @@ ember_status pull_lock(const char *dir, const char *repo, int *fd, ember_error *
     char path[4096];
     *fd = -1;
     if (!pull_format(path, sizeof path, "%s/locks/%s.lock", dir, repo))
-        return pull_fail(err, EMBER_ERR_INVALID, "path too long");
+        return ember_fail(err, EMBER_ERR_INVALID, "path too long");
     ember_status st = pull_mkdirs_for(path, err);
     if (st != EMBER_OK) return st;
     int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (f < 0) return pull_fail(err, EMBER_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (f < 0) return ember_fail(err, EMBER_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     if (flock(f, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         close(f);
         if (e == EWOULDBLOCK)
-            return pull_fail(err, EMBER_ERR_BUSY,
+            return ember_fail(err, EMBER_ERR_BUSY,
                              "another ember process is pulling or removing %s; wait for it", repo);
-        return pull_fail(err, EMBER_ERR_IO, "cannot lock %s: %s", path, strerror(e));
+        return ember_fail(err, EMBER_ERR_IO, "cannot lock %s: %s", path, strerror(e));
     }
     *fd = f;
     return EMBER_OK;
@@ -321,7 +321,7 @@ ember_status pull_manifest_scan(const char *dir, pull_manifest_set *set, ember_e
     memset(set, 0, sizeof *set);
     char root[4096];
     if (!pull_format(root, sizeof root, "%s/manifests", dir))
-        return pull_fail(err, EMBER_ERR_INVALID, "path too long");
+        return ember_fail(err, EMBER_ERR_INVALID, "path too long");
     size_t cap = 0;
     size_t n_owners;
     char **owners = list_dir(root, true, &n_owners);
@@ -361,7 +361,7 @@ ember_status pull_manifest_scan(const char *dir, pull_manifest_set *set, ember_e
                         free_names(repos, n_repos);
                         free_names(owners, n_owners);
                         pull_manifest_set_free(set);
-                        return pull_fail(err, EMBER_ERR_NOMEM, "out of memory listing models");
+                        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory listing models");
                     }
                     cap = ncap;
                 }
@@ -412,7 +412,7 @@ ember_status pull_manifest_match(const pull_manifest_set *set, const char *name,
                                  ember_error *err) {
     char base[400];
     if (!pull_format(base, sizeof base, "%s", name) || !*name)
-        return pull_fail(err, EMBER_ERR_INVALID, "model name too long or empty");
+        return ember_fail(err, EMBER_ERR_INVALID, "model name too long or empty");
     /* accept the pull spellings hf.co/owner/repo and huggingface.co/owner/repo */
     static const char *const prefixes[] = {"hf.co/", "huggingface.co/"};
     for (int i = 0; i < 2; i++) {
@@ -439,7 +439,7 @@ ember_status pull_manifest_match(const pull_manifest_set *set, const char *name,
         return EMBER_OK;
     }
     if (n_matches == 0)
-        return pull_fail(err, EMBER_ERR_NOT_FOUND,
+        return ember_fail(err, EMBER_ERR_NOT_FOUND,
                          "no pulled model named '%s' (see `ember list`; `ember pull "
                          "OWNER/REPO[:QUANT]` downloads one)", name);
     char names[400];
@@ -452,7 +452,7 @@ ember_status pull_manifest_match(const pull_manifest_set *set, const char *name,
         if (w < 0 || (size_t)w >= sizeof names - len) break;
         len += (size_t)w;
     }
-    return pull_fail(err, EMBER_ERR_INVALID, "'%s' names several pulled models: %s%s; say which",
+    return ember_fail(err, EMBER_ERR_INVALID, "'%s' names several pulled models: %s%s; say which",
                      name, names, n_matches > 8 ? ", ..." : "");
 }
 

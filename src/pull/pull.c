@@ -109,7 +109,7 @@ static ember_status parse_spec(const char *spec, char *repo, size_t repo_size, c
     }
     return EMBER_OK;
 bad:
-    return pull_fail(err, EMBER_ERR_INVALID,
+    return ember_fail(err, EMBER_ERR_INVALID,
                      "'%s' is not a model to pull: expected OWNER/REPO[:QUANT], e.g. "
                      "unsloth/Muse-Glimmer-30B-GGUF:Q4_K_M",
                      spec);
@@ -138,7 +138,7 @@ static ember_status check_space(const char *dir, uint64_t need, ember_error *err
     char need_s[32], avail_s[32];
     pull_size_format(need, need_s);
     pull_size_format(avail, avail_s);
-    return pull_fail(err, EMBER_ERR_IO,
+    return ember_fail(err, EMBER_ERR_IO,
                      "not enough disk space in %s: the model needs %s more, %s are free (free "
                      "some space or set EMBER_MODELS to a larger disk)",
                      dir, need_s, avail_s);
@@ -151,7 +151,7 @@ static ember_status pull_files(pull_run *run, const hub_client *client, const ch
                                ember_error *err) {
     int n = sel->n_parts + (sel->mmproj >= 0 ? 1 : 0);
     plan_file *plan = calloc((size_t)n, sizeof *plan);
-    if (!plan) return pull_fail(err, EMBER_ERR_NOMEM, "out of memory planning the pull");
+    if (!plan) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory planning the pull");
     pull_manifest_set known;
     ember_status st = pull_manifest_scan(dir, &known, err);
     if (st != EMBER_OK) {
@@ -165,7 +165,7 @@ static ember_status pull_files(pull_run *run, const hub_client *client, const ch
         pf->mmproj = i >= sel->n_parts;
         pf->hub = &list->items[pf->mmproj ? (size_t)sel->mmproj : sel->parts[i]];
         if (!pull_repo_file_path(dir, repo, pf->hub->path, pf->path, sizeof pf->path - 16)) {
-            st = pull_fail(err, EMBER_ERR_INVALID, "path too long for %s", pf->hub->path);
+            st = ember_fail(err, EMBER_ERR_INVALID, "path too long for %s", pf->hub->path);
             goto done;
         }
         struct stat sb;
@@ -206,7 +206,7 @@ static ember_status pull_files(pull_run *run, const hub_client *client, const ch
         };
         char url[4096];
         if (!hub_resolve_url(client, repo, revision, pf->hub->path, url, sizeof url)) {
-            st = pull_fail(err, EMBER_ERR_INVALID, "URL too long for %s", pf->hub->path);
+            st = ember_fail(err, EMBER_ERR_INVALID, "URL too long for %s", pf->hub->path);
             goto done;
         }
         d.url = url;
@@ -252,7 +252,7 @@ static ember_status pull_files(pull_run *run, const hub_client *client, const ch
             m.last_used = known.items[k].last_used;
     m.files = calloc((size_t)n, sizeof *m.files);
     if (!m.files) {
-        st = pull_fail(err, EMBER_ERR_NOMEM, "out of memory writing the manifest");
+        st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory writing the manifest");
         goto done;
     }
     m.n_files = (size_t)n;
@@ -265,7 +265,7 @@ static ember_status pull_files(pull_run *run, const hub_client *client, const ch
     }
     char manifest_path[4096];
     if (!pull_manifest_path(dir, repo, sel->quant, manifest_path, sizeof manifest_path))
-        st = pull_fail(err, EMBER_ERR_INVALID, "path too long for the manifest");
+        st = ember_fail(err, EMBER_ERR_INVALID, "path too long for the manifest");
     else
         st = pull_manifest_save(&m, manifest_path, err);
     if (st == EMBER_OK && pulled) pull_manifest_entry(dir, &m, pulled);
@@ -284,7 +284,7 @@ done:
 
 EMBER_API ember_status ember_pull(const char *spec, const ember_pull_params *params,
                                   ember_store_entry *pulled, ember_error *err) {
-    if (!spec) return pull_fail(err, EMBER_ERR_INVALID, "a model to pull is required");
+    if (!spec) return ember_fail(err, EMBER_ERR_INVALID, "a model to pull is required");
     if (pulled) memset(pulled, 0, sizeof *pulled);
     if (err) {
         err->status = EMBER_OK;
@@ -321,7 +321,7 @@ EMBER_API ember_status ember_pull(const char *spec, const ember_pull_params *par
     pull_selection *sel = malloc(sizeof *sel);
     if (!sel) {
         hub_file_list_free(&list);
-        return pull_fail(err, EMBER_ERR_NOMEM, "out of memory");
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
     st = pull_select(&list, repo, quant, sel, err);
     if (st == EMBER_OK) st = pull_mkdirs(dir, err);

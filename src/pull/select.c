@@ -153,7 +153,7 @@ ember_status pull_select(const hub_file_list *list, const char *repo, const char
     sel->mmproj = -1;
     enum { MAX_GROUPS = 256 };
     group *groups = calloc(MAX_GROUPS, sizeof *groups);
-    if (!groups) return pull_fail(err, EMBER_ERR_NOMEM, "out of memory choosing files");
+    if (!groups) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory choosing files");
     int n_groups = 0;
     ember_status st = EMBER_OK;
 
@@ -189,7 +189,7 @@ ember_status pull_select(const hub_file_list *list, const char *repo, const char
     }
 
     if (n_groups == 0) {
-        st = pull_fail(err, EMBER_ERR_NOT_FOUND,
+        st = ember_fail(err, EMBER_ERR_NOT_FOUND,
                        "%s has no GGUF model files (ember pulls GGUF repositories, often named "
                        "*-GGUF)", repo);
         goto done;
@@ -218,7 +218,7 @@ ember_status pull_select(const hub_file_list *list, const char *repo, const char
         if (n_matches == 0) {
             char avail[300];
             list_labels(groups, n_groups, avail, sizeof avail);
-            st = pull_fail(err, EMBER_ERR_NOT_FOUND,
+            st = ember_fail(err, EMBER_ERR_NOT_FOUND,
                            "%s has no GGUF for quantization '%s'; available: %s", repo, quant,
                            avail);
             goto done;
@@ -234,7 +234,7 @@ ember_status pull_select(const hub_file_list *list, const char *repo, const char
                 if (w < 0) break;
                 len += (size_t)w;
             }
-            st = pull_fail(err, EMBER_ERR_INVALID,
+            st = ember_fail(err, EMBER_ERR_INVALID,
                            "'%s' matches several models in %s (%s); give a longer part of the "
                            "file name after ':'",
                            quant, repo, names);
@@ -245,7 +245,7 @@ ember_status pull_select(const hub_file_list *list, const char *repo, const char
 
     group *gr = &groups[chosen];
     if (!gr->consistent || (unsigned)gr->n_parts != gr->count) {
-        st = pull_fail(err, EMBER_ERR_FORMAT,
+        st = ember_fail(err, EMBER_ERR_FORMAT,
                        "the split model %.*s in %s is incomplete: %d of %u parts are listed",
                        (int)gr->stem_len, gr->stem, repo, gr->n_parts, gr->count);
         goto done;

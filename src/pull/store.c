@@ -15,13 +15,13 @@
 #include <unistd.h>
 
 EMBER_API ember_status ember_store_dir(char *dir, size_t size, ember_error *err) {
-    if (!dir || size == 0) return pull_fail(err, EMBER_ERR_INVALID, "no buffer for the directory");
+    if (!dir || size == 0) return ember_fail(err, EMBER_ERR_INVALID, "no buffer for the directory");
     return pull_store_dir(NULL, dir, size, err);
 }
 
 EMBER_API ember_status ember_store_list(const char *models_dir, ember_store_entry **entries,
                                         size_t *count, ember_error *err) {
-    if (!entries || !count) return pull_fail(err, EMBER_ERR_INVALID, "entries and count are required");
+    if (!entries || !count) return ember_fail(err, EMBER_ERR_INVALID, "entries and count are required");
     *entries = NULL;
     *count = 0;
     char dir[4096];
@@ -33,7 +33,7 @@ EMBER_API ember_status ember_store_list(const char *models_dir, ember_store_entr
     ember_store_entry *list = calloc(set.count ? set.count : 1, sizeof *list);
     if (!list) {
         pull_manifest_set_free(&set);
-        return pull_fail(err, EMBER_ERR_NOMEM, "out of memory listing models");
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory listing models");
     }
     for (size_t i = 0; i < set.count; i++) pull_manifest_entry(dir, &set.items[i], &list[i]);
     *entries = list;
@@ -54,7 +54,7 @@ EMBER_API ember_status ember_store_resolve(const char *name_or_path, char *model
                                            size_t model_path_size, char *mmproj_path,
                                            size_t mmproj_path_size, ember_error *err) {
     if (!name_or_path || !*name_or_path || !model_path || model_path_size == 0)
-        return pull_fail(err, EMBER_ERR_INVALID, "a model name or path and a buffer are required");
+        return ember_fail(err, EMBER_ERR_INVALID, "a model name or path and a buffer are required");
     model_path[0] = '\0';
     if (mmproj_path && mmproj_path_size) mmproj_path[0] = '\0';
 
@@ -65,11 +65,11 @@ EMBER_API ember_status ember_store_resolve(const char *name_or_path, char *model
     }
     if (stat(name_or_path, &st) == 0 && !is_dir) {
         if (!pull_format(model_path, model_path_size, "%s", name_or_path))
-            return pull_fail(err, EMBER_ERR_INVALID, "model path buffer too small");
+            return ember_fail(err, EMBER_ERR_INVALID, "model path buffer too small");
         return EMBER_OK;
     }
     if (looks_like_path(name_or_path))
-        return pull_fail(err, is_dir ? EMBER_ERR_INVALID : EMBER_ERR_NOT_FOUND,
+        return ember_fail(err, is_dir ? EMBER_ERR_INVALID : EMBER_ERR_NOT_FOUND,
                          is_dir ? "%s is a directory, not a GGUF file" : "no such file: %s",
                          name_or_path);
 
@@ -82,7 +82,7 @@ EMBER_API ember_status ember_store_resolve(const char *name_or_path, char *model
     size_t i;
     status = pull_manifest_match(&set, name_or_path, &i, err);
     if (status == EMBER_ERR_NOT_FOUND) {
-        status = pull_fail(err, is_dir ? EMBER_ERR_INVALID : EMBER_ERR_NOT_FOUND,
+        status = ember_fail(err, is_dir ? EMBER_ERR_INVALID : EMBER_ERR_NOT_FOUND,
                            is_dir ? "%s is a directory, not a GGUF file or a pulled model"
                                   : "'%s' is neither a file nor a pulled model (see `ember "
                                     "list`; `ember pull OWNER/REPO[:QUANT]` downloads one)",
@@ -94,7 +94,7 @@ EMBER_API ember_status ember_store_resolve(const char *name_or_path, char *model
     ember_store_entry entry;
     pull_manifest_entry(dir, m, &entry);
     if (!entry.complete) {
-        status = pull_fail(err, EMBER_ERR_NOT_FOUND,
+        status = ember_fail(err, EMBER_ERR_NOT_FOUND,
                            "files of %s are missing from %s/repos/%s; run `ember pull %s` again",
                            entry.name, dir, m->repo, entry.name);
         goto done;
@@ -102,7 +102,7 @@ EMBER_API ember_status ember_store_resolve(const char *name_or_path, char *model
     if (!pull_format(model_path, model_path_size, "%s", entry.model_path) ||
         (mmproj_path && mmproj_path_size &&
          !pull_format(mmproj_path, mmproj_path_size, "%s", entry.mmproj_path))) {
-        status = pull_fail(err, EMBER_ERR_INVALID, "path buffer too small for %s", entry.model_path);
+        status = ember_fail(err, EMBER_ERR_INVALID, "path buffer too small for %s", entry.model_path);
         goto done;
     }
 
@@ -129,13 +129,13 @@ static ember_status find_manifest(const char *dir, const char *name, pull_manife
 
 static ember_status unlink_quiet(const char *path, ember_error *err) {
     if (unlink(path) != 0 && errno != ENOENT)
-        return pull_fail(err, EMBER_ERR_IO, "cannot delete %s: %s", path, strerror(errno));
+        return ember_fail(err, EMBER_ERR_IO, "cannot delete %s: %s", path, strerror(errno));
     return EMBER_OK;
 }
 
 EMBER_API ember_status ember_store_remove(const char *models_dir, const char *name,
                                           ember_store_entry *removed, ember_error *err) {
-    if (!name || !*name) return pull_fail(err, EMBER_ERR_INVALID, "a model name is required");
+    if (!name || !*name) return ember_fail(err, EMBER_ERR_INVALID, "a model name is required");
     if (removed) memset(removed, 0, sizeof *removed);
     char dir[4096];
     ember_status st = pull_store_dir(models_dir, dir, sizeof dir, err);

@@ -11,17 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-ember_status pull_fail(ember_error *err, ember_status status, const char *fmt, ...) {
-    if (err) {
-        err->status = status;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 bool pull_path_is_safe(const char *path) {
     if (!path || !*path || strlen(path) > 1000 || path[0] == '/') return false;
     const char *p = path;
@@ -69,13 +58,13 @@ bool pull_format(char *out, size_t size, const char *fmt, ...) {
 ember_status pull_mkdirs(const char *path, ember_error *err) {
     char buf[4096];
     if (!pull_format(buf, sizeof buf, "%s", path))
-        return pull_fail(err, EMBER_ERR_INVALID, "path too long: %s", path);
+        return ember_fail(err, EMBER_ERR_INVALID, "path too long: %s", path);
     for (char *p = buf + 1; ; p++) {
         if (*p == '/' || *p == '\0') {
             char saved = *p;
             *p = '\0';
             if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return pull_fail(err, EMBER_ERR_IO, "cannot create directory %s: %s", buf,
+                return ember_fail(err, EMBER_ERR_IO, "cannot create directory %s: %s", buf,
                                  strerror(errno));
             *p = saved;
             if (saved == '\0') break;
@@ -83,14 +72,14 @@ ember_status pull_mkdirs(const char *path, ember_error *err) {
     }
     struct stat st;
     if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-        return pull_fail(err, EMBER_ERR_IO, "%s is not a directory", buf);
+        return ember_fail(err, EMBER_ERR_IO, "%s is not a directory", buf);
     return EMBER_OK;
 }
 
 ember_status pull_mkdirs_for(const char *path, ember_error *err) {
     char dir[4096];
     if (!pull_format(dir, sizeof dir, "%s", path))
-        return pull_fail(err, EMBER_ERR_INVALID, "path too long: %s", path);
+        return ember_fail(err, EMBER_ERR_INVALID, "path too long: %s", path);
     char *slash = strrchr(dir, '/');
     if (!slash || slash == dir) return EMBER_OK;
     *slash = '\0';

@@ -1,5 +1,5 @@
 /*
- * util.h — small helpers the pull module shares: error filling, safe repository paths,
+ * util.h — small helpers the pull module shares (errors go through core's ember_fail): safe repository paths,
  * directories, timestamps and a bounded growable buffer for HTTP bodies.
  *
  * Invariants: every path that comes from the network passes pull_path_is_safe() before it is
@@ -9,14 +9,11 @@
 #define EMBER_PULL_UTIL_H
 
 #include "ember.h"
+#include "core/error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Fills err (when not NULL) and returns status, so failures read `return pull_fail(...)`. */
-ember_status pull_fail(ember_error *err, ember_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* True when `path` is a relative path made of ordinary components: no "", ".", ".." or
  * hidden ("."-prefixed) components, no backslashes or control characters, at most 1000
