@@ -100,6 +100,9 @@ typedef struct ember_engine_params {
     int n_seq_max;            /* most sequences alive at once; 0 = 32 */
     int n_batch;              /* most tokens per decode step; 0 = 512 */
     bool verbose;             /* forward llama.cpp's log to stderr */
+    int image_max_tokens;     /* with a projector: most tokens one image may become (larger
+                                 images are scaled down by the projector); 0 = its default */
+    int image_min_tokens;     /* fewest tokens for an image (small ones are scaled up); 0 = its default */
 } ember_engine_params;
 
 EMBER_API void ember_engine_params_init(ember_engine_params *params);
@@ -111,6 +114,11 @@ EMBER_API void ember_engine_destroy(ember_engine *engine);
 EMBER_API const char *ember_engine_chat_format(const ember_engine *engine);
 EMBER_API int ember_engine_n_ctx(const ember_engine *engine);
 EMBER_API int ember_engine_n_vocab(const ember_engine *engine);
+/* True when a projector was loaded (params.mmproj_path) and it reads images. */
+EMBER_API bool ember_engine_has_vision(const ember_engine *engine);
+/* The projector's nominal input side in pixels (clip.vision.image_size); 0 without vision.
+ * The zoom tool scales small crops up to it. */
+EMBER_API int ember_engine_image_size(const ember_engine *engine);
 
 typedef struct ember_engine_stats {
     uint64_t decode_calls;        /* llama_decode calls since creation */
@@ -119,6 +127,10 @@ typedef struct ember_engine_stats {
     int kv_cells_used;            /* KV cells held by live sequences right now */
     int kv_cells_peak;            /* the most ever held at once */
     int seqs_active;              /* live sequences right now */
+    uint64_t encoder_runs;        /* images sent through the vision encoder (cache misses) */
+    uint64_t encoder_cache_hits;  /* images whose embeddings were reused from the engine's cache */
+    uint64_t image_tokens_evaluated; /* image embeddings decoded into the KV cache */
+    double encode_ms;             /* time spent in the vision encoder, in total */
 } ember_engine_stats;
 
 /* Safe from any thread, token callbacks included. */
@@ -140,6 +152,52 @@ typedef struct ember_sampling {
 } ember_sampling;
 
 EMBER_API void ember_sampling_init(ember_sampling *sampling);
+
+/* ---------------------------------------------------------------------------------------- */
+/* Images                                                                                    */
+/*
+ * An ember_image is a decoded picture: 8-bit RGB pixels, rows top to bottom, and a 64-bit
+ * hash of size and pixels (equal pictures have equal hashes; the engine keys its caches on
+ * it). Images are immutable and reference-counted: a chat, a queued sequence input and a run
+ * result may hold the same one; ember_image_destroy drops the caller's reference.
+ *
+ * Loading recognizes the format by its signature: PNG, JPEG (also CMYK), WebP (the first
+ * frame of an animation), GIF (the first frame), BMP (uncompressed or bit fields, 1-32 bits).
+ * Transparency is blended onto white. Corrupt or truncated data fails with
+ * EMBER_ERR_FORMAT; other formats (TIFF, HEIF, AVIF, RLE BMP …) and images above the pixel
+ * cap fail with EMBER_ERR_UNSUPPORTED, before any pixel memory is allocated.
+ */
+typedef struct ember_image ember_image;
+
+#define EMBER_IMAGE_MAX_PIXELS ((size_t)64 * 1024 * 1024)  /* the default cap: 64 Mpx */
+/* Where an image goes in message text and in a sequence's prompt (mtmd's media marker). */
+#define EMBER_IMAGE_MARKER "<__media__>"
+
+/* max_pixels 0 = EMBER_IMAGE_MAX_PIXELS. Errors name the file. */
+EMBER_API ember_status ember_image_load_file(const char *path, size_t max_pixels, ember_image **image,
+                                             ember_error *err);
+EMBER_API ember_status ember_image_load_memory(const void *data, size_t size, size_t max_pixels,
+                                               ember_image **image, ember_error *err);
+/* An image from width * height * 3 bytes of RGB (copied). */
+EMBER_API ember_status ember_image_from_rgb(int width, int height, const uint8_t *rgb, ember_image **image,
+                                            ember_error *err);
+EMBER_API void ember_image_destroy(ember_image *image);
+EMBER_API int ember_image_width(const ember_image *image);
+EMBER_API int ember_image_height(const ember_image *image);
+EMBER_API const uint8_t *ember_image_rgb(const ember_image *image);
+EMBER_API uint64_t ember_image_hash(const ember_image *image);
+/* "png", "jpeg", "webp", "gif", "bmp", or "rgb" for images made from pixels. */
+EMBER_API const char *ember_image_format(const ember_image *image);
+/* The pixels [x0, x1) x [y0, y1) as a new image (EMBER_ERR_INVALID when not inside). */
+EMBER_API ember_status ember_image_crop(const ember_image *image, int x0, int y0, int x1, int y1,
+                                        ember_image **crop, ember_error *err);
+/* Bilinear resampling to width x height. */
+EMBER_API ember_status ember_image_resize(const ember_image *image, int width, int height,
+                                          ember_image **resized, ember_error *err);
+EMBER_API ember_status ember_image_save_png(const ember_image *image, const char *path, ember_error *err);
+/* Image tokens the engine's projector makes of this image (what it costs in the context);
+ * -1 without vision. */
+EMBER_API int ember_engine_image_tokens(ember_engine *engine, const ember_image *image);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Sequences                                                                                 */
@@ -182,6 +240,12 @@ EMBER_API void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token,
  * EMBER_ERR_CONTEXT when the sequence would outgrow the context. */
 EMBER_API ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special,
                                            ember_error *err);
+/* Queues an image (the engine needs vision): mtmd's text around it (e.g. <|image_start|> …
+ * <|image_end|>) and its embeddings. The image is encoded now, on the calling thread (or
+ * taken from the engine's cache of recent embeddings), and decoded into the KV cache by the
+ * scheduler in order with the text queued before and after it. Fails with
+ * EMBER_ERR_UNSUPPORTED (no vision), EMBER_ERR_CONTEXT, EMBER_ERR_ENGINE (the encoder failed). */
+EMBER_API ember_status ember_seq_feed_image(ember_seq *seq, const ember_image *image, ember_error *err);
 /* Queues token ids (each in [0, ember_engine_n_vocab)); for benchmarks and exact replays. */
 EMBER_API ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n,
                                              ember_error *err);
@@ -203,7 +267,14 @@ EMBER_API ember_status ember_seq_set_sampling(ember_seq *seq, const ember_sampli
  * must be idle. */
 EMBER_API ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special,
                                            ember_error *err);
-/* Tokens in the sequence (evaluated or queued). */
+/* ember_seq_reset_text for a prompt with images: `text` holds EMBER_IMAGE_MARKER once per
+ * image, in order. The kept prefix may contain images (an image is kept whole or not at all):
+ * a next turn about the same image neither encodes nor evaluates it again. Only the images
+ * after the kept prefix are encoded (or taken from the engine's cache). */
+EMBER_API ember_status ember_seq_reset_media(ember_seq *seq, const char *text, bool special,
+                                            const ember_image *const *images, int n_images,
+                                            ember_error *err);
+/* Tokens in the sequence (evaluated or queued; an image counts its embeddings). */
 EMBER_API int ember_seq_n_tokens(const ember_seq *seq);
 /* Tokens this sequence sent through llama_decode itself (shared prefixes are not counted). */
 EMBER_API int ember_seq_n_evaluated(const ember_seq *seq);
@@ -240,6 +311,14 @@ EMBER_API ember_status ember_chat_add_tool_result(ember_chat *chat, const char *
 EMBER_API ember_status ember_chat_add_tool_call(ember_chat *chat, const char *name,
                                                 const char *arguments, const char *id,
                                                 ember_error *err);
+/* Attaches an image to the last message, which must be the user's (or a tool result). The
+ * i-th EMBER_IMAGE_MARKER in the message's text is where the i-th image goes; images beyond
+ * the markers go before the text, in order. The chat takes its own reference. */
+EMBER_API ember_status ember_chat_add_image(ember_chat *chat, const ember_image *image, ember_error *err);
+/* Images of the whole conversation, in prompt order (the zoom tool's and boxes' "image N"
+ * counts from 1 in this order). */
+EMBER_API size_t ember_chat_image_count(const ember_chat *chat);
+EMBER_API const ember_image *ember_chat_image(const ember_chat *chat, size_t index);
 /* Removes the last message (e.g. a user turn that could not be answered). */
 EMBER_API void ember_chat_pop(ember_chat *chat);
 EMBER_API void ember_chat_clear(ember_chat *chat);
@@ -284,6 +363,9 @@ typedef struct ember_render_opts {
     const char *system;        /* overrides the chat's system message; NULL = none */
     const char *current_date;  /* "YYYY-MM-DD", or NULL for today */
     const char *tools_json;    /* JSON array of OpenAI-style tool definitions, or NULL */
+    const char *image_placeholder; /* written where an image goes; NULL = the format's own
+                                      (Muse Glimmer <|patch|>, ChatML <|vision_start|><|image_pad|>
+                                      <|vision_end|>); runs use EMBER_IMAGE_MARKER */
 } ember_render_opts;
 
 /* Renders the chat to the prompt text of `format` ("muse-glimmer", "chatml-think");
@@ -346,6 +428,11 @@ typedef struct ember_run_params {
                                     with finish_reason "tool_calls" for the caller to run */
     int max_tool_steps;          /* most generate → tools → continue rounds (0 = 8) */
     double tool_timeout_s;       /* per call (0 = the registry's default) */
+    /* Vision */
+    bool no_zoom;                /* do not offer the built-in zoom tool (offered when the chat
+                                    has images and the engine has vision) */
+    struct ember_prefix_cache *prefix_cache; /* keep the prompt's sequence between runs of one
+                                    conversation (see ember_prefix_cache_create), or NULL */
 } ember_run_params;
 
 EMBER_API void ember_run_params_init(ember_run_params *params);
@@ -372,6 +459,8 @@ typedef struct ember_usage {
     int answer_tokens;            /* tokens generated on the answer channel */
     int tokens_saved;             /* Contemplating: tokens early stop avoided (estimated) */
     int kv_cells_peak;            /* most KV cells the run held at once */
+    int image_tokens;             /* image embeddings in the prompt and zoomed crops */
+    int images_encoded;           /* images the run sent through the encoder (not cached) */
 } ember_usage;
 
 typedef struct ember_timings {
@@ -438,12 +527,62 @@ EMBER_API void ember_run_cancel(ember_run *run);
 EMBER_API ember_status ember_run_wait(ember_run *run, ember_result **result, ember_error *err);
 EMBER_API void ember_run_destroy(ember_run *run);
 
+/* A conversation's prompt cache. A run normally frees its sequences when it ends; with a
+ * prefix cache (ember_run_params.prefix_cache) it leaves the prompt's sequence in the cache
+ * instead, and the next run of the same conversation starts from it: only what follows the
+ * common prefix (the new turn) is evaluated, and images in the prefix are neither encoded nor
+ * evaluated again. Contemplating's agents fork that sequence. One run uses a cache at a time
+ * (a second, concurrent run simply does without). The cache holds KV cells until cleared or
+ * destroyed; destroy it before its engine. */
+typedef struct ember_prefix_cache ember_prefix_cache;
+EMBER_API ember_status ember_prefix_cache_create(ember_engine *engine, ember_prefix_cache **cache,
+                                                 ember_error *err);
+/* Frees the kept sequence (e.g. when the conversation is cleared). */
+EMBER_API void ember_prefix_cache_clear(ember_prefix_cache *cache);
+EMBER_API void ember_prefix_cache_destroy(ember_prefix_cache *cache);
+
+/* A box the model drew: see ember_boxes_parse. */
+typedef struct ember_box {
+    int image;                    /* 0-based index into the conversation's images */
+    char label[128];              /* "" when the model gave none */
+    double x1, y1, x2, y2;        /* pixels of that image; x1 < x2, y1 < y2, inside it */
+    double nx1, ny1, nx2, ny2;    /* the same as fractions of its width and height */
+} ember_box;
+
+/* Reads the boxes in model text. Notations: <box>x1,y1,x2,y2</box> with optional attributes
+ * label="…" and image="N" (N = 1 is the first image), optionally after <ref>label</ref>;
+ * numbers may sit in () or []; and Qwen-VL's JSON {"bbox_2d": [x1,y1,x2,y2], "label": "…"}.
+ * Four values within 0..1 are fractions of the image; otherwise pixels, except bbox_2d
+ * values when per_mille (Qwen3-VL's 0..1000 grid). Boxes are clamped to their image; empty
+ * ones and ones naming a missing image are skipped. *boxes is the caller's to free(). */
+EMBER_API ember_status ember_boxes_parse(const char *text, const ember_image *const *images, int n_images,
+                                         bool per_mille, ember_box **boxes, size_t *count,
+                                         ember_error *err);
+/* A copy of the image with the boxes outlined and labelled. */
+EMBER_API ember_status ember_image_draw_boxes(const ember_image *image, const ember_box *boxes, size_t n,
+                                              ember_image **drawn, ember_error *err);
+
+/* One use of the built-in zoom tool. */
+typedef struct ember_zoom {
+    int agent;                    /* -1 for the main answer, else the Contemplating agent */
+    int image;                    /* 0-based index into the conversation's images */
+    double x1, y1, x2, y2;        /* the region in pixels of the original image */
+    int tokens;                   /* image tokens the crop took in the context */
+    const ember_image *crop;      /* the crop as the model saw it (small ones scaled up);
+                                     owned by the result */
+} ember_zoom;
+
 EMBER_API void ember_result_destroy(ember_result *result);
 EMBER_API const char *ember_result_answer(const ember_result *result);
 EMBER_API const char *ember_result_reasoning(const ember_result *result);
 EMBER_API ember_mode ember_result_mode(const ember_result *result);
 EMBER_API const ember_usage *ember_result_usage(const ember_result *result);
 EMBER_API const ember_timings *ember_result_timings(const ember_result *result);
+/* The zooms the run made, in order, and the boxes read from the final answer. */
+EMBER_API size_t ember_result_zoom_count(const ember_result *result);
+EMBER_API const ember_zoom *ember_result_zoom(const ember_result *result, size_t index);
+EMBER_API size_t ember_result_box_count(const ember_result *result);
+EMBER_API const ember_box *ember_result_box(const ember_result *result, size_t index);
 /* The result as JSON (answer, reasoning, mode, usage, timings, and per mode agents, vote,
  * synthesis); the caller frees the string with free(). */
 EMBER_API char *ember_result_json(const ember_result *result);

@@ -57,3 +57,18 @@ if command -v npm >/dev/null 2>&1 && [ -f "$serve_root/package-lock.json" ]; the
       echo "install-deps: npm ci failed; the Node tests of ember serve will be skipped" >&2
   fi
 fi
+
+# src/vision: image decoders (libpng is above): JPEG, WebP (with libwebpdemux), GIF.
+vision_packages=(libjpeg-dev libwebp-dev libgif-dev)
+vision_missing=()
+for p in "${vision_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || vision_missing+=("$p")
+done
+if ((${#vision_missing[@]})); then
+  echo "install-deps: installing ${vision_missing[*]}" >&2
+  vision_sudo=()
+  [ "$(id -u)" -eq 0 ] || vision_sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${vision_sudo[@]}" apt-get install -y -q --no-install-recommends "${vision_missing[@]}" ||
+    { "${vision_sudo[@]}" apt-get update -q &&
+      DEBIAN_FRONTEND=noninteractive "${vision_sudo[@]}" apt-get install -y -q --no-install-recommends "${vision_missing[@]}"; }
+fi

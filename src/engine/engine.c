@@ -10,6 +10,7 @@
 #include "engine/inspect.h"
 #include "core/error.h"
 
+#include <mtmd-helper.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static void log_sink(enum ggml_log_level level, const char *text, void *user) {
 
 static void backend_init(void) {
     llama_log_set(log_sink, NULL);
+    mtmd_helper_log_set(log_sink, NULL);
     llama_backend_init();
 }
 
@@ -45,11 +47,13 @@ void engine_wait_not_decoding(ember_engine *e) {
 }
 
 static void engine_free(ember_engine *e) {
+    media_free(e);
     if (e->ctx) llama_free(e->ctx);
     if (e->model) llama_model_free(e->model);
     if (e->batch.token) llama_batch_free(e->batch);
     free(e->seqs);
     pthread_mutex_destroy(&e->mu);
+    pthread_mutex_destroy(&e->mtmd_mu);
     pthread_cond_destroy(&e->work_cv);
     pthread_cond_destroy(&e->step_cv);
     if (e->verbose) atomic_fetch_sub(&verbose_engines, 1);
@@ -61,8 +65,9 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     if (!p || !p->model_path) return ember_fail(err, EMBER_ERR_INVALID, "no model given (-m MODEL.gguf)");
     if (p->n_ctx < 0 || p->n_threads < 0 || p->n_seq_max < 0 || p->n_batch < 0)
         return ember_fail(err, EMBER_ERR_INVALID, "context, threads, sequences and batch must not be negative");
-    if (p->mmproj_path)
-        return ember_fail(err, EMBER_ERR_UNSUPPORTED, "images are not supported yet; run without --mmproj");
+    if (p->image_max_tokens < 0 || p->image_min_tokens < 0 ||
+        (p->image_max_tokens && p->image_min_tokens > p->image_max_tokens))
+        return ember_fail(err, EMBER_ERR_INVALID, "image token limits must not be negative, nor the minimum above the maximum");
 
     ember_model_info info;
     ember_status status = ember_model_inspect(p->model_path, &info, err);
@@ -72,6 +77,7 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     ember_engine *e = calloc(1, sizeof *e);
     if (!e) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->mtmd_mu, NULL);
     pthread_cond_init(&e->work_cv, NULL);
     pthread_cond_init(&e->step_cv, NULL);
     e->verbose = p->verbose;
@@ -110,6 +116,13 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     if (!e->ctx) {
         engine_free(e);
         return ember_fail(err, EMBER_ERR_ENGINE, "llama.cpp could not create a context of %d tokens", e->n_ctx);
+    }
+    if (p->mmproj_path) {
+        status = media_init(e, p->mmproj_path, threads, p, err);
+        if (status != EMBER_OK) {
+            engine_free(e);
+            return status;
+        }
     }
     e->seqs = calloc((size_t)e->n_seq_max, sizeof *e->seqs);
     e->batch = llama_batch_init(e->n_batch, 0, 1);

@@ -10,6 +10,16 @@
  * idle callbacks run on the scheduler thread with `mu` held; functions they may call detect
  * that (on_scheduler()) and do not lock again.
  *
+ * Images (media.c): an image in a sequence's input is a run of placeholder ids in `tokens`
+ * (negative, derived from the image's hash, so prefix matching treats equal images as equal
+ * text) plus a seq_image record holding its embeddings until the scheduler decodes them.
+ * Embeddings are computed when the image is queued, on the caller's thread under `mtmd_mu`
+ * (never `mu`), and kept in a small engine-wide cache keyed by the image hash. The scheduler
+ * decodes one queued image per step, like a text batch (`decoding` true, `mu` released).
+ * Positions: with M-RoPE an image advances the position by fewer steps than it has
+ * embeddings, so a token's position is its index plus the (n_pos - n_tokens) of every image
+ * before it (seq_pos_at).
+ *
  * KV accounting: llama.cpp shares cells between forked sequences without telling how many are
  * used, so ember counts them itself: a sequence's cells are a list of ref-counted segments; a
  * fork takes a reference on each of its parent's segments, new tokens go to a segment the
@@ -21,6 +31,7 @@
 #include "ember.h"
 
 #include <llama.h>
+#include <mtmd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -36,6 +47,26 @@ typedef struct kv_span {
 
 typedef struct ember_sampler ember_sampler;
 
+/* One encoded image (or one slice of it) in the engine's cache; guarded by mu. */
+typedef struct embd_entry {
+    uint64_t hash;            /* the image's hash */
+    int part;                 /* which image chunk of it (projectors that tile make several) */
+    int n_tokens;             /* embeddings */
+    float *data;              /* n_tokens * n_embd_inp floats */
+    int refs;                 /* the cache's own reference while listed, plus queued inputs */
+    uint64_t last_use;        /* engine->cache_clock at the last use (LRU) */
+    struct embd_entry *next;
+} embd_entry;
+
+/* An image in a sequence's input. */
+typedef struct seq_image {
+    int start;                /* index in tokens[] of its first embedding */
+    int n_tokens;             /* embeddings = KV cells */
+    int n_pos;                /* positions it advances (M-RoPE: fewer than n_tokens) */
+    mtmd_input_chunk *chunk;  /* owned; its token layout (positions); NULL once decoded */
+    embd_entry *embd;         /* a reference; NULL once decoded */
+} seq_image;
+
 struct ember_seq {
     ember_engine *engine;
     int id;                   /* llama seq id, index into engine->seqs */
@@ -49,6 +80,10 @@ struct ember_seq {
 
     kv_span *spans;           /* KV accounting, see above */
     int n_spans;
+
+    seq_image *images;        /* images in tokens[], by start */
+    int n_images;
+    int cap_images;
 
     bool generating;          /* sample after the queued input is evaluated */
     bool cancel_requested;
@@ -72,7 +107,15 @@ struct ember_engine {
     int n_seq_max;
     char chat_format[32];
     struct mtmd_context *mtmd;   /* NULL without a projector */
+    pthread_mutex_t mtmd_mu;     /* serializes the vision encoder (mtmd_encode_chunk) */
+    int n_embd_inp;              /* floats per image embedding */
+    int image_size;              /* the projector's nominal input side (pixels) */
     bool verbose;                /* counted in the log sink's verbose_engines */
+    embd_entry *cache;           /* recently encoded images (guarded by mu) */
+    int cache_count;
+    size_t cache_bytes;
+    uint64_t cache_clock;
+    int media_next;              /* where the scheduler looks first for a queued image */
 
     pthread_mutex_t mu;
     pthread_cond_t work_cv;      /* scheduler waits here for work */
@@ -101,6 +144,33 @@ bool seq_is_busy(const ember_seq *seq);
 bool seq_push_tokens(ember_seq *seq, const llama_token *tokens, int n);
 void seq_account_new_cells(ember_seq *seq, int n);
 void seq_go_idle(ember_seq *seq, ember_status status);
+/* The position of the token at `index` (index plus the M-RoPE shortfall of earlier images). */
+int seq_pos_at(const ember_seq *seq, int index);
+/* Index of the first queued image at or after `from`, or n_tokens when there is none. */
+int seq_next_image_start(const ember_seq *seq, int from);
+/* llama_tokenize into a malloc'd array; returns the count or -1. */
+int seq_tokenize(ember_engine *engine, const char *text, bool special, llama_token **tokens);
+/* With mu held: how many evaluated tokens a reset to `tokens` keeps (see seq.c). */
+int seq_keep_prefix(const ember_seq *seq, const llama_token *tokens, int n, const seq_image *images, int n_images);
+/* Drops the images that start at or after `keep` (their embeddings are released). */
+void seq_drop_images_from(ember_seq *seq, int keep);
+/* Replaces the input after the longest common prefix with `tokens` and `images` (spans whose
+ * embeddings are attached; ownership moves to the sequence on success). */
+ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, seq_image *images, int n_images,
+                             ember_error *err);
+/* Appends tokens and images (starts relative to the appended tokens) to the queued input;
+ * the images' embeddings move to the sequence on success. */
+ember_status seq_append_input(ember_seq *seq, const llama_token *tokens, int n, seq_image *images, int n_images,
+                              ember_error *err);
+
+/* media.c */
+ember_status media_init(ember_engine *engine, const char *mmproj_path, int n_threads,
+                        const ember_engine_params *params, ember_error *err);
+void media_free(ember_engine *engine);
+/* With mu held, on the scheduler thread: decodes one image whose turn has come; true if it did. */
+bool media_step(ember_engine *engine);
+/* With mu held: drops one reference to an embedding entry. */
+void media_release(ember_engine *engine, embd_entry *entry);
 
 /* sampler.c */
 ember_sampler *sampler_create(ember_engine *engine, const ember_sampling *sampling,

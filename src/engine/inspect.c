@@ -7,12 +7,14 @@
 
 #include <ggml.h>
 #include <gguf.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static const char *ftype_name(uint32_t ftype) {
@@ -59,26 +61,94 @@ const char *inspect_chat_format(const char *architecture, const char *chat_templ
     return "unknown";
 }
 
-/* Finds mmproj-*.gguf beside the model; prefers one whose name shares the model's stem. */
+/* A quantization or precision label such as Q4_K_M, IQ2_XS, F16, BF16, f32, MXFP4. */
+static bool is_quant_label(const char *s, size_t n) {
+    char up[16];
+    if (n == 0 || n >= sizeof up) return false;
+    for (size_t i = 0; i < n; i++) up[i] = (char)toupper((unsigned char)s[i]);
+    up[n] = '\0';
+    if (strcmp(up, "F16") == 0 || strcmp(up, "F32") == 0 || strcmp(up, "BF16") == 0 || strncmp(up, "MXFP4", 5) == 0)
+        return true;
+    if ((up[0] == 'Q' && isdigit((unsigned char)up[1])) || (up[0] == 'I' && up[1] == 'Q' && isdigit((unsigned char)up[2])) ||
+        (up[0] == 'T' && up[1] == 'Q' && isdigit((unsigned char)up[2])))
+        return true;
+    return false;
+}
+
+/* The name without ".gguf", a split suffix (-00001-of-00003) and a trailing quant label. */
+static void name_core(const char *name, char *out, size_t size) {
+    snprintf(out, size, "%s", name);
+    size_t n = strlen(out);
+    if (n > 5 && strcasecmp(out + n - 5, ".gguf") == 0) out[n -= 5] = '\0';
+    if (n > 15 && strncmp(out + n - 15, "-0", 2) == 0 && strncmp(out + n - 9, "-of-", 4) == 0) out[n -= 15] = '\0';
+    char *sep = NULL;
+    for (char *p = out; *p; p++)
+        if (*p == '-' || *p == '.' || *p == '_') sep = p;
+    /* "Q4_K_M" contains '_': look for the last '-' or '.' first */
+    char *dash = strrchr(out, '-'), *dot = strrchr(out, '.');
+    char *cut = dash > dot ? dash : dot;
+    if (cut && is_quant_label(cut + 1, strlen(cut + 1))) *cut = '\0';
+    else if (!cut && is_quant_label(out, strlen(out))) out[0] = '\0';
+    else if (sep && sep != cut && is_quant_label(sep + 1, strlen(sep + 1))) *sep = '\0';
+}
+
+/* Finds the vision projector beside a model: an mmproj*.gguf whose name, without "mmproj-"
+ * and quantization labels, equals the model's (mmproj-Qwen2.5-VL-7B-f16.gguf for
+ * Qwen2.5-VL-7B-Q4_K_M.gguf), else one without a name of its own (mmproj-F16.gguf, as in
+ * repositories with one model). Another model's projector is never taken. */
 void inspect_find_mmproj(const char *model_path, char *out, size_t size) {
     out[0] = '\0';
-    char *copy = strdup(model_path);
-    if (!copy) return;
+    char *copy = strdup(model_path), *copy2 = strdup(model_path);
+    if (!copy || !copy2) {
+        free(copy);
+        free(copy2);
+        return;
+    }
     const char *dir = dirname(copy);
+    char model_core[512];
+    name_core(basename(copy2), model_core, sizeof model_core);
     DIR *d = opendir(dir);
+    int best = 0;
+    char best_name[512] = "";
     if (d) {
         struct dirent *ent;
         while ((ent = readdir(d))) {
             size_t len = strlen(ent->d_name);
-            if (strncmp(ent->d_name, "mmproj", 6) != 0 || len < 5 ||
-                strcmp(ent->d_name + len - 5, ".gguf") != 0)
+            if (strncasecmp(ent->d_name, "mmproj", 6) != 0 || len < 5 || strcasecmp(ent->d_name + len - 5, ".gguf") != 0)
                 continue;
-            snprintf(out, size, "%s/%s", dir, ent->d_name);
-            break;
+            const char *rest = ent->d_name + 6;
+            while (*rest == '-' || *rest == '_' || *rest == '.') rest++;
+            char core[512];
+            name_core(rest, core, sizeof core);
+            int score = strcasecmp(core, model_core) == 0 ? 3 : core[0] == '\0' ? (strncasecmp(rest, "F16", 3) == 0 ? 2 : 1) : 0;
+            if (score > best || (score == best && score > 0 && strcmp(ent->d_name, best_name) < 0)) {
+                best = score;
+                snprintf(best_name, sizeof best_name, "%s", ent->d_name);
+            }
         }
         closedir(d);
     }
+    if (best > 0) snprintf(out, size, "%s/%s", dir, best_name);
     free(copy);
+    free(copy2);
+}
+
+ember_status inspect_projector(const char *path, int *image_size, ember_error *err) {
+    *image_size = 0;
+    struct stat st;
+    if (!path || stat(path, &st) != 0)
+        return ember_fail(err, EMBER_ERR_NOT_FOUND, "projector file '%s' not found", path ? path : "(null)");
+    struct gguf_init_params gp = {.no_alloc = true, .ctx = NULL};
+    struct gguf_context *g = gguf_init_from_file(path, gp);
+    if (!g) return ember_fail(err, EMBER_ERR_FORMAT, "'%s' is not a GGUF file (or it is corrupt)", path);
+    const char *arch = get_str(g, "general.architecture");
+    bool clip = arch && strcmp(arch, "clip") == 0;
+    *image_size = (int)get_u32(g, "clip.vision.image_size");
+    gguf_free(g);
+    if (!clip)
+        return ember_fail(err, EMBER_ERR_FORMAT, "'%s' is not a vision projector (its architecture is '%s')", path,
+                          arch ? arch : "unknown");
+    return EMBER_OK;
 }
 
 ember_status ember_model_inspect(const char *path, ember_model_info *info, ember_error *err) {

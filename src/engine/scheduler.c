@@ -6,6 +6,8 @@
  * prefill) and then chunks of queued input, up to n_batch tokens; llama_decode runs without
  * the lock; every sequence whose queued input is now exhausted either samples its next token
  * (calling its token callback) or keeps its logits row for a later fork or generate.
+ * Queued images are decoded one per step before the text batch (media_step); text is packed
+ * only up to a sequence's next queued image.
  */
 #include "engine/engine_internal.h"
 
@@ -42,6 +44,8 @@ static void sample_next(ember_engine *e, ember_seq *seq, const float *logits) {
     if (queued > 0) {
         memmove(seq->tokens + seq->n_past + 1, seq->tokens + seq->n_past, sizeof token * (size_t)queued);
         seq->tokens[seq->n_past] = token;
+        for (int i = 0; i < seq->n_images; i++)
+            if (seq->images[i].start >= seq->n_past) seq->images[i].start++;
     }
 }
 
@@ -62,15 +66,17 @@ static int pack_batch(ember_engine *e, int *start, int *taken) {
             ember_seq *seq = e->seqs[i];
             if (!seq || seq->in_batch) continue;
             int queued = seq->n_tokens - seq->n_past;
-            if (queued <= 0) continue;
+            int text = seq_next_image_start(seq, seq->n_past) - seq->n_past;  /* text before an image */
+            if (text <= 0) continue;
             bool decoding_step = seq->generating && queued == 1;
             if ((pass == 0) != decoding_step) continue;
-            int n = queued;
+            int n = text;
             if (n > e->n_batch - b->n_tokens) n = e->n_batch - b->n_tokens;
+            int pos = seq_pos_at(seq, seq->n_past);
             for (int k = 0; k < n; k++) {
                 int j = b->n_tokens++;
                 b->token[j] = seq->tokens[seq->n_past + k];
-                b->pos[j] = seq->n_past + k;
+                b->pos[j] = pos + k;
                 b->n_seq_id[j] = 1;
                 b->seq_id[j][0] = seq->id;
                 b->logits[j] = (k == n - 1 && n == queued);
@@ -90,7 +96,7 @@ static void fail_batch(ember_engine *e, ember_status status) {
         ember_seq *seq = e->seqs[i];
         if (!seq || !seq->in_batch) continue;
         seq->in_batch = false;
-        llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, seq->n_past, -1);
+        llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, seq_pos_at(seq, seq->n_past), -1);
         seq_go_idle(seq, status);
     }
 }
@@ -104,6 +110,8 @@ static void step(ember_engine *e) {
         if (seq->generating && seq->has_logits && seq->n_tokens == seq->n_past)
             sample_next(e, seq, seq->logits);
     }
+
+    if (e->mtmd && media_step(e)) return;
 
     int start[e->n_seq_max], taken[e->n_seq_max];
     memset(taken, 0, sizeof taken);

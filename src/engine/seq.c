@@ -93,11 +93,56 @@ static void truncate_spans(ember_seq *seq, int keep) {
     seq->n_spans = first_dropped;
 }
 
+int seq_pos_at(const ember_seq *seq, int index) {
+    int pos = index;
+    for (int i = 0; i < seq->n_images && seq->images[i].start < index; i++)
+        if (seq->images[i].start + seq->images[i].n_tokens <= index) pos += seq->images[i].n_pos - seq->images[i].n_tokens;
+    return pos;
+}
+
+int seq_next_image_start(const ember_seq *seq, int from) {
+    for (int i = 0; i < seq->n_images; i++)
+        if (seq->images[i].start >= from) return seq->images[i].start;
+    return seq->n_tokens;
+}
+
+void seq_drop_images_from(ember_seq *seq, int keep) {
+    int n = 0;
+    for (int i = 0; i < seq->n_images; i++) {
+        seq_image *img = &seq->images[i];
+        if (img->start < keep) {
+            seq->images[n++] = *img;
+            continue;
+        }
+        if (img->chunk) mtmd_input_chunk_free(img->chunk);
+        if (img->embd) media_release(seq->engine, img->embd);
+    }
+    seq->n_images = n;
+}
+
+/* Appends image records (their starts already in this sequence's indices). */
+static bool seq_add_images(ember_seq *seq, const seq_image *images, int n) {
+    if (seq->n_images + n > seq->cap_images) {
+        int cap = seq->cap_images ? seq->cap_images : 4;
+        while (cap < seq->n_images + n) cap *= 2;
+        seq_image *grown = realloc(seq->images, sizeof *grown * (size_t)cap);
+        if (!grown) return false;
+        seq->images = grown;
+        seq->cap_images = cap;
+    }
+    memcpy(seq->images + seq->n_images, images, sizeof *images * (size_t)n);
+    seq->n_images += n;
+    return true;
+}
+
 void seq_go_idle(ember_seq *seq, ember_status status) {
     seq->generating = false;
     seq->cancel_requested = false;
     seq->status = status;
-    if (status != EMBER_OK) seq->n_tokens = seq->n_past;  /* drop queued input */
+    if (status != EMBER_OK) {  /* drop queued input */
+        seq->n_tokens = seq->n_past;
+        seq_drop_images_from(seq, seq->n_past);
+    }
     if (seq->on_idle) seq->on_idle(seq, status, seq->user);
     pthread_cond_broadcast(&seq->engine->step_cv);
 }
@@ -153,6 +198,7 @@ void ember_seq_destroy(ember_seq *seq) {
     engine_wait_not_decoding(e);
     llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, -1, -1);
     release_spans(seq);
+    seq_drop_images_from(seq, 0);
     e->seqs[seq->id] = NULL;
     e->stats.seqs_active--;
     pthread_cond_broadcast(&e->step_cv);
@@ -160,6 +206,7 @@ void ember_seq_destroy(ember_seq *seq) {
     sampler_destroy(seq->sampler);
     free(seq->logits);
     free(seq->tokens);
+    free(seq->images);
     free(seq);
 }
 
@@ -172,7 +219,7 @@ void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token, ember_seq_
     unlock_unless_scheduler(seq->engine);
 }
 
-static int tokenize(ember_engine *e, const char *text, bool special, llama_token **out) {
+int seq_tokenize(ember_engine *e, const char *text, bool special, llama_token **out) {
     int len = (int)strlen(text);
     int cap = len + 8;
     llama_token *tokens = malloc(sizeof *tokens * (size_t)cap);
@@ -192,7 +239,7 @@ static int tokenize(ember_engine *e, const char *text, bool special, llama_token
 
 int ember_engine_count_tokens(ember_engine *e, const char *text, bool special) {
     llama_token *tokens = NULL;
-    int n = tokenize(e, text, special, &tokens);
+    int n = seq_tokenize(e, text, special, &tokens);
     free(tokens);
     return n;
 }
@@ -220,7 +267,7 @@ ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n,
 
 ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
     llama_token *tokens = NULL;
-    int n = tokenize(seq->engine, text, special, &tokens);
+    int n = seq_tokenize(seq->engine, text, special, &tokens);
     if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
     ember_status status = ember_seq_feed_tokens(seq, tokens, n, err);
     free(tokens);
@@ -282,9 +329,10 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
                             "only an idle sequence whose input is evaluated can be forked");
     } else if (!(child = seq_alloc(e, sampling, err))) {
         status = err ? err->status : EMBER_ERR_NOMEM;
-    } else if (!seq_push_tokens(child, parent->tokens, parent->n_tokens)) {
+    } else if (!seq_push_tokens(child, parent->tokens, parent->n_tokens) ||
+               !seq_add_images(child, parent->images, parent->n_images)) {
         status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory forking a sequence");
-    } else {
+    } else {  /* the parent is idle: its images are decoded, the records hold no embeddings */
         llama_memory_seq_cp(llama_get_memory(e->ctx), parent->id, child->id, -1, -1);
         child->n_past = parent->n_past;
         memcpy(child->logits, parent->logits, sizeof *child->logits * (size_t)e->n_vocab);
@@ -304,6 +352,7 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
         sampler_destroy(child->sampler);
         free(child->logits);
         free(child->tokens);
+        free(child->images);
         free(child);
         child = NULL;
     }
@@ -332,37 +381,97 @@ ember_status ember_seq_set_sampling(ember_seq *seq, const ember_sampling *sampli
     return EMBER_OK;
 }
 
-/* Keeps the longest common prefix of the sequence and `text`, drops the rest from the KV
- * cache and queues the remainder: a conversation's next turn re-evaluates only what is new. */
-ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+/* How much of the sequence's evaluated input `tokens` keeps: the longest common prefix, less
+ * the last token when everything matches (its logits are needed again), never ending inside
+ * an image of either side. With mu held. */
+int seq_keep_prefix(const ember_seq *seq, const llama_token *tokens, int n, const seq_image *images, int n_images) {
+    int keep = 0;
+    while (keep < seq->n_past && keep < n && seq->tokens[keep] == tokens[keep]) keep++;
+    if (keep == n && keep > 0) keep--;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < seq->n_images; i++)
+            if (seq->images[i].start < keep && keep < seq->images[i].start + seq->images[i].n_tokens)
+                keep = seq->images[i].start;
+        for (int i = 0; i < n_images; i++)
+            if (images[i].start < keep && keep < images[i].start + images[i].n_tokens) keep = images[i].start;
+    }
+    return keep;
+}
+
+ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, seq_image *images, int n_images,
+                             ember_error *err) {
     ember_engine *e = seq->engine;
-    llama_token *tokens = NULL;
-    int n = tokenize(e, text, special, &tokens);
-    if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
-    if (n > e->n_ctx) {
-        free(tokens);
+    if (n > e->n_ctx)
         return ember_fail(err, EMBER_ERR_CONTEXT, "the prompt has %d tokens; the context holds %d (raise -c/--ctx)",
                           n, e->n_ctx);
-    }
     lock_unless_scheduler(e);
     if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);  /* before any change: it unlocks */
     ember_status status = EMBER_OK;
+    int keep = 0;
     if (seq_is_busy(seq)) {
         status = ember_fail(err, EMBER_ERR_INVALID, "the sequence is busy");
     } else {
-        int keep = 0;
-        while (keep < seq->n_past && keep < n && seq->tokens[keep] == tokens[keep]) keep++;
-        if (keep == n && keep > 0) keep--;  /* re-evaluate the last token to get its logits */
-        llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, keep, -1);
+        keep = seq_keep_prefix(seq, tokens, n, images, n_images);
+        for (int i = 0; i < n_images; i++)
+            if (images[i].start >= keep && !images[i].embd)
+                status = ember_fail(err, EMBER_ERR_INVALID, "an image of the prompt has no embeddings");
+    }
+    if (status == EMBER_OK) {
+        llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, seq_pos_at(seq, keep), -1);
         truncate_spans(seq, keep);
+        seq_drop_images_from(seq, keep);
         seq->n_past = keep;
         seq->n_tokens = keep;
         seq->has_logits = false;
-        if (!seq_push_tokens(seq, tokens + keep, n - keep))
+        int first_new = 0;
+        while (first_new < n_images && images[first_new].start < keep) first_new++;
+        if (!seq_push_tokens(seq, tokens + keep, n - keep) ||
+            !seq_add_images(seq, images + first_new, n_images - first_new)) {
+            seq->n_tokens = keep;
+            seq_drop_images_from(seq, keep);
             status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory queueing the prompt");
+        } else {
+            for (int i = first_new; i < n_images; i++) images[i].chunk = NULL, images[i].embd = NULL;  /* moved */
+        }
         pthread_cond_signal(&e->work_cv);
     }
     unlock_unless_scheduler(e);
+    return status;
+}
+
+ember_status seq_append_input(ember_seq *seq, const llama_token *tokens, int n, seq_image *images, int n_images,
+                              ember_error *err) {
+    ember_engine *e = seq->engine;
+    lock_unless_scheduler(e);
+    ember_status status = EMBER_OK;
+    int base = seq->n_tokens;
+    if (base + n > e->n_ctx) {
+        status = ember_fail(err, EMBER_ERR_CONTEXT, "%d tokens do not fit the context: %d of %d are in use (raise -c/--ctx)",
+                            n, base, e->n_ctx);
+    } else {
+        for (int i = 0; i < n_images; i++) images[i].start += base;
+        if (!seq_push_tokens(seq, tokens, n) || !seq_add_images(seq, images, n_images)) {
+            seq->n_tokens = base;
+            seq_drop_images_from(seq, base);
+            status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory queueing an image");
+        } else {
+            for (int i = 0; i < n_images; i++) images[i].chunk = NULL, images[i].embd = NULL;  /* moved */
+            seq->has_logits = false;
+            pthread_cond_signal(&e->work_cv);
+        }
+        for (int i = 0; i < n_images; i++) images[i].start -= base;
+    }
+    unlock_unless_scheduler(e);
+    return status;
+}
+
+/* Keeps the longest common prefix of the sequence and `text`, drops the rest from the KV
+ * cache and queues the remainder: a conversation's next turn re-evaluates only what is new. */
+ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+    llama_token *tokens = NULL;
+    int n = seq_tokenize(seq->engine, text, special, &tokens);
+    if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
+    ember_status status = seq_reset_input(seq, tokens, n, NULL, 0, err);
     free(tokens);
     return status;
 }
