@@ -115,7 +115,7 @@ static void cache_insert(ember_engine *e, embd_entry *entry) {
 
 /* mtmd bitmaps for the images: placeholders (size only) or with pixels. */
 static mtmd_bitmap **make_bitmaps(const ember_image *const *images, int n, bool with_pixels) {
-    mtmd_bitmap **bitmaps = calloc((size_t)(n ? n : 1), sizeof *bitmaps);
+    mtmd_bitmap **bitmaps = calloc(n > 0 ? (size_t)n : 1, sizeof *bitmaps);
     if (!bitmaps) return NULL;
     for (int i = 0; i < n; i++) {
         bitmaps[i] = mtmd_bitmap_init((uint32_t)images[i]->width, (uint32_t)images[i]->height,
