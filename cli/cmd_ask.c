@@ -10,7 +10,8 @@
 static const char usage[] =
     "usage: ember ask -m MODEL [options] PROMPT...   (PROMPT '-' reads standard input)\n"
     "      --json              print one JSON object at the end instead of streaming\n"
-    "      --show-reasoning    stream the reasoning (dimmed) to stderr\n";
+    "      --show-reasoning    stream the reasoning (dimmed) to stderr\n"
+    "  (images: --image FILE; put " EMBER_IMAGE_MARKER " in the prompt where one goes, else they come first)\n";
 
 static char *join_prompt(int argc, char **argv, int first) {
     if (first == argc - 1 && strcmp(argv[first], "-") == 0) return cli_read_file("/dev/stdin");
@@ -56,6 +57,13 @@ int ember_cmd_ask(int argc, char **argv) {
     if (finish) { cli_options_free(&opts); return finish; }
     char *prompt = join_prompt(argc, argv, first_word);
     if (!prompt) { cli_options_free(&opts); return 1; }
+    ember_image **images = NULL;
+    int n_images = 0;
+    if (!cli_load_images(&opts, "ask", &images, &n_images)) {
+        free(prompt);
+        cli_options_free(&opts);
+        return 1;
+    }
 
     int rc = 1;
     ember_error err = {0};
@@ -66,6 +74,8 @@ int ember_cmd_ask(int argc, char **argv) {
         opts.engine.n_seq_max = opts.run.agents + 2 > 32 ? opts.run.agents + 2 : 32;
     if (ember_engine_create(&opts.engine, &engine, &err) != EMBER_OK) goto out;
     if (ember_chat_add(chat, EMBER_ROLE_USER, prompt, &err) != EMBER_OK) goto out;
+    for (int i = 0; i < n_images; i++)
+        if (ember_chat_add_image(chat, images[i], &err) != EMBER_OK) goto out;
 
     cli_render render;
     cli_render_init(&render, show_reasoning, json);
@@ -77,12 +87,14 @@ int ember_cmd_ask(int argc, char **argv) {
         free(text);
     }
     if (status == EMBER_OK) rc = 0;
+    if (result && !cli_vision_outputs(&opts, result, chat, 0)) rc = 1;
 
 out:
     if (err.status != EMBER_OK) fprintf(stderr, "ember ask: %s\n", err.message);
     ember_result_destroy(result);
     ember_chat_destroy(chat);
     ember_engine_destroy(engine);
+    cli_free_images(images, n_images);
     free(prompt);
     cli_options_free(&opts);
     return rc;

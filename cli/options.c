@@ -43,7 +43,14 @@ const char cli_options_help[] =
     "      --mcp-config FILE   MCP servers ({\"mcpServers\": {…}})\n"
     "      --search-url URL    SearxNG-compatible endpoint for web_search\n"
     "      --max-tool-steps N  most generate-tools-continue rounds (default 8)\n"
-    "      --date YYYY-MM-DD   current date written into the system block\n";
+    "      --date YYYY-MM-DD   current date written into the system block\n"
+    "vision:\n"
+    "      --image FILE        an image for the prompt (PNG, JPEG, WebP, GIF, BMP; repeatable)\n"
+    "      --image-max-tokens N  most tokens per image (larger images are scaled down)\n"
+    "      --no-zoom           do not offer the zoom tool (offered with images)\n"
+    "      --save-crops DIR    write each zoom's crop as DIR/crop-N.png\n"
+    "      --draw-boxes FILE   draw the answer's boxes on the image into FILE (a PNG)\n"
+    "      (--mmproj is found beside the model when named mmproj-*.gguf)\n";
 
 void cli_options_init(cli_options *o) {
     memset(o, 0, sizeof *o);
@@ -119,10 +126,11 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         "--think-budget", "--agents", "--keep-fraction", "--consensus", "--max-tokens", "--temp",
         "--top-k", "--top-p", "--min-p", "--seed", "--grammar", "--grammar-file",
         "--agent-grammar-file", "--system", "--date", "--tools", "--mcp-config", "--search-url",
-        "--max-tool-steps", NULL};
+        "--max-tool-steps", "--image", "--image-max-tokens", "--save-crops", "--draw-boxes", NULL};
     if (is(arg, "--verbose", NULL)) { o->engine.verbose = true; return CLI_PARSE_OK; }
     if (is(arg, "--budget-cue", NULL)) { o->run.budget_cue = true; return CLI_PARSE_OK; }
     if (is(arg, "--no-early-stop", NULL)) { o->run.early_stop = false; return CLI_PARSE_OK; }
+    if (is(arg, "--no-zoom", NULL)) { o->run.no_zoom = true; return CLI_PARSE_OK; }
     bool known = false;
     for (int k = 0; with_value[k]; k++) known = known || strcmp(arg, with_value[k]) == 0;
     if (!known) return CLI_PARSE_UNKNOWN;
@@ -204,6 +212,19 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
     } else if (is(arg, "--max-tool-steps", NULL)) {
         if (!cli_parse_int(arg, val, 1, 100, &n)) return CLI_PARSE_ERROR;
         o->run.max_tool_steps = (int)n;
+    } else if (is(arg, "--image", NULL)) {
+        if (o->n_images == (int)(sizeof o->image_paths / sizeof o->image_paths[0])) {
+            fprintf(stderr, "ember: at most %d --image\n", o->n_images);
+            return CLI_PARSE_ERROR;
+        }
+        o->image_paths[o->n_images++] = val;
+    } else if (is(arg, "--image-max-tokens", NULL)) {
+        if (!cli_parse_int(arg, val, 1, 1 << 16, &n)) return CLI_PARSE_ERROR;
+        o->engine.image_max_tokens = (int)n;
+    } else if (is(arg, "--save-crops", NULL)) {
+        o->save_crops = val;
+    } else if (is(arg, "--draw-boxes", NULL)) {
+        o->draw_boxes = val;
     }
     return CLI_PARSE_OK;
 }
@@ -218,6 +239,12 @@ int cli_options_finish(cli_options *o, const char *command) {
     if (!cli_model_resolve(command, o->model_path, resolved, sizeof resolved, mmproj, sizeof mmproj)) return 1;
     memcpy(o->model_path, resolved, sizeof resolved);
     if (!o->mmproj_path[0] && mmproj[0]) memcpy(o->mmproj_path, mmproj, sizeof mmproj);
+    /* with images (or a chat that may get some), the projector beside the model comes along */
+    if (!o->mmproj_path[0] && (o->n_images > 0 || o->want_vision)) {
+        ember_model_info info;
+        ember_model_inspect(o->model_path, &info, NULL);
+        if (info.mmproj_path[0]) snprintf(o->mmproj_path, sizeof o->mmproj_path, "%s", info.mmproj_path);
+    }
     o->engine.model_path = o->model_path;
     o->engine.mmproj_path = o->mmproj_path[0] ? o->mmproj_path : NULL;
     o->run.sampling.grammar = o->grammar_text;
@@ -233,4 +260,82 @@ int cli_options_finish(cli_options *o, const char *command) {
         o->run.tools = o->tools;
     }
     return 0;
+}
+
+bool cli_load_images(cli_options *o, const char *command, ember_image ***images, int *n) {
+    *images = NULL;
+    *n = 0;
+    if (o->n_images == 0) return true;
+    ember_image **list = calloc((size_t)o->n_images, sizeof *list);
+    if (!list) return false;
+    for (int i = 0; i < o->n_images; i++) {
+        ember_error err = {0};
+        if (ember_image_load_file(o->image_paths[i], 0, &list[i], &err) != EMBER_OK) {
+            fprintf(stderr, "ember %s: %s\n", command, err.message);
+            cli_free_images(list, i);
+            return false;
+        }
+    }
+    *images = list;
+    *n = o->n_images;
+    return true;
+}
+
+void cli_free_images(ember_image **images, int n) {
+    for (int i = 0; i < n; i++) ember_image_destroy(images[i]);
+    free(images);
+}
+
+/* FILE.png -> FILE-K.png for the K-th image (K >= 2). */
+static void numbered_path(char *out, size_t size, const char *path, int k) {
+    if (k <= 1) {
+        snprintf(out, size, "%s", path);
+        return;
+    }
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) dot = path + strlen(path);
+    snprintf(out, size, "%.*s-%d%s", (int)(dot - path), path, k, dot);
+}
+
+bool cli_vision_outputs(const cli_options *o, const ember_result *result, const ember_chat *chat, int turn) {
+    bool ok = true;
+    ember_error err = {0};
+    for (size_t i = 0; o->save_crops && i < ember_result_zoom_count(result); i++) {
+        const ember_zoom *z = ember_result_zoom(result, i);
+        char path[2048];
+        if (turn > 0) snprintf(path, sizeof path, "%s/crop-t%d-%zu.png", o->save_crops, turn, i + 1);
+        else snprintf(path, sizeof path, "%s/crop-%zu.png", o->save_crops, i + 1);
+        if (ember_image_save_png(z->crop, path, &err) != EMBER_OK) {
+            fprintf(stderr, "ember: --save-crops: %s\n", err.message);
+            ok = false;
+            break;
+        }
+        fprintf(stderr, "saved zoom %zu (image %d, [%.0f, %.0f, %.0f, %.0f]) to %s\n", i + 1, z->image + 1, z->x1,
+                z->y1, z->x2, z->y2, path);
+    }
+    size_t n_boxes = ember_result_box_count(result);
+    if (!o->draw_boxes || n_boxes == 0) {
+        if (o->draw_boxes) fprintf(stderr, "ember: --draw-boxes: the answer has no boxes\n");
+        return ok;
+    }
+    size_t n_images = ember_chat_image_count(chat);
+    for (size_t k = 0; k < n_images; k++) {
+        ember_box *mine = calloc(n_boxes, sizeof *mine);
+        size_t m = 0;
+        for (size_t b = 0; mine && b < n_boxes; b++)
+            if (ember_result_box(result, b)->image == (int)k) mine[m++] = *ember_result_box(result, b);
+        ember_image *drawn = NULL;
+        char path[2048];
+        numbered_path(path, sizeof path, o->draw_boxes, (int)k + 1);
+        if (m && ember_image_draw_boxes(ember_chat_image(chat, k), mine, m, &drawn, &err) == EMBER_OK &&
+            ember_image_save_png(drawn, path, &err) == EMBER_OK) {
+            fprintf(stderr, "drew %zu box(es) on image %zu into %s\n", m, k + 1, path);
+        } else if (m) {
+            fprintf(stderr, "ember: --draw-boxes: %s\n", err.message);
+            ok = false;
+        }
+        ember_image_destroy(drawn);
+        free(mine);
+    }
+    return ok;
 }

@@ -19,6 +19,12 @@ typedef struct cli_options {
     const char *tools_list;   /* --tools */
     ember_tools_options tools_opts;
     ember_tools *tools;       /* owned: created by cli_options_finish when --tools is given */
+    /* vision */
+    const char *image_paths[16]; /* --image, in order */
+    int n_images;
+    bool want_vision;         /* set by a command that may take images later (ember run) */
+    const char *save_crops;   /* --save-crops DIR */
+    const char *draw_boxes;   /* --draw-boxes FILE.png */
 } cli_options;
 
 typedef enum cli_parse {
@@ -39,6 +45,14 @@ extern const char cli_options_help[];
 
 bool cli_parse_int(const char *flag, const char *text, long min, long max, long *out);
 bool cli_parse_float(const char *flag, const char *text, double min, double max, double *out);
+/* Loads the --image files into a malloc'd array (*n of them); prints the error and returns
+ * false on failure. */
+bool cli_load_images(cli_options *o, const char *command, ember_image ***images, int *n);
+void cli_free_images(ember_image **images, int n);
+/* After a run: writes the zooms' crops into --save-crops DIR and the answer's boxes onto
+ * --draw-boxes FILE (boxes of image 2 go to FILE-2.png, …); `turn` numbers the files of
+ * `ember run` (0 for ask). Prints what it wrote on stderr; false if a write failed. */
+bool cli_vision_outputs(const cli_options *o, const ember_result *result, const ember_chat *chat, int turn);
 /* Reads a whole file into a malloc'd string; prints an error and returns NULL on failure. */
 char *cli_read_file(const char *path);
 

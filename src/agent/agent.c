@@ -48,6 +48,62 @@ void run_seq_close(run_ctx *run, ember_seq *seq) {
     ember_seq_destroy(seq);
 }
 
+static void run_seq_forget(run_ctx *run, ember_seq *seq) {
+    pthread_mutex_lock(&run->seqs_mu);
+    for (int i = 0; i < RUN_MAX_SEQS; i++)
+        if (run->seqs[i] == seq) run->seqs[i] = NULL;
+    pthread_mutex_unlock(&run->seqs_mu);
+}
+
+ember_status run_prompt_seq(run_ctx *run, const ember_sampling *sampling, ember_seq **seq, ember_error *err) {
+    *seq = NULL;
+    ember_prefix_cache *cache = run->params.prefix_cache;
+    ember_seq *kept = NULL;
+    run->cache_taken = cache && prefix_cache_take(cache, &kept);
+    if (!kept) {
+        ember_status status = run_seq_open(run, NULL, sampling, seq, err);
+        if (status != EMBER_OK && run->cache_taken) {
+            prefix_cache_give(cache, NULL);
+            run->cache_taken = false;
+        }
+        return status;
+    }
+    ember_status status = ember_seq_set_sampling(kept, sampling, err);
+    if (status != EMBER_OK) {
+        prefix_cache_give(cache, kept);
+        run->cache_taken = false;
+        return status;
+    }
+    pthread_mutex_lock(&run->seqs_mu);
+    for (int i = 0; i < RUN_MAX_SEQS; i++) {
+        if (!run->seqs[i]) {
+            run->seqs[i] = kept;
+            break;
+        }
+    }
+    bool cancelled = atomic_load(&run->cancelled);
+    pthread_mutex_unlock(&run->seqs_mu);
+    if (cancelled) ember_seq_cancel(kept);
+    ember_seq_set_callbacks(kept, NULL, NULL, NULL);
+    *seq = kept;
+    return EMBER_OK;
+}
+
+void run_prompt_seq_done(run_ctx *run, ember_seq *seq, bool ok) {
+    if (!run->cache_taken) {
+        run_seq_close(run, seq);
+        return;
+    }
+    run_seq_forget(run, seq);
+    if (seq) ember_seq_set_callbacks(seq, NULL, NULL, NULL);
+    if (!ok) {
+        ember_seq_destroy(seq);
+        seq = NULL;
+    }
+    prefix_cache_give(run->params.prefix_cache, seq);
+    run->cache_taken = false;
+}
+
 void run_cancel_all(run_ctx *run) {
     atomic_store(&run->cancelled, true);
     pthread_mutex_lock(&run->seqs_mu);

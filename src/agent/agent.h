@@ -32,6 +32,11 @@ typedef struct run_ctx {
      * (even mid-prefill). Guarded by seqs_mu; the run's thread adds and removes. */
     pthread_mutex_t seqs_mu;
     ember_seq *seqs[RUN_MAX_SEQS];
+    /* Vision */
+    const ember_image **images;  /* the conversation's images in prompt order (the chat's) */
+    int n_images;
+    bool zoom;                   /* the built-in zoom tool is offered */
+    bool cache_taken;            /* the prompt sequence came from params.prefix_cache */
 } run_ctx;
 
 typedef struct agent {
@@ -75,6 +80,18 @@ ember_status run_seq_open(run_ctx *run, ember_seq *parent, const ember_sampling 
 void run_seq_close(run_ctx *run, ember_seq *seq);
 /* Cancels every live sequence of the run (any thread). */
 void run_cancel_all(run_ctx *run);
+/* The prompt's sequence: the prefix cache's when the run has one (its sampler set to
+ * `sampling`), else a new one. run_prompt_seq_done gives it back to the cache (ok) or
+ * destroys it. */
+ember_status run_prompt_seq(run_ctx *run, const ember_sampling *sampling, ember_seq **seq, ember_error *err);
+void run_prompt_seq_done(run_ctx *run, ember_seq *seq, bool ok);
+/* Renders the chat with image markers and queues it on `seq` (keeping the cached prefix). */
+ember_status run_reset_prompt(run_ctx *run, ember_seq *seq, const ember_chat *chat, chat_opening opening,
+                              ember_error *err);
+
+/* prefix_cache.c */
+bool prefix_cache_take(ember_prefix_cache *cache, ember_seq **seq);
+void prefix_cache_give(ember_prefix_cache *cache, ember_seq *seq);
 void run_emit(run_ctx *run, const ember_event *ev);
 
 /* Sets up an agent on an existing sequence; the parser starts at `opening`. */

@@ -283,17 +283,16 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
 
-    /* 1. the shared prompt, decoded once */
-    strbuf prompt = {0};
+    /* 1. the shared prompt (images included), decoded once — or only its new part, when the
+     *    prefix cache kept the conversation's earlier prompt */
     ember_seq *root = NULL;
-    ember_status status = run_render(run, chat, CHAT_OPEN_REASONING, &prompt, err);
-    if (status == EMBER_OK) status = run_seq_open(run, NULL, &run->params.sampling, &root, err);
-    if (status == EMBER_OK) status = ember_seq_feed_text(root, strbuf_str(&prompt), true, err);
-    strbuf_free(&prompt);
+    ember_status status = run_prompt_seq(run, &run->params.sampling, &root, err);
+    int evaluated_before = root ? ember_seq_n_evaluated(root) : 0;
+    if (status == EMBER_OK) status = run_reset_prompt(run, root, chat, CHAT_OPEN_REASONING, err);
     if (status == EMBER_OK) status = ember_seq_wait_idle(root, err);
     if (status == EMBER_OK) {
         r->usage.prompt_tokens = ember_seq_n_tokens(root);
-        r->usage.prompt_tokens_evaluated = ember_seq_n_evaluated(root);
+        r->usage.prompt_tokens_evaluated = ember_seq_n_evaluated(root) - evaluated_before;
         run->t_first_token = run_now_ms();
     }
 
@@ -352,7 +351,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     r->usage.kv_cells_peak = run->kv_cells_peak;
 
     for (int i = 0; i < started; i++) agent_free(&c.agents[i]);
-    run_seq_close(run, root);
+    if (root) run_prompt_seq_done(run, root, status == EMBER_OK || status == EMBER_ERR_CANCELLED);
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);
     free(c.agents);

@@ -7,7 +7,7 @@
 ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *err);
 
 /* Shared with run.c */
-ember_status run_render(run_ctx *run, const ember_chat *chat, chat_opening opening, strbuf *prompt,
+ember_status run_render(run_ctx *run, const ember_chat *chat, chat_opening opening, strbuf *prompt, chat_images *images,
                         ember_error *err);
 void run_finish_timings(run_ctx *run, int prompt_evaluated, int generated);
 void run_track_kv(run_ctx *run);

@@ -1,6 +1,7 @@
 /* result.c — ember_result: getters and the JSON that `ember ask --json` prints. */
 #include "agent/result.h"
 #include "core/utf8.h"
+#include "vision/vision.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -26,8 +27,28 @@ bool result_add_call(ember_result *r, const char *name, const char *arguments) {
     return true;
 }
 
+bool result_add_zoom(ember_result *r, const ember_zoom *z) {
+    ember_zoom *zooms = realloc(r->zooms, sizeof *zooms * (size_t)(r->n_zooms + 1));
+    if (!zooms) return false;
+    r->zooms = zooms;
+    zooms[r->n_zooms] = *z;
+    zooms[r->n_zooms].crop = vision_image_ref(z->crop);
+    r->n_zooms++;
+    return true;
+}
+
+size_t ember_result_zoom_count(const ember_result *r) { return (size_t)r->n_zooms; }
+const ember_zoom *ember_result_zoom(const ember_result *r, size_t i) {
+    return i < (size_t)r->n_zooms ? &r->zooms[i] : NULL;
+}
+size_t ember_result_box_count(const ember_result *r) { return r->n_boxes; }
+const ember_box *ember_result_box(const ember_result *r, size_t i) { return i < r->n_boxes ? &r->boxes[i] : NULL; }
+
 void ember_result_destroy(ember_result *r) {
     if (!r) return;
+    for (int i = 0; i < r->n_zooms; i++) ember_image_destroy((ember_image *)r->zooms[i].crop);
+    free(r->zooms);
+    free(r->boxes);
     strbuf_free(&r->answer);
     strbuf_free(&r->reasoning);
     free(r->error);
@@ -64,14 +85,16 @@ static json_t *text_json(const char *text) {
 }
 
 static json_t *usage_json(const ember_usage *u) {
-    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
+    return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}",
                      "prompt_tokens", u->prompt_tokens,
                      "reasoning_tokens", u->reasoning_tokens,
                      "answer_tokens", u->answer_tokens,
                      "completion_tokens", u->reasoning_tokens + u->answer_tokens,
                      "prompt_tokens_evaluated", u->prompt_tokens_evaluated,
                      "kv_cells_peak", u->kv_cells_peak,
-                     "tokens_saved", u->tokens_saved);
+                     "tokens_saved", u->tokens_saved,
+                     "image_tokens", u->image_tokens,
+                     "images_encoded", u->images_encoded);
 }
 
 static json_t *timings_json(const ember_timings *t) {
@@ -120,6 +143,26 @@ char *ember_result_json(const ember_result *r) {
             json_array_append_new(calls, call);
         }
         json_object_set_new(root, "tool_calls", calls);
+    }
+    if (r->n_zooms) {
+        json_t *zooms = json_array();
+        for (int i = 0; i < r->n_zooms; i++) {
+            const ember_zoom *z = &r->zooms[i];
+            json_array_append_new(zooms, json_pack("{s:i, s:i, s:[f,f,f,f], s:[i,i], s:i}", "agent", z->agent,
+                                                   "image", z->image + 1, "box", z->x1, z->y1, z->x2, z->y2, "crop",
+                                                   z->crop->width, z->crop->height, "tokens", z->tokens));
+        }
+        json_object_set_new(root, "zooms", zooms);
+    }
+    if (r->n_boxes) {
+        json_t *boxes = json_array();
+        for (size_t i = 0; i < r->n_boxes; i++) {
+            const ember_box *b = &r->boxes[i];
+            json_array_append_new(boxes, json_pack("{s:i, s:o, s:[f,f,f,f], s:[f,f,f,f]}", "image", b->image + 1,
+                                                   "label", text_json(b->label), "box", b->x1, b->y1, b->x2, b->y2,
+                                                   "box_normalized", b->nx1, b->ny1, b->nx2, b->ny2));
+        }
+        json_object_set_new(root, "boxes", boxes);
     }
     if (r->mode == EMBER_MODE_CONTEMPLATING) {
         json_object_set_new(root, "agents", agents_json(r));

@@ -45,9 +45,16 @@ struct ember_result {
     int vote_agents;
     bool budget_reached;
     char *synthesis_brief;       /* what the synthesizer was shown */
+    /* Vision */
+    ember_zoom *zooms;           /* each crop is a reference the result owns */
+    int n_zooms;
+    ember_box *boxes;            /* read from the final answer */
+    size_t n_boxes;
 };
 
 ember_result *result_create(ember_mode mode);
 bool result_add_call(ember_result *r, const char *name, const char *arguments);
+/* Records a zoom; takes a reference on z->crop. */
+bool result_add_zoom(ember_result *r, const ember_zoom *z);
 
 #endif

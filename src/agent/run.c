@@ -24,18 +24,53 @@ static ember_status validate(const ember_chat *chat, const ember_run_params *p, 
     return EMBER_OK;
 }
 
+/* The conversation's images and what they cost; refuses them without a projector. */
+static ember_status prepare_images(run_ctx *run, const ember_chat *chat, ember_error *err) {
+    size_t n = ember_chat_image_count(chat);
+    if (n == 0) return EMBER_OK;
+    if (!ember_engine_has_vision(run->engine))
+        return ember_fail(err, EMBER_ERR_UNSUPPORTED, "the conversation has %zu image(s), but the model was loaded "
+                          "without a vision projector: give one with --mmproj (mmproj-*.gguf)", n);
+    run->images = calloc(n, sizeof *run->images);
+    if (!run->images) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    run->n_images = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        run->images[i] = ember_chat_image(chat, i);
+        int tokens = ember_engine_image_tokens(run->engine, run->images[i]);
+        if (tokens > 0) run->result->usage.image_tokens += tokens;
+    }
+    return EMBER_OK;
+}
+
 ember_status run_render(run_ctx *run, const ember_chat *chat, chat_opening opening, strbuf *prompt,
-                        ember_error *err) {
+                        chat_images *images, ember_error *err) {
     chat_render_opts opts = {
         .opening = opening,
         .reasoning = run->params.reasoning,
         .system = run->params.system,
         .current_date = run->params.current_date,
         .tools_json = run->tools_json,
+        .image_placeholder = EMBER_IMAGE_MARKER,
     };
-    if (!run->format->render(chat, &opts, prompt))
+    if (!run->format->render(chat, &opts, prompt, images) || (images && images->oom))
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory rendering the prompt");
     return EMBER_OK;
+}
+
+ember_status run_reset_prompt(run_ctx *run, ember_seq *seq, const ember_chat *chat, chat_opening opening,
+                              ember_error *err) {
+    strbuf prompt = {0};
+    chat_images images = {0};
+    ember_engine_stats before, after;
+    ember_engine_get_stats(run->engine, &before);
+    ember_status status = run_render(run, chat, opening, &prompt, &images, err);
+    if (status == EMBER_OK)
+        status = ember_seq_reset_media(seq, strbuf_str(&prompt), true, images.items, (int)images.n, err);
+    ember_engine_get_stats(run->engine, &after);
+    run->result->usage.images_encoded += (int)(after.encoder_runs - before.encoder_runs);
+    strbuf_free(&prompt);
+    chat_images_free(&images);
+    return status;
 }
 
 void run_finish_timings(run_ctx *run, int prompt_evaluated, int generated) {
@@ -141,15 +176,12 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
         run->params.sampling.grammar_trigger = tool_trigger;
     }
     ember_seq *seq = NULL;
-    ember_status status = run_seq_open(run, NULL, &run->params.sampling, &seq, err);
+    ember_status status = run_prompt_seq(run, &run->params.sampling, &seq, err);
     int generated = 0, budget_left = run->params.max_tokens;
     for (int step = 0; status == EMBER_OK && step < max_steps; step++) {
-        strbuf prompt = {0};
-        status = run_render(run, chat, opening, &prompt, err);
-        if (status == EMBER_OK) status = ember_seq_reset_text(seq, strbuf_str(&prompt), true, err);
+        status = run_reset_prompt(run, seq, chat, opening, err);
         /* each round samples afresh: a grammar constrains one generation, not the conversation */
         if (status == EMBER_OK && step > 0) status = ember_seq_set_sampling(seq, &run->params.sampling, err);
-        strbuf_free(&prompt);
         if (status != EMBER_OK) break;
         if (step == 0) r->usage.prompt_tokens = ember_seq_n_tokens(seq);
         int evaluated_before = ember_seq_n_evaluated(seq);
@@ -184,7 +216,7 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
     run_track_kv(run);
     r->usage.kv_cells_peak = run->kv_cells_peak;
     run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated);
-    run_seq_close(run, seq);
+    if (seq) run_prompt_seq_done(run, seq, status == EMBER_OK || status == EMBER_ERR_CANCELLED);
     ember_chat_destroy(chat);
     if (tool_grammar) {
         run->params.sampling.grammar = NULL;
@@ -252,7 +284,14 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
     run->tools_json = merge_tools(params);
     run->result = result_create(params->mode);
     if (!run->result) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-    return EMBER_OK;
+    status = prepare_images(run, chat, err);
+    if (status != EMBER_OK) {
+        ember_result_destroy(run->result);
+        run->result = NULL;
+        free(run->tools_json);
+        run->tools_json = NULL;
+    }
+    return status;
 }
 
 ember_status ember_run_chat(ember_engine *engine, const ember_chat *chat, const ember_run_params *params,
@@ -263,6 +302,7 @@ ember_status ember_run_chat(ember_engine *engine, const ember_chat *chat, const 
     if (status != EMBER_OK) return status;
     status = run_chat(&run, chat, err);
     free(run.tools_json);
+    free(run.images);
     pthread_mutex_destroy(&run.seqs_mu);
     *result = run.result;
     return status;
@@ -340,6 +380,7 @@ ember_status ember_run_wait(ember_run *run, ember_result **result, ember_error *
 void ember_run_destroy(ember_run *run) {
     if (!run) return;
     free(run->ctx.tools_json);
+    free(run->ctx.images);
     pthread_mutex_destroy(&run->ctx.seqs_mu);
     ember_result_destroy(run->ctx.result);
     free(run->system);

@@ -2,6 +2,7 @@ target_sources(ember PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/agent.c
   ${CMAKE_CURRENT_LIST_DIR}/contemplate.c
   ${CMAKE_CURRENT_LIST_DIR}/modes.c
+  ${CMAKE_CURRENT_LIST_DIR}/prefix_cache.c
   ${CMAKE_CURRENT_LIST_DIR}/result.c
   ${CMAKE_CURRENT_LIST_DIR}/run.c
   ${CMAKE_CURRENT_LIST_DIR}/tool_calls.c

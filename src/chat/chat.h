@@ -24,7 +24,17 @@ typedef struct chat_message {
     char *name;               /* tool role: the tool's name */
     chat_tool_call *calls;    /* assistant tool calls */
     int n_calls;
+    ember_image **images;     /* user and tool messages: attached images (references) */
+    int n_images;
 } chat_message;
+
+/* Images in the order a render wrote their placeholders (borrowed from the chat). */
+typedef struct chat_images {
+    const ember_image **items;
+    size_t n;
+    size_t cap;
+    bool oom;
+} chat_images;
 
 struct ember_chat {
     chat_message *msgs;
@@ -48,8 +58,16 @@ typedef struct ember_parser chat_parser;
 
 typedef struct chat_format {
     const char *name;
-    /* Renders the whole prompt, generation opening included. */
-    bool (*render)(const ember_chat *chat, const chat_render_opts *opts, strbuf *out);
+    /* Renders the whole prompt, generation opening included; appends the images to `images`
+     * (may be NULL) in the order their placeholders appear. */
+    bool (*render)(const ember_chat *chat, const chat_render_opts *opts, strbuf *out, chat_images *images);
+    /* After a generated message that made tool calls (its text is already in the sequence):
+     * closes it, renders the tool results `results[0..n)` and opens the next assistant turn
+     * at `opts->opening`. Used to continue a forked agent without re-rendering its branch. */
+    bool (*render_continuation)(const chat_message *results, size_t n, const chat_render_opts *opts, strbuf *out,
+                                chat_images *images);
+    /* What an image becomes in text renders (image_placeholder NULL). */
+    const char *image_text;
     /* Text that closes the reasoning channel and opens the answer (budget forcing). */
     const char *close_reasoning;
     chat_parser *(*parser_create)(chat_opening opening, chat_emit_fn emit, void *user);
@@ -60,6 +78,13 @@ const chat_format *chat_format_find(const char *name);
 ember_chat *chat_clone(const ember_chat *chat);
 /* Sets the reasoning of the last message when it is the assistant's. */
 ember_status chat_set_last_reasoning(ember_chat *chat, const char *reasoning);
+
+/* A message's text with its images: the i-th EMBER_IMAGE_MARKER in the text is image i;
+ * images beyond the markers go first; markers without an image are dropped. Each image is
+ * written as opts->image_placeholder, else `image_text`, and appended to `images`. */
+void chat_put_content(strbuf *out, const chat_message *m, const chat_render_opts *opts, const char *image_text,
+                      chat_images *images);
+void chat_images_free(chat_images *images);
 
 /* Parsers, whatever their format. */
 void chat_parser_feed(chat_parser *parser, const char *text, size_t len);

@@ -34,7 +34,30 @@ static void render_tools(strbuf *out, const char *tools_json) {
     json_decref(tools);
 }
 
-static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *out) {
+static const char IMAGE_TEXT[] = "<|vision_start|><|image_pad|><|vision_end|>";
+
+static void render_tool_result(strbuf *out, const chat_message *m, const chat_render_opts *o, chat_images *images) {
+    strbuf_puts(out, "<|im_start|>user\n<tool_response>\n");
+    chat_put_content(out, m, o, IMAGE_TEXT, images);
+    strbuf_puts(out, "\n</tool_response><|im_end|>\n");
+}
+
+static void render_opening(strbuf *out, const chat_render_opts *o) {
+    strbuf_puts(out, "<|im_start|>assistant\n");
+    if (o->opening == CHAT_OPEN_REASONING) strbuf_puts(out, "<think>\n");
+    else if (o->opening == CHAT_OPEN_ANSWER) strbuf_puts(out, "<think>\n\n</think>\n\n");
+}
+
+/* The model ended its message after </tool_call> with <|im_end|> (not in the sequence). */
+static bool render_continuation(const chat_message *results, size_t n, const chat_render_opts *o, strbuf *out,
+                                chat_images *images) {
+    strbuf_puts(out, "<|im_end|>\n");
+    for (size_t i = 0; i < n; i++) render_tool_result(out, &results[i], o, images);
+    render_opening(out, o);
+    return out->data != NULL;
+}
+
+static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *out, chat_images *images) {
     const char *system = o->system;
     for (size_t i = 0; i < chat->n && !system; i++)
         if (chat->msgs[i].role == EMBER_ROLE_SYSTEM) system = chat->msgs[i].content;
@@ -49,10 +72,12 @@ static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *ou
         case EMBER_ROLE_SYSTEM:
             break;
         case EMBER_ROLE_USER:
-            strbuf_printf(out, "<|im_start|>user\n%s<|im_end|>\n", m->content);
+            strbuf_puts(out, "<|im_start|>user\n");
+            chat_put_content(out, m, o, IMAGE_TEXT, images);
+            strbuf_puts(out, "<|im_end|>\n");
             break;
         case EMBER_ROLE_TOOL:
-            strbuf_printf(out, "<|im_start|>user\n<tool_response>\n%s\n</tool_response><|im_end|>\n", m->content);
+            render_tool_result(out, m, o, images);
             break;
         case EMBER_ROLE_ASSISTANT:
             strbuf_puts(out, "<|im_start|>assistant\n");
@@ -67,9 +92,7 @@ static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *ou
             break;
         }
     }
-    strbuf_puts(out, "<|im_start|>assistant\n");
-    if (o->opening == CHAT_OPEN_REASONING) strbuf_puts(out, "<think>\n");
-    else if (o->opening == CHAT_OPEN_ANSWER) strbuf_puts(out, "<think>\n\n</think>\n\n");
+    render_opening(out, o);
     return out->data != NULL;
 }
 
@@ -137,6 +160,8 @@ static chat_parser *parser_create(chat_opening opening, chat_emit_fn emit, void 
 const chat_format chatml_think_format = {
     .name = "chatml-think",
     .render = render,
+    .render_continuation = render_continuation,
+    .image_text = IMAGE_TEXT,
     .close_reasoning = "\n</think>\n\n",
     .parser_create = parser_create,
 };

@@ -3,6 +3,7 @@
  */
 #include "chat/chat.h"
 #include "core/error.h"
+#include "vision/vision.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ static void message_free(chat_message *m) {
         free(m->calls[i].id);
     }
     free(m->calls);
+    for (int i = 0; i < m->n_images; i++) ember_image_destroy(m->images[i]);
+    free(m->images);
 }
 
 void ember_chat_clear(ember_chat *chat) {
@@ -119,6 +122,88 @@ ember_status ember_chat_add_tool_call(ember_chat *chat, const char *name, const 
     return EMBER_OK;
 }
 
+ember_status ember_chat_add_image(ember_chat *chat, const ember_image *image, ember_error *err) {
+    if (!image) return ember_fail(err, EMBER_ERR_INVALID, "no image");
+    chat_message *m = chat->n ? &chat->msgs[chat->n - 1] : NULL;
+    if (!m || (m->role != EMBER_ROLE_USER && m->role != EMBER_ROLE_TOOL))
+        return ember_fail(err, EMBER_ERR_INVALID, "an image goes with a user message (or a tool result): add the text first");
+    ember_image **images = realloc(m->images, sizeof *images * (size_t)(m->n_images + 1));
+    if (!images) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    m->images = images;
+    m->images[m->n_images++] = vision_image_ref(image);
+    return EMBER_OK;
+}
+
+static size_t count_markers(const char *text) {
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, EMBER_IMAGE_MARKER)); p += strlen(EMBER_IMAGE_MARKER)) n++;
+    return n;
+}
+
+static bool images_push(chat_images *images, const ember_image *image) {
+    if (!images) return true;
+    if (images->n == images->cap) {
+        size_t cap = images->cap ? images->cap * 2 : 8;
+        const ember_image **items = realloc(images->items, sizeof *items * cap);
+        if (!items) {
+            images->oom = true;
+            return false;
+        }
+        images->items = items;
+        images->cap = cap;
+    }
+    images->items[images->n++] = image;
+    return true;
+}
+
+void chat_images_free(chat_images *images) {
+    free(images->items);
+    memset(images, 0, sizeof *images);
+}
+
+void chat_put_content(strbuf *out, const chat_message *m, const chat_render_opts *opts, const char *image_text,
+                      chat_images *images) {
+    const char *placeholder = opts && opts->image_placeholder ? opts->image_placeholder : image_text;
+    size_t markers = count_markers(m->content), n = (size_t)m->n_images;
+    for (size_t i = markers; i < n; i++) {  /* images without a marker come first */
+        strbuf_puts(out, placeholder);
+        images_push(images, m->images[i]);
+    }
+    const char *p = m->content;
+    size_t k = 0;
+    const char *hit;
+    while ((hit = strstr(p, EMBER_IMAGE_MARKER))) {
+        strbuf_append(out, p, (size_t)(hit - p));
+        if (k < n) {
+            strbuf_puts(out, placeholder);
+            images_push(images, m->images[k]);
+        }
+        k++;
+        p = hit + strlen(EMBER_IMAGE_MARKER);
+    }
+    strbuf_puts(out, p);
+}
+
+size_t ember_chat_image_count(const ember_chat *chat) {
+    size_t n = 0;
+    for (size_t i = 0; i < chat->n; i++) n += (size_t)chat->msgs[i].n_images;
+    return n;
+}
+
+const ember_image *ember_chat_image(const ember_chat *chat, size_t index) {
+    for (size_t i = 0; i < chat->n; i++) {
+        const chat_message *m = &chat->msgs[i];
+        if (index >= (size_t)m->n_images) {
+            index -= (size_t)m->n_images;
+            continue;
+        }
+        size_t markers = count_markers(m->content), n = (size_t)m->n_images;
+        size_t extra = n > markers ? n - markers : 0;  /* unmarked images come first */
+        return index < extra ? m->images[markers + index] : m->images[index - extra];
+    }
+    return NULL;
+}
+
 /* Sets the reasoning of the last assistant message (the run's own tool rounds). */
 ember_status chat_set_last_reasoning(ember_chat *chat, const char *reasoning) {
     if (!chat->n || chat->msgs[chat->n - 1].role != EMBER_ROLE_ASSISTANT || !reasoning || !reasoning[0]) return EMBER_OK;
@@ -141,6 +226,8 @@ ember_chat *chat_clone(const ember_chat *chat) {
         else status = ember_chat_add(copy, m->role, m->content, NULL);
         for (int c = 0; c < m->n_calls && status == EMBER_OK; c++)
             status = ember_chat_add_tool_call(copy, m->calls[c].name, m->calls[c].arguments, m->calls[c].id, NULL);
+        for (int k = 0; k < m->n_images && status == EMBER_OK; k++)
+            status = ember_chat_add_image(copy, m->images[k], NULL);
         if (status != EMBER_OK) {
             ember_chat_destroy(copy);
             return NULL;

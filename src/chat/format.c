@@ -19,7 +19,7 @@ ember_status ember_chat_render(const ember_chat *chat, const char *format, const
     const chat_format *fmt = chat_format_find(format ? format : "");
     if (!fmt) return ember_fail(err, EMBER_ERR_NOT_FOUND, "unknown chat format '%s'", format ? format : "");
     strbuf out = {0};
-    if (!fmt->render(chat, opts, &out)) {
+    if (!fmt->render(chat, opts, &out, NULL)) {
         strbuf_free(&out);
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory rendering the prompt");
     }

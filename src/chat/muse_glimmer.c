@@ -220,7 +220,31 @@ void muse_glimmer_render_call(strbuf *out, const char *name, const char *argumen
     strbuf_puts(out, "</atem:invoke>\n</atem:function_calls>");
 }
 
-static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *out) {
+static const char IMAGE_TEXT[] = "<|patch|>";
+
+static void render_tool_result(strbuf *out, const chat_message *m, const chat_render_opts *o, chat_images *images) {
+    strbuf_printf(out, "<|start|>tool %s<|message|><tool_output name=\"%s\">\n", m->name, m->name);
+    chat_put_content(out, m, o, IMAGE_TEXT, images);
+    strbuf_puts(out, "\n</tool_output><|eot|>");
+}
+
+static void render_opening(strbuf *out, const chat_render_opts *o) {
+    strbuf_puts(out, "<|start|>assistant");
+    if (o->opening == CHAT_OPEN_REASONING) strbuf_puts(out, " to=self<|message|>");
+    else if (o->opening == CHAT_OPEN_ANSWER) strbuf_puts(out, " to=user<|message|>");
+}
+
+/* The model ended its call message (with <|eot|>, which ends generation and so is not in the
+ * sequence): write that end, the results and the next opening. */
+static bool render_continuation(const chat_message *results, size_t n, const chat_render_opts *o, strbuf *out,
+                                chat_images *images) {
+    strbuf_puts(out, "<|eot|>");
+    for (size_t i = 0; i < n; i++) render_tool_result(out, &results[i], o, images);
+    render_opening(out, o);
+    return out->data != NULL;
+}
+
+static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *out, chat_images *images) {
     json_t *tools = NULL;
     if (o->tools_json) {
         tools = json_loads(o->tools_json, 0, NULL);
@@ -244,11 +268,12 @@ static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *ou
         case EMBER_ROLE_SYSTEM:
             break;  /* rendered above (the first one; the template ignores none, ember keeps one) */
         case EMBER_ROLE_USER:
-            strbuf_printf(out, "<|start|>user<|message|>%s<|eot|>", m->content);
+            strbuf_puts(out, "<|start|>user<|message|>");
+            chat_put_content(out, m, o, IMAGE_TEXT, images);
+            strbuf_puts(out, "<|eot|>");
             break;
         case EMBER_ROLE_TOOL:
-            strbuf_printf(out, "<|start|>tool %s<|message|><tool_output name=\"%s\">\n%s\n</tool_output><|eot|>",
-                          m->name, m->name, m->content);
+            render_tool_result(out, m, o, images);
             break;
         case EMBER_ROLE_ASSISTANT:
             if (m->reasoning && m->reasoning[0])
@@ -265,9 +290,7 @@ static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *ou
             break;
         }
     }
-    strbuf_puts(out, "<|start|>assistant");
-    if (o->opening == CHAT_OPEN_REASONING) strbuf_puts(out, " to=self<|message|>");
-    else if (o->opening == CHAT_OPEN_ANSWER) strbuf_puts(out, " to=user<|message|>");
+    render_opening(out, o);
     json_decref(tools);
     return out->data != NULL;
 }
@@ -400,6 +423,8 @@ static chat_parser *parser_create(chat_opening opening, chat_emit_fn emit, void 
 const chat_format muse_glimmer_format = {
     .name = "muse-glimmer",
     .render = render,
+    .render_continuation = render_continuation,
+    .image_text = IMAGE_TEXT,
     .close_reasoning = "<|eom|><|start|>assistant to=user<|message|>",
     .parser_create = parser_create,
 };

@@ -6,3 +6,4 @@ target_include_directories(ember_vision_fixtures PUBLIC ${CMAKE_CURRENT_LIST_DIR
 pkg_check_modules(LIBWEBP_ENC REQUIRED IMPORTED_TARGET libwebp)
 ember_test(test_vision_images ${CMAKE_CURRENT_LIST_DIR}/test_vision_images.c LIBS ember_vision_fixtures TIMEOUT 120)
 ember_test(test_vision_engine ${CMAKE_CURRENT_LIST_DIR}/test_vision_engine.c MODELS LIBS ember_vision_fixtures TIMEOUT 300)
+ember_test(test_vision_cli ${CMAKE_CURRENT_LIST_DIR}/test_vision_cli.c MODELS LIBS ember_vision_fixtures PkgConfig::JANSSON TIMEOUT 300)
