@@ -15,7 +15,7 @@
 static const char usage[] =
     "usage: ember serve -m MODEL [options]\n"
     "  -m, --model FILE        GGUF model file, or the name of a pulled model (required)\n"
-    "      --mmproj FILE       vision projector GGUF\n"
+    "      --mmproj FILE       vision projector GGUF (default: mmproj-*.gguf beside the model)\n"
     "      --host ADDR         numeric address to listen on (default 127.0.0.1)\n"
     "      --port N            TCP port (default 8080; 0 = any free port)\n"
     "      --parallel N        runs generating at once (default 4)\n"
@@ -81,6 +81,12 @@ int ember_cmd_serve(int argc, char **argv) {
     }
     if (!cli_model_resolve("serve", model_arg, model, sizeof model, mmproj, sizeof mmproj)) return 1;
     p.engine.model_path = model;
+    if (!mmproj_arg && !mmproj[0]) {
+        /* a projector named mmproj-*.gguf beside the model gives the API image input */
+        ember_model_info info;
+        if (ember_model_inspect(model, &info, NULL) == EMBER_OK && info.mmproj_path[0])
+            snprintf(mmproj, sizeof mmproj, "%s", info.mmproj_path);
+    }
     p.engine.mmproj_path = mmproj_arg ? mmproj_arg : mmproj[0] ? mmproj : NULL;
 
     /* Signals are taken by sigwait below; every thread the server starts inherits the mask. */

@@ -634,9 +634,26 @@ static ember_status build_chat(srv_job *job, ember_error *err) {
         } else {
             st = ember_chat_add(job->chat, m->role, m->content, err);
         }
+        for (int k = 0; k < m->n_images && st == EMBER_OK; k++) {
+            ember_image *image = NULL;
+            st = ember_image_load_memory(m->images[k].data, m->images[k].len, 0, &image, err);
+            if (st == EMBER_OK) st = ember_chat_add_image(job->chat, image, err);
+            ember_image_destroy(image);
+            if (st != EMBER_OK) {
+                char why[sizeof err->message];
+                snprintf(why, sizeof why, "%s", err->message);
+                snprintf(err->message, sizeof err->message, "messages[%d]: image %d: %.400s", i, k + 1, why);
+            }
+        }
         if (st != EMBER_OK) return st;
     }
     return EMBER_OK;
+}
+
+static bool has_images(const srv_request *req) {
+    for (int i = 0; i < req->n_messages; i++)
+        if (req->messages[i].n_images) return true;
+    return false;
 }
 
 /* Prompt tokens of the chat as the run will render it; -1 on failure. */
@@ -650,6 +667,11 @@ static int count_prompt(srv_job *job, const ember_run_params *rp) {
     if (ember_chat_render(job->chat, job->srv->chat_format, &opts, &prompt, NULL) != EMBER_OK) return -1;
     int n = ember_engine_count_tokens(job->srv->engine, prompt, true);
     free(prompt);
+    /* each image adds its embeddings (its marker's few text tokens stay counted: a margin) */
+    for (size_t i = 0; n >= 0 && i < ember_chat_image_count(job->chat); i++) {
+        int t = ember_engine_image_tokens(job->srv->engine, ember_chat_image(job->chat, i));
+        n = t < 0 ? -1 : n + t;
+    }
     return n;
 }
 
@@ -738,6 +760,9 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
     if (job->req.conversation_id && !srv_store_conv_exists(s->store, c->owner, job->req.conversation_id))
         return srv_respond_errorf(c, 404, "invalid_request_error", "conversation_not_found",
                                   "no conversation '%.64s'", job->req.conversation_id);
+    if (has_images(&job->req) && !ember_engine_has_vision(s->engine))
+        return srv_respond_errorf(c, 400, "invalid_request_error", "unsupported_content",
+                                  "this model has no vision projector: images are not supported (ember serve --mmproj)");
     ember_error eerr = {0};
     if (build_chat(job, &eerr) != EMBER_OK)
         return srv_respond_errorf(c, 400, "invalid_request_error", NULL, "%s", eerr.message);

@@ -58,8 +58,63 @@ static char *dup_str(json_t *v) {
     return strdup(s ? s : "");
 }
 
-/* Content: a string, null, or an array of parts; text parts are joined with "\n". */
-static bool parse_content(json_t *content, const char *param, char **out, srv_error *err) {
+/* Standard base64 (padding optional, no whitespace) → bytes; false if malformed. */
+static bool base64_decode(const char *in, size_t n, unsigned char **out, size_t *out_len) {
+    while (n > 0 && in[n - 1] == '=') n--;
+    unsigned char *buf = malloc(n / 4 * 3 + 3);
+    if (!buf) return false;
+    size_t len = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+              : c == '+' ? 62 : c == '/' ? 63 : -1;
+        if (v < 0) {
+            free(buf);
+            return false;
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[len++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *out = buf;
+    *out_len = len;
+    return true;
+}
+
+/* An image part: {"type":"image_url","image_url":{"url":"data:…"}} (or the url as a string). */
+static bool parse_image(json_t *part, const char *type, const char *p, srv_message *m, int *total, srv_error *err) {
+    (void)type;   /* image_url (Chat Completions) and input_image (Responses) both use image_url */
+    json_t *iu = json_object_get(part, "image_url");
+    const char *url = json_is_string(iu) ? json_string_value(iu) : json_string_value(json_object_get(iu, "url"));
+    if (!url) return invalid(err, p, "%s needs image_url.url", p);
+    if (strncmp(url, "data:", 5) != 0)
+        return srv_fail(err, 400, "invalid_request_error", "unsupported_content", p,
+                        "images must be data: URLs (data:image/png;base64,…); the server fetches nothing");
+    const char *comma = strchr(url, ',');
+    const char *b64 = comma ? strstr(url, ";base64") : NULL;
+    if (!comma || !b64 || b64 > comma) return invalid(err, p, "%s: only base64 data: URLs are supported", p);
+    if (++*total > SRV_MAX_IMAGES)
+        return srv_fail(err, 400, "invalid_request_error", NULL, p, "a request holds at most %d images", SRV_MAX_IMAGES);
+    srv_image *images = realloc(m->images, sizeof *images * (size_t)(m->n_images + 1));
+    if (!images) return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
+    m->images = images;
+    srv_image *img = &m->images[m->n_images];
+    if (!base64_decode(comma + 1, strlen(comma + 1), &img->data, &img->len) || img->len == 0) {
+        return invalid(err, p, "%s: the data: URL is not valid base64", p);
+    }
+    m->n_images++;
+    return true;
+}
+
+/* Content: a string, null, or an array of parts; text parts are joined with "\n", an image
+ * part leaves EMBER_IMAGE_MARKER in its place (images: NULL refuses them). */
+static bool parse_content(json_t *content, const char *param, char **out, srv_message *images, int *n_images,
+                          srv_error *err) {
     if (!content || json_is_null(content)) {
         *out = strdup("");
         return *out != NULL;
@@ -95,9 +150,18 @@ static bool parse_content(json_t *content, const char *param, char **out, srv_er
             }
             if (text.len) srv_buf_puts(&text, "\n");
             srv_buf_append(&text, json_string_value(t), json_string_length(t));
-        } else if (strcmp(type, "image_url") == 0 || strcmp(type, "input_image") == 0 || strcmp(type, "image") == 0) {
-            srv_buf_free(&text);
-            return srv_fail(err, 400, "invalid_request_error", "unsupported_content", p, "images not supported yet");
+        } else if (strcmp(type, "image_url") == 0 || strcmp(type, "input_image") == 0) {
+            if (!images) {
+                srv_buf_free(&text);
+                return srv_fail(err, 400, "invalid_request_error", "unsupported_content", p,
+                                "images may come only in user and tool messages");
+            }
+            if (!parse_image(part, type, p, images, n_images, err)) {
+                srv_buf_free(&text);
+                return false;
+            }
+            if (text.len) srv_buf_puts(&text, "\n");
+            srv_buf_puts(&text, EMBER_IMAGE_MARKER);
         } else if (strcmp(type, "input_audio") == 0 || strcmp(type, "file") == 0) {
             srv_buf_free(&text);
             return srv_fail(err, 400, "invalid_request_error", "unsupported_content", p,
@@ -177,6 +241,7 @@ static bool parse_messages(json_t *msgs, srv_request *req, srv_error *err) {
     if (!req->messages) return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
     size_t i;
     json_t *msg;
+    int n_images = 0;
     json_array_foreach(msgs, i, msg) {
         char p[64];
         snprintf(p, sizeof p, "messages[%zu]", i);
@@ -196,7 +261,8 @@ static bool parse_messages(json_t *msgs, srv_request *req, srv_error *err) {
         json_t *content = json_object_get(msg, "content");
         if (m->role != EMBER_ROLE_ASSISTANT && (!content || json_is_null(content)))
             return invalid(err, pc, "%s is required", pc);
-        if (!parse_content(content, pc, &m->content, err)) return false;
+        bool may_have_images = m->role == EMBER_ROLE_USER || m->role == EMBER_ROLE_TOOL;
+        if (!parse_content(content, pc, &m->content, may_have_images ? m : NULL, &n_images, err)) return false;
         if (m->role == EMBER_ROLE_ASSISTANT) {
             json_t *reasoning = json_object_get(msg, "reasoning_content");
             if (reasoning && !json_is_null(reasoning)) {
@@ -470,6 +536,8 @@ void srv_request_free(srv_request *req) {
         free(m->content);
         free(m->reasoning);
         free(m->tool_name);
+        for (int k = 0; k < m->n_images; k++) free(m->images[k].data);
+        free(m->images);
         for (int c = 0; c < m->n_calls; c++) {
             free(m->calls[c].id);
             free(m->calls[c].name);

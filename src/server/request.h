@@ -38,13 +38,21 @@ typedef struct srv_call {
     char *arguments;         /* JSON object as text */
 } srv_call;
 
+typedef struct srv_image {
+    unsigned char *data;     /* the encoded file (PNG, JPEG …) from a data: URL */
+    size_t len;
+} srv_image;
+
 typedef struct srv_message {
     ember_role role;
-    char *content;           /* text parts joined by "\n"; "" when absent */
+    char *content;           /* text parts joined by "\n"; "" when absent; an image part is
+                                EMBER_IMAGE_MARKER where it stood */
     char *reasoning;         /* assistant reasoning_content, or NULL */
     char *tool_name;         /* tool messages: the called tool's name */
     srv_call *calls;         /* assistant tool_calls */
     int n_calls;
+    srv_image *images;       /* user and tool messages: image parts, in order */
+    int n_images;
 } srv_message;
 
 typedef enum srv_format_kind {
@@ -93,6 +101,9 @@ typedef struct srv_request_limits {
     int max_agents;          /* most Contemplating agents */
     int n_ctx;               /* the engine's context (bounds ember.think_budget) */
 } srv_request_limits;
+
+/* Image parts are data: URLs ("data:image/png;base64,…"); the server fetches nothing. */
+enum { SRV_MAX_IMAGES = 16 };
 
 /* Parses and checks a request body (any bytes). On failure the request is left empty and
  * err says why (always a 4xx). */

@@ -298,8 +298,11 @@ test('errors: bad JSON, wrong types, images, context, body size, routes — Open
     assert.equal(typeof r.json.error.message, 'string');
   }
   await assert.rejects(api.chat.completions.create({
-    model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }],
-  }), (e) => e.status === 400 && /images not supported yet/.test(e.message));
+    model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
+  }), (e) => e.status === 400 && e.code === 'unsupported_content' && /data: URLs/.test(e.message));
+  await assert.rejects(api.chat.completions.create({
+    model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }],
+  }), (e) => e.status === 400 && /image 1/.test(e.message));
   const parts = await api.chat.completions.create({
     model: 'm', reasoning_effort: 'none', ember: { grammar: G.four },
     messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }],
@@ -394,4 +397,37 @@ test('the web app is served at / without a key; nothing outside web/ is', async 
     assert.equal((await http(server, 'GET', path)).status, 404, path);
   // API routes still answer as the API
   assert.equal((await http(server, 'GET', '/v1/models')).status, 200);
+});
+
+// A 2x2 RGB PNG.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFElEQVR4nGP4z8DAAMIM/////w8AH+4F+7C4l8kAAAAASUVORK5CYII=';
+
+test('images: a data: URL image part reaches the model (the projector beside the model is loaded)', async () => {
+  const text = await api.chat.completions.create({
+    model: 'm', reasoning_effort: 'none', ember: { grammar: G.four }, messages: user('What is in the picture?'),
+  });
+  const r = await api.chat.completions.create({
+    model: 'm', reasoning_effort: 'none', ember: { grammar: G.four },
+    messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in the picture?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] }],
+  });
+  assert.equal(r.choices[0].message.content, 'Four.');
+  assert.ok(r.usage.prompt_tokens > text.usage.prompt_tokens, `${r.usage.prompt_tokens} vs ${text.usage.prompt_tokens}`);
+});
+
+test('qwen3 (ChatML with <think>): Thinking json_schema, and no vision means images get 400', async () => {
+  const qwen = await startServer(['-c', '2048', '--parallel', '1', '--db', `${tmp.dir}/q.db`, '-t', '1'], { modelName: 'qwen3-tiny.gguf' });
+  try {
+    const q = client(OpenAI, qwen);
+    const r = await q.chat.completions.create({
+      model: 'm', messages: user('Describe a person.'), reasoning_effort: 'low', seed: 5, max_tokens: 300,
+      response_format: { type: 'json_schema', json_schema: { name: 'person', schema: PERSON } }, ember: { think_budget: 8 },
+    });
+    assert.equal(r.choices[0].finish_reason, 'stop');
+    checkPerson(r.choices[0].message.content);
+    await assert.rejects(q.chat.completions.create({
+      model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG}` } }] }],
+    }), (e) => e.status === 400 && /no vision projector/.test(e.message));
+  } finally {
+    await qwen.stop();
+  }
 });

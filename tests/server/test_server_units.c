@@ -100,6 +100,15 @@ static void request_fields_are_mapped(void **state) {
     assert_true(req.ember_events);
     srv_request_free(&req);
 
+    /* an image part: decoded bytes, and the marker where it stood */
+    assert_true(parse("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"look\"},"
+                      "{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,aGVsbG8=\"}}]}]}", &req, &err));
+    assert_int_equal(req.messages[0].n_images, 1);
+    assert_int_equal(req.messages[0].images[0].len, 5);
+    assert_memory_equal(req.messages[0].images[0].data, "hello", 5);
+    assert_string_equal(req.messages[0].content, "look\n" EMBER_IMAGE_MARKER);
+    srv_request_free(&req);
+
     /* Contemplating without a count gets the default */
     assert_true(parse("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"ember\":{\"mode\":\"contemplating\"}}", &req, &err));
     assert_int_equal(req.agents, 4);
@@ -117,7 +126,12 @@ static void request_errors_name_the_field(void **state) {
     expect_error("{\"messages\":[{\"content\":\"x\"}]}", 400, "messages[0].role", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\"}]}", 400, "messages[0].content", "required");
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]}",
-                 400, "messages[0].content[0]", "images not supported yet");
+                 400, "messages[0].content[0]", "data: URLs");
+    expect_error("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,@@@\"}}]}]}",
+                 400, "messages[0].content[0]", "base64");
+    expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":[{\"type\":\"image_url\","
+                 "\"image_url\":{\"url\":\"data:image/png;base64,AAAA\"}}]},{\"role\":\"user\",\"content\":\"y\"}]}",
+                 400, "messages[1].content[0]", "user and tool");
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\"}]}]}", 400, NULL, "not supported");
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"x\"}]}]}", 400, "messages[0].content[0]", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"assistant\",\"content\":\"y\"}]}", 400,
