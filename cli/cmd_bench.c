@@ -117,10 +117,11 @@ int ember_cmd_bench(int argc, char **argv) {
         cli_options_free(&opts);
         return 1;
     }
-    /* warm-up, as llama-bench does */
+    /* warm-up with the measured shapes, as llama-bench does: the first prefill of a batch size
+     * allocates llama.cpp's compute buffers */
     double t;
-    ember_seq *warm = prefill(e, 16, 1, &t);
-    if (warm) generate(warm, 1, 4, false);
+    ember_seq *warm = prefill(e, (int)n_prompt, 1, &t);
+    if (warm) generate(warm, agents ? (int)agents : 1, 4, agents > 0);
     ember_seq_destroy(warm);
 
     double pp = 0, tg = 0, one = 0, many = 0;
