@@ -249,9 +249,43 @@ static ember_seq_action stop(agent *a, const char *reason) {
     return EMBER_SEQ_PAUSE;
 }
 
+static void emit_deferred(agent *a) {
+    for (int i = 0; i < a->n_deferred; i++) {
+        run_emit(a->run, &a->deferred[i]);
+        free((char *)a->deferred[i].name);
+        free((char *)a->deferred[i].arguments);
+        free((char *)a->deferred[i].text);
+    }
+    free(a->deferred);
+    a->deferred = NULL;
+    a->n_deferred = 0;
+}
+
+void agent_defer_result(agent *a, const char *name, const char *arguments, const char *text) {
+    ember_event *grown = realloc(a->deferred, sizeof *grown * (size_t)(a->n_deferred + 1));
+    if (!grown) return;
+    a->deferred = grown;
+    a->deferred[a->n_deferred++] = (ember_event){.type = EMBER_EVENT_TOOL_RESULT, .agent = a->index,
+                                                 .channel = EMBER_CHANNEL_TOOL, .name = strdup(name),
+                                                 .arguments = strdup(arguments ? arguments : "{}"),
+                                                 .text = strdup(text ? text : "")};
+}
+
+bool agent_restart(agent *a, chat_opening opening) {
+    chat_parser_destroy(a->parser);
+    a->parser = a->run->format->parser_create(opening, on_chat_event, a);
+    free(a->calls_json);
+    a->calls_json = NULL;
+    a->saw_tool_call = false;
+    a->stop_reason = NULL;
+    a->zoom_wanted = false;
+    return a->parser != NULL;
+}
+
 static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, void *user) {
     agent *a = user;
     run_ctx *run = a->run;
+    if (a->n_deferred) emit_deferred(a);
     if (run->t_first_token == 0) run->t_first_token = run_now_ms();
     if (a->generated == 0) a->prompt_evaluated = ember_seq_n_evaluated(seq);
     ember_channel channel = chat_parser_channel(a->parser);
@@ -298,6 +332,14 @@ void agent_set_idle(agent *a, ember_seq_idle_fn on_idle) {
 }
 
 void agent_free(agent *a) {
+    for (int i = 0; i < a->n_deferred; i++) {
+        free((char *)a->deferred[i].name);
+        free((char *)a->deferred[i].arguments);
+        free((char *)a->deferred[i].text);
+    }
+    free(a->deferred);
+    a->deferred = NULL;
+    a->n_deferred = 0;
     free(a->calls_json);
     a->calls_json = NULL;
     chat_parser_destroy(a->parser);

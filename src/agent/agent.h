@@ -65,6 +65,12 @@ typedef struct agent {
     int window_pos;
     double window_sum;
     float lowest;
+    /* Contemplating's zoom: the agent paused for the run to zoom (scheduler thread sets it,
+     * the run's thread clears it while the agent is idle); the tool results to announce as
+     * events on the scheduler thread, before the agent's next token. */
+    bool zoom_wanted;
+    ember_event *deferred;       /* TOOL_RESULT events; their strings are owned here */
+    int n_deferred;
     /* Mode hooks, all called on the scheduler thread from the token callback: */
     void (*on_token)(struct agent *agent);     /* after the token was parsed */
     bool (*should_stop)(struct agent *agent);  /* true stops the agent (set stop_reason) */
@@ -89,6 +95,12 @@ void run_prompt_seq_done(run_ctx *run, ember_seq *seq, bool ok);
 ember_status run_reset_prompt(run_ctx *run, ember_seq *seq, const ember_chat *chat, chat_opening opening,
                               ember_error *err);
 
+/* The zoom tool: is `name` the run's own zoom; run one zoom for `agent_index` (records it in
+ * the result; *text is the tool result for the model, malloc'd, also on failure). */
+struct zoom_outcome;
+bool run_is_zoom(const run_ctx *run, const char *name);
+ember_status run_zoom(run_ctx *run, int agent_index, const char *arguments, struct zoom_outcome *out, char **text);
+
 /* prefix_cache.c */
 bool prefix_cache_take(ember_prefix_cache *cache, ember_seq **seq);
 void prefix_cache_give(ember_prefix_cache *cache, ember_seq *seq);
@@ -102,6 +114,10 @@ void agent_free(agent *a);
 ember_status agent_generate(agent *a, ember_error *err);
 /* Adds an idle callback (scheduler thread) beside the agent's token callback; user = a. */
 void agent_set_idle(agent *a, ember_seq_idle_fn on_idle);
+/* A new parser at `opening` and a clean round (after a tool round fed to its sequence). */
+bool agent_restart(agent *a, chat_opening opening);
+/* Queues a TOOL_RESULT event for the agent's next token (copies the strings). */
+void agent_defer_result(agent *a, const char *name, const char *arguments, const char *text);
 /* Flushes the parser and held UTF-8 bytes (after the agent stopped). */
 void agent_flush(agent *a);
 /* Current confidence score (lowest window mean so far; the running mean before a window fills). */

@@ -14,6 +14,11 @@
  *   5. A synthesizer forked from the root reads the candidates (answers, excerpts of their
  *      reasoning, the vote) and writes the final answer, which is what the user sees.
  *
+ * Zoom (visual chain of thought): an agent that calls the run's zoom tool pauses; the run's
+ * thread crops, feeds the crop to that agent's own sequence as a tool turn (its branch only;
+ * the shared prompt and the other agents are untouched) and resumes it, up to
+ * max_tool_steps rounds per agent.
+ *
  * Threads: the hooks (should_stop, on_stop) and the idle callback run on the scheduler thread
  * and own the early-stop state; the run's thread only creates and reaps sequences, waiting
  * on `cv` for agents to go idle. All agent events are emitted on the scheduler thread, so a
@@ -21,7 +26,10 @@
  */
 #include "agent/contemplate.h"
 #include "agent/vote.h"
+#include "agent/zoom.h"
 #include "core/error.h"
+
+#include <jansson.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -48,6 +56,8 @@ typedef struct contemplation {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool *idle;                 /* guarded by mu */
+    bool *zoom_pending;         /* guarded by mu: idle only to zoom, to be resumed */
+    int *zoom_rounds;           /* run's thread only */
     /* early-stop state: scheduler thread only */
     bool *stopped;              /* the agent's final state is recorded */
     int n_finished;             /* agents that ended their turn (or hit the token limit) */
@@ -115,9 +125,27 @@ static bool should_stop(agent *a) {
     return true;
 }
 
+/* True when every call of the agent's round is the run's zoom and it has rounds left. */
+static bool wants_zoom(contemplation *c, agent *a) {
+    run_ctx *run = c->run;
+    int max_steps = run->params.max_tool_steps > 0 ? run->params.max_tool_steps : 8;
+    if (!run->zoom || !a->calls_json || c->zoom_rounds[agent_index(c, a)] >= max_steps) return false;
+    json_t *calls = json_loads(a->calls_json, 0, NULL);
+    bool all = json_array_size(calls) > 0;
+    size_t i;
+    json_t *call;
+    json_array_foreach(calls, i, call) all = all && run_is_zoom(run, json_string_value(json_object_get(call, "name")));
+    json_decref(calls);
+    return all;
+}
+
 static void on_stop(agent *a) {
     contemplation *c = a->mode;
     const char *reason = a->stop_reason;
+    if (strcmp(reason, "tool_calls") == 0 && !atomic_load(&c->run->cancelled) && wants_zoom(c, a)) {
+        a->zoom_wanted = true;  /* not final: the run zooms and resumes it */
+        return;
+    }
     bool finished = strcmp(reason, "stop") == 0 || strcmp(reason, "length") == 0;
     bool early = strcmp(reason, "low_confidence") == 0;
     record(c, a, early ? "low_confidence" : finished ? "finished" : reason, finished, early);
@@ -145,6 +173,15 @@ static void on_idle(ember_seq *seq, ember_status status, void *user) {
     contemplation *c = a->mode;
     int i = agent_index(c, a);
     (void)seq;
+    if (a->zoom_wanted && status == EMBER_OK) {
+        pthread_mutex_lock(&c->mu);
+        c->idle[i] = true;
+        c->zoom_pending[i] = true;
+        pthread_cond_signal(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    a->zoom_wanted = false;
     if (!c->stopped[i]) {  /* stopped from outside: cancelled run, context full, engine error */
         agent_flush(a);
         record(c, a, status == EMBER_ERR_CANCELLED ? "cancelled" : status == EMBER_OK ? "finished" : "error",
@@ -157,6 +194,73 @@ static void on_idle(ember_seq *seq, ember_status status, void *user) {
     pthread_mutex_unlock(&c->mu);
 }
 
+static ember_sampling agent_sampling(const run_ctx *run, int i) {
+    ember_sampling s = run->params.sampling;
+    s.seed = run->params.sampling.seed + 1000003u * (uint32_t)(i + 1);
+    s.grammar = run->params.agent_grammar;
+    s.grammar_trigger = NULL;
+    return s;
+}
+
+/* On the run's thread, agent i idle after a round of zoom calls: crop, feed the crops to
+ * its own sequence as tool turns, and resume it. False when it cannot go on. */
+static bool resume_with_zoom(contemplation *c, int i) {
+    run_ctx *run = c->run;
+    agent *a = &c->agents[i];
+    json_t *calls = json_loads(a->calls_json ? a->calls_json : "[]", 0, NULL);
+    size_t n = json_array_size(calls);
+    chat_message *results = calloc(n ? n : 1, sizeof *results);
+    zoom_outcome *outs = calloc(n ? n : 1, sizeof *outs);
+    ember_image **crops = calloc(n ? n : 1, sizeof *crops);
+    bool ok = results && outs && crops && n > 0;
+    for (size_t k = 0; ok && k < n; k++) {
+        json_t *call = json_array_get(calls, k);
+        char *args = json_dumps(json_object_get(call, "arguments"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *text = NULL;
+        run_zoom(run, i, args, &outs[k], &text);
+        agent_defer_result(a, "zoom", args, text);
+        crops[k] = outs[k].crop;
+        results[k] = (chat_message){.role = EMBER_ROLE_TOOL, .name = (char *)"zoom", .content = text ? text : strdup(""),
+                                    .images = outs[k].crop ? &crops[k] : NULL, .n_images = outs[k].crop ? 1 : 0};
+        free(args);
+    }
+    strbuf feed = {0};
+    chat_images images = {0};
+    chat_render_opts opts = {.opening = CHAT_OPEN_REASONING, .reasoning = run->params.reasoning,
+                             .image_placeholder = EMBER_IMAGE_MARKER};
+    ok = ok && run->format->render_continuation(results, n, &opts, &feed, &images) && !images.oom;
+    /* the text up to each marker, then that image */
+    const char *p = strbuf_str(&feed);
+    ember_engine_stats before, after;
+    ember_engine_get_stats(run->engine, &before);
+    for (size_t k = 0; ok && k <= images.n; k++) {
+        const char *hit = k < images.n ? strstr(p, EMBER_IMAGE_MARKER) : NULL;
+        size_t len = hit ? (size_t)(hit - p) : strlen(p);
+        char *part = strndup(p, len);
+        ok = part && (len == 0 || ember_seq_feed_text(a->seq, part, true, NULL) == EMBER_OK);
+        free(part);
+        if (ok && hit) ok = ember_seq_feed_image(a->seq, images.items[k], NULL) == EMBER_OK;
+        p = hit ? hit + strlen(EMBER_IMAGE_MARKER) : p + len;
+    }
+    ember_engine_get_stats(run->engine, &after);
+    run->result->usage.images_encoded += (int)(after.encoder_runs - before.encoder_runs);  /* usage: run thread */
+    c->zoom_rounds[i]++;
+    ember_sampling s = agent_sampling(run, i);
+    ok = ok && ember_seq_set_sampling(a->seq, &s, NULL) == EMBER_OK && agent_restart(a, CHAT_OPEN_REASONING) &&
+         ember_seq_generate(a->seq, NULL) == EMBER_OK;
+    strbuf_free(&feed);
+    chat_images_free(&images);
+    for (size_t k = 0; results && k < n; k++) {
+        free(results[k].content);
+        zoom_outcome_free(&outs[k]);
+    }
+    free(results);
+    free(outs);
+    free(crops);
+    json_decref(calls);
+    return ok;
+}
+
 static ember_status start_agents(contemplation *c, ember_seq *root, ember_error *err) {
     run_ctx *run = c->run;
     for (int i = 0; i < c->n; i++) {
@@ -165,9 +269,7 @@ static ember_status start_agents(contemplation *c, ember_seq *root, ember_error 
         if (i < N_APPROACHES) snprintf(approach, sizeof approach, "%s", APPROACHES[i]);
         else snprintf(approach, sizeof approach, "%s (variant %d)", APPROACHES[i % N_APPROACHES], i / N_APPROACHES + 1);
         o->approach = strdup(approach);
-        ember_sampling s = run->params.sampling;
-        s.seed = run->params.sampling.seed + 1000003u * (uint32_t)(i + 1);
-        s.grammar = run->params.agent_grammar;
+        ember_sampling s = agent_sampling(run, i);
         ember_seq *seq = NULL;
         ember_status status = run_seq_open(run, root, &s, &seq, err);
         if (status != EMBER_OK) return status;
@@ -201,6 +303,19 @@ static void reap(contemplation *c) {
         if (ready < 0) {
             pthread_cond_wait(&c->cv, &c->mu);
             continue;
+        }
+        if (c->zoom_pending[ready]) {
+            c->idle[ready] = false;
+            c->zoom_pending[ready] = false;
+            pthread_mutex_unlock(&c->mu);
+            bool resumed = !atomic_load(&c->run->cancelled) && resume_with_zoom(c, ready);
+            pthread_mutex_lock(&c->mu);
+            if (resumed) continue;
+            /* it cannot go on: its round of calls is its last state */
+            agent *a = &c->agents[ready];
+            agent_flush(a);
+            record(c, a, atomic_load(&c->run->cancelled) ? "cancelled" : "tool_calls", false, false);
+            emit_finished(c, ready);
         }
         pthread_mutex_unlock(&c->mu);
         run_seq_close(c->run, c->agents[ready].seq);
@@ -272,10 +387,14 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     c.agents = calloc((size_t)n, sizeof *c.agents);
     c.idle = calloc((size_t)n, sizeof *c.idle);
     c.stopped = calloc((size_t)n, sizeof *c.stopped);
-    if (!r->agents || !c.agents || !c.idle || !c.stopped) {
+    c.zoom_pending = calloc((size_t)n, sizeof *c.zoom_pending);
+    c.zoom_rounds = calloc((size_t)n, sizeof *c.zoom_rounds);
+    if (!r->agents || !c.agents || !c.idle || !c.stopped || !c.zoom_pending || !c.zoom_rounds) {
         free(c.agents);
         free(c.idle);
         free(c.stopped);
+        free(c.zoom_pending);
+        free(c.zoom_rounds);
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
     r->n_agents = n;
@@ -357,5 +476,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     free(c.agents);
     free(c.idle);
     free(c.stopped);
+    free(c.zoom_pending);
+    free(c.zoom_rounds);
     return status;
 }

@@ -5,6 +5,7 @@
  */
 #include "agent/agent.h"
 #include "agent/contemplate.h"
+#include "agent/zoom.h"
 #include "core/error.h"
 
 #include <jansson.h>
@@ -108,25 +109,52 @@ static void *tool_thread(void *arg) {
     return NULL;
 }
 
-/* Runs one round's calls (in parallel), emits their results and appends the round to the
- * conversation. Returns false when a call names a tool the run cannot run itself: the
- * caller (an API client) runs those. */
+bool run_is_zoom(const run_ctx *run, const char *name) {
+    return run->zoom && name && strcmp(name, "zoom") == 0 &&
+           !(run->params.tools && ember_tools_is_enabled(run->params.tools, "zoom"));
+}
+
+ember_status run_zoom(run_ctx *run, int agent_index, const char *arguments, zoom_outcome *out, char **text) {
+    ember_error zerr = {0};
+    ember_status status = zoom_execute(run->engine, run->images, run->n_images, arguments, out, &zerr);
+    if (status != EMBER_OK) {
+        *text = strdup(zerr.message);
+        return status;
+    }
+    ember_zoom z = {.agent = agent_index, .image = out->image, .x1 = out->x1, .y1 = out->y1, .x2 = out->x2,
+                    .y2 = out->y2, .tokens = out->tokens, .crop = out->crop};
+    result_add_zoom(run->result, &z);
+    if (out->tokens > 0) run->result->usage.image_tokens += out->tokens;
+    *text = strdup(out->text);
+    return EMBER_OK;
+}
+
+/* Runs one round's calls (in parallel; zoom, the run's own, at once), emits their results
+ * and appends the round to the conversation (a zoom's result holds its crop). Returns false
+ * when a call names a tool the run cannot run itself: the caller (an API client) runs those. */
 static bool run_tools(run_ctx *run, ember_chat *chat, const char *calls_json, const char *reasoning) {
     json_t *calls = json_loads(calls_json, 0, NULL);
     size_t n = json_array_size(calls);
     for (size_t i = 0; i < n; i++) {
         const char *name = json_string_value(json_object_get(json_array_get(calls, i), "name"));
+        if (run_is_zoom(run, name)) continue;
         if (!run->params.tools || !name || !ember_tools_is_enabled(run->params.tools, name)) {
             json_decref(calls);
             return false;
         }
     }
     tool_job *jobs = calloc(n, sizeof *jobs);
-    for (size_t i = 0; jobs && i < n; i++) {
+    zoom_outcome *zooms = calloc(n ? n : 1, sizeof *zooms);
+    char **zoom_text = calloc(n ? n : 1, sizeof *zoom_text);
+    for (size_t i = 0; jobs && zooms && zoom_text && i < n; i++) {
         json_t *call = json_array_get(calls, i);
         jobs[i] = (tool_job){.tools = run->params.tools, .name = json_string_value(json_object_get(call, "name")),
                              .arguments = json_dumps(json_object_get(call, "arguments"), JSON_COMPACT | JSON_PRESERVE_ORDER),
                              .timeout_s = run->params.tool_timeout_s};
+        if (run_is_zoom(run, jobs[i].name)) {
+            run_zoom(run, -1, jobs[i].arguments, &zooms[i], &zoom_text[i]);
+            continue;
+        }
         jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, tool_thread, &jobs[i]) == 0;
         if (!jobs[i].threaded) tool_thread(&jobs[i]);
     }
@@ -137,13 +165,18 @@ static bool run_tools(run_ctx *run, ember_chat *chat, const char *calls_json, co
     }
     chat_set_last_reasoning(chat, reasoning);
     ember_result *r = run->result;
-    for (size_t i = 0; jobs && i < n; i++) {
-        const char *output = jobs[i].result ? ember_tool_result_output(jobs[i].result) : "the tool could not be called";
-        const char *error = jobs[i].result ? ember_tool_result_error(jobs[i].result) : NULL;
+    for (size_t i = 0; jobs && zooms && zoom_text && i < n; i++) {
         strbuf text = {0};
-        strbuf_puts(&text, output);
-        if (error) strbuf_printf(&text, "%sError: %s", text.len ? "\n" : "", error);
+        if (zoom_text[i]) {
+            strbuf_puts(&text, zoom_text[i]);
+        } else {
+            const char *output = jobs[i].result ? ember_tool_result_output(jobs[i].result) : "the tool could not be called";
+            const char *error = jobs[i].result ? ember_tool_result_error(jobs[i].result) : NULL;
+            strbuf_puts(&text, output);
+            if (error) strbuf_printf(&text, "%sError: %s", text.len ? "\n" : "", error);
+        }
         ember_chat_add_tool_result(chat, jobs[i].name, strbuf_str(&text), NULL);
+        if (zooms[i].crop) ember_chat_add_image(chat, zooms[i].crop, NULL);
         /* this round's calls are the last n the agent recorded */
         int index = r->n_calls - (int)n + (int)i;
         if (index >= 0 && !r->calls[index].output) r->calls[index].output = strdup(strbuf_str(&text));
@@ -153,8 +186,12 @@ static bool run_tools(run_ctx *run, ember_chat *chat, const char *calls_json, co
         strbuf_free(&text);
         ember_tool_result_destroy(jobs[i].result);
         free(jobs[i].arguments);
+        zoom_outcome_free(&zooms[i]);
+        free(zoom_text[i]);
     }
     free(jobs);
+    free(zooms);
+    free(zoom_text);
     json_decref(calls);
     return true;
 }
@@ -232,6 +269,10 @@ static ember_status run_chat(run_ctx *run, const ember_chat *chat, ember_error *
     if (run->params.mode == EMBER_MODE_CONTEMPLATING) status = contemplate_run(run, chat, err);
     else status = run_single(run, chat, err);
     ember_result *r = run->result;
+    if (run->n_images > 0 && r->answer.len) {  /* boxes the answer drew on the images */
+        bool per_mille = strcmp(run->format->name, "chatml-think") == 0;  /* Qwen3-VL's bbox_2d grid */
+        ember_boxes_parse(strbuf_str(&r->answer), run->images, run->n_images, per_mille, &r->boxes, &r->n_boxes, NULL);
+    }
     if (status == EMBER_ERR_CANCELLED) {
         r->finish_reason = "cancelled";
     } else if (status != EMBER_OK) {
@@ -245,9 +286,10 @@ static ember_status run_chat(run_ctx *run, const ember_chat *chat, ember_error *
     return status;
 }
 
-/* The registry's enabled tools and the caller's definitions, as one JSON array. */
-static char *merge_tools(const ember_run_params *p) {
+/* The registry's enabled tools, the run's zoom and the caller's definitions, as one array. */
+static char *merge_tools(const ember_run_params *p, bool zoom) {
     json_t *all = json_array();
+    if (zoom) json_array_append_new(all, json_loads(ZOOM_TOOL_JSON, 0, NULL));
     if (p->tools) {
         char *defs = ember_tools_definitions_json(p->tools);
         json_t *arr = defs ? json_loads(defs, 0, NULL) : NULL;
@@ -281,7 +323,8 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
     run->on_event = on_event;
     run->user = user;
     run->t_start = run_now_ms();
-    run->tools_json = merge_tools(params);
+    run->zoom = !params->no_zoom && ember_engine_has_vision(engine) && ember_chat_image_count(chat) > 0;
+    run->tools_json = merge_tools(params, run->zoom);
     run->result = result_create(params->mode);
     if (!run->result) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     status = prepare_images(run, chat, err);

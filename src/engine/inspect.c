@@ -141,13 +141,13 @@ ember_status inspect_projector(const char *path, int *image_size, ember_error *e
     struct gguf_init_params gp = {.no_alloc = true, .ctx = NULL};
     struct gguf_context *g = gguf_init_from_file(path, gp);
     if (!g) return ember_fail(err, EMBER_ERR_FORMAT, "'%s' is not a GGUF file (or it is corrupt)", path);
-    const char *arch = get_str(g, "general.architecture");
-    bool clip = arch && strcmp(arch, "clip") == 0;
+    char arch[64];
+    copy_str(arch, sizeof arch, get_str(g, "general.architecture"));
     *image_size = (int)get_u32(g, "clip.vision.image_size");
     gguf_free(g);
-    if (!clip)
+    if (strcmp(arch, "clip") != 0)
         return ember_fail(err, EMBER_ERR_FORMAT, "'%s' is not a vision projector (its architecture is '%s')", path,
-                          arch ? arch : "unknown");
+                          arch[0] ? arch : "unknown");
     return EMBER_OK;
 }
 

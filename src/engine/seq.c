@@ -122,6 +122,7 @@ void seq_drop_images_from(ember_seq *seq, int keep) {
 
 /* Appends image records (their starts already in this sequence's indices). */
 static bool seq_add_images(ember_seq *seq, const seq_image *images, int n) {
+    if (n <= 0) return true;
     if (seq->n_images + n > seq->cap_images) {
         int cap = seq->cap_images ? seq->cap_images : 4;
         while (cap < seq->n_images + n) cap *= 2;
