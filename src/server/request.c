@@ -104,7 +104,10 @@ static bool parse_image(json_t *part, const char *type, const char *p, srv_messa
     if (!images) return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
     m->images = images;
     srv_image *img = &m->images[m->n_images];
-    if (!base64_decode(comma + 1, strlen(comma + 1), &img->data, &img->len) || img->len == 0) {
+    if (!base64_decode(comma + 1, strlen(comma + 1), &img->data, &img->len)) img->data = NULL;
+    if (!img->data || img->len == 0) {
+        free(img->data);
+        img->data = NULL;
         return invalid(err, p, "%s: the data: URL is not valid base64", p);
     }
     m->n_images++;
