@@ -576,6 +576,8 @@ EMBER_API void ember_result_destroy(ember_result *result);
 EMBER_API const char *ember_result_answer(const ember_result *result);
 EMBER_API const char *ember_result_reasoning(const ember_result *result);
 EMBER_API ember_mode ember_result_mode(const ember_result *result);
+/* "stop", "length", "tool_calls", "cancelled" or "error". */
+EMBER_API const char *ember_result_finish_reason(const ember_result *result);
 EMBER_API const ember_usage *ember_result_usage(const ember_result *result);
 EMBER_API const ember_timings *ember_result_timings(const ember_result *result);
 /* The zooms the run made, in order, and the boxes read from the final answer. */

@@ -134,6 +134,7 @@ static void emit_delta(agent *a, ember_channel channel, const char *text, size_t
 /* Emits whole UTF-8 characters only; a character split over tokens waits for its rest. */
 static void flush_hold(agent *a, bool all) {
     size_t n = all ? a->hold.len : utf8_complete_prefix(strbuf_str(&a->hold), a->hold.len);
+    if (n == 0) return;
     emit_delta(a, a->hold_channel, strbuf_str(&a->hold), n);
     memmove(a->hold.data, a->hold.data + n, a->hold.len - n);
     a->hold.len -= n;

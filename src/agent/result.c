@@ -73,6 +73,7 @@ void ember_result_destroy(ember_result *r) {
 const char *ember_result_answer(const ember_result *r) { return strbuf_str(&r->answer); }
 const char *ember_result_reasoning(const ember_result *r) { return strbuf_str(&r->reasoning); }
 ember_mode ember_result_mode(const ember_result *r) { return r->mode; }
+const char *ember_result_finish_reason(const ember_result *r) { return r->finish_reason; }
 const ember_usage *ember_result_usage(const ember_result *r) { return &r->usage; }
 const ember_timings *ember_result_timings(const ember_result *r) { return &r->timings; }
 
