@@ -132,8 +132,7 @@ static void set_state(chat_parser *p, int state) {
     p->channel_fresh = true;
 }
 
-static void on_marker(chat_parser *p, int index) {
-    const char *marker = markers(p->state)[index];
+static void on_marker(chat_parser *p, const char *marker) {
     if (strcmp(marker, "</think>") == 0) set_state(p, ST_ANSWER);
     else if (strcmp(marker, "<think>") == 0) set_state(p, ST_REASONING);
     else if (strcmp(marker, "<tool_call>") == 0) set_state(p, ST_TOOL);

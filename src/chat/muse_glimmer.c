@@ -376,8 +376,7 @@ static void end_turn(chat_parser *p) {
     p->emit(p->user, CHAT_EVENT_TURN_END, "", 0, NULL);
 }
 
-static void on_marker(chat_parser *p, int index) {
-    const char *marker = markers(p->state)[index];
+static void on_marker(chat_parser *p, const char *marker) {
     bool is_start = strcmp(marker, "<|start|>") == 0;
     bool is_eom = strcmp(marker, "<|eom|>") == 0;
     switch (p->state) {

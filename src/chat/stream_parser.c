@@ -87,9 +87,16 @@ static void consume(chat_parser *p, bool final) {
         size_t at;
         int index = find_marker(markers, text, len, &at);
         if (index >= 0) {
+            const char *marker = markers[index];
+            int state = p->state;
             p->rules->on_text(p, text, at);
-            pos += at + strlen(markers[index]);
-            p->rules->on_marker(p, index);
+            pos += at + strlen(marker);
+            /* The text may have moved the parser on (a header that was no header); a marker
+             * the new state does not know is plain text there. */
+            bool known = state == p->state;
+            for (const char *const *m = p->rules->markers(p->state); !known && *m; m++) known = strcmp(*m, marker) == 0;
+            if (known) p->rules->on_marker(p, marker);
+            else p->rules->on_text(p, marker, strlen(marker));
             continue;
         }
         size_t safe = final ? len : len - held_suffix(markers, text, len);

@@ -17,8 +17,8 @@ typedef struct stream_rules {
     const char *const *(*markers)(int state);
     /* Plain text seen in the current state. */
     void (*on_text)(chat_parser *p, const char *text, size_t len);
-    /* Marker `index` of the current state's list was seen. */
-    void (*on_marker)(chat_parser *p, int index);
+    /* A marker of the current state's list was seen (the pointer is the list's entry). */
+    void (*on_marker)(chat_parser *p, const char *marker);
 } stream_rules;
 
 struct ember_parser {

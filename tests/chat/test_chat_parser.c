@@ -113,6 +113,20 @@ static void glimmer_stray_text_is_delivered(void **state) {
     check_all_splits("muse-glimmer", EMBER_OPEN_REASONING, "r<|", "r<|", "", "", 0);
 }
 
+/* Found by fuzz_chat_output: a header that overflows into answer text, then a marker of the
+ * header's list, in one piece. */
+static void overlong_header_then_marker(void **state) {
+    (void)state;
+    char text[512];
+    memset(text, 'h', 200);
+    strcpy(text + 200, "<|start|>assistant to=user<|message|>ok<|eot|>");
+    collected c;
+    parse_split("muse-glimmer", EMBER_OPEN_HEADER, text, strlen(text), false, &c);
+    assert_int_equal(strspn(c.answer, "h"), 200);
+    assert_string_equal(c.answer + 200, "ok");
+    assert_int_equal(c.turn_ends, 1);
+}
+
 static void chatml_reasoning_answer_tool(void **state) {
     (void)state;
     check_all_splits("chatml-think", EMBER_OPEN_REASONING, "hmm\n</think>\n\nIt is 4.<|im_end|>", "hmm\n", "It is 4.",
@@ -128,6 +142,7 @@ int main(void) {
         cmocka_unit_test(glimmer_header_opening),
         cmocka_unit_test(glimmer_tool_call_after_reasoning),
         cmocka_unit_test(glimmer_stray_text_is_delivered),
+        cmocka_unit_test(overlong_header_then_marker),
         cmocka_unit_test(chatml_reasoning_answer_tool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
