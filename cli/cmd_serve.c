@@ -30,6 +30,10 @@ static const char usage[] =
     "      --max-body BYTES    largest request body (default 8 MiB)\n"
     "      --model-id ID       the model's id in the API (default: the file name)\n"
     "      --web DIR           serve the web app in DIR at / (e.g. the repository's web/)\n"
+    "      --tools LIST        tools the server runs itself: calculator,python,web_fetch,web_search,\n"
+    "                          SERVER.TOOL (MCP), mcp, all (default: none)\n"
+    "      --mcp-config FILE   MCP servers ({\"mcpServers\": {…}})\n"
+    "      --search-url URL    SearxNG-compatible endpoint for web_search\n"
     "      --log               one line per request on stderr\n"
     "      --verbose           show llama.cpp's own log\n"
     "Without keys (ember keys add NAME) and on a loopback address, requests need no key.\n";
@@ -38,7 +42,9 @@ int ember_cmd_serve(int argc, char **argv) {
     ember_server_params p;
     ember_server_params_init(&p);
     static char model[1024], mmproj[1024];
-    const char *model_arg = NULL, *mmproj_arg = NULL;
+    const char *model_arg = NULL, *mmproj_arg = NULL, *tools_list = NULL;
+    ember_tools_options tools_opts;
+    ember_tools_options_init(&tools_opts);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -69,6 +75,9 @@ int ember_cmd_serve(int argc, char **argv) {
         else if (strcmp(a, "--max-body") == 0) ok = cli_parse_int(a, v, 1024, 1L << 30, &n), p.max_body_bytes = (size_t)n;
         else if (strcmp(a, "--model-id") == 0) p.model_id = v;
         else if (strcmp(a, "--web") == 0) p.web_dir = v;
+        else if (strcmp(a, "--tools") == 0) tools_list = v;
+        else if (strcmp(a, "--mcp-config") == 0) tools_opts.mcp_config_path = v;
+        else if (strcmp(a, "--search-url") == 0) tools_opts.search_url = v;
         else {
             fprintf(stderr, "ember serve: unknown option '%s'\n%s", a, usage);
             return 2;
@@ -98,9 +107,20 @@ int ember_cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     ember_error err = {0};
+    ember_tools *tools = NULL;
+    if (tools_list && strcmp(tools_list, "none") != 0) {
+        if (ember_tools_create(&tools_opts, &tools, &err) != EMBER_OK ||
+            ember_tools_enable(tools, tools_list, &err) != EMBER_OK) {
+            fprintf(stderr, "ember serve: --tools: %s\n", err.message);
+            ember_tools_destroy(tools);
+            return err.status == EMBER_ERR_NOT_FOUND || err.status == EMBER_ERR_UNSUPPORTED ? 2 : 1;
+        }
+        p.tools = tools;
+    }
     ember_server *server = NULL;
     if (ember_server_create(&p, &server, &err) != EMBER_OK) {
         fprintf(stderr, "ember serve: %s\n", err.message);
+        ember_tools_destroy(tools);
         return 1;
     }
     const char *host = p.host ? p.host : "127.0.0.1";
@@ -112,5 +132,6 @@ int ember_cmd_serve(int argc, char **argv) {
     sigwait(&stop, &sig);
     fprintf(stderr, "ember serve: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     ember_server_destroy(server);
+    ember_tools_destroy(tools);
     return 0;
 }

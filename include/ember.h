@@ -848,6 +848,9 @@ typedef struct ember_server_params {
     bool log_requests;          /* one line per request on stderr */
     const char *web_dir;        /* static files of the web app, served at / without a key
                                    (index.html for /); NULL = none */
+    struct ember_tools *tools;  /* built-in/MCP tools every request may use, run inside the
+                                   server (their calls and results stream as ember events);
+                                   NULL = none (the default). Not owned. */
 } ember_server_params;
 
 EMBER_API void ember_server_params_init(ember_server_params *params);

@@ -309,8 +309,15 @@ static const char *tool_short_name(const char *name) {
     return strncmp(name, "functions.", 10) == 0 ? name + 10 : name;
 }
 
-/* A generated tool message → OpenAI tool_calls (appended to job->calls, streamed). */
+/* A generated tool message → OpenAI tool_calls (appended to job->calls, streamed). Calls to
+ * the server's own tools are run by the run itself: they stream as ember events instead. */
 static void tool_call(srv_job *job, const char *recipient, const char *body) {
+    if (job->srv->tools && recipient && ember_tools_is_enabled(job->srv->tools, recipient)) {
+        if (job->req.stream && job->req.ember_events)
+            sse_ember(job, json_pack("{s:s, s:s, s:o}", "type", "tool.call", "name", recipient,
+                                     "arguments", srv_json_text(body ? body : "", body ? strlen(body) : 0)));
+        return;
+    }
     json_t *parsed = NULL;
     char *calls_json = NULL;
     ember_error err = {0};
@@ -726,6 +733,7 @@ static void run_params(srv_job *job, ember_run_params *rp) {
     rp->early_stop = r->early_stop;
     if (r->consensus > 0) rp->consensus = r->consensus;
     rp->tools_json = r->tools_json;
+    if (r->tool_choice != SRV_TOOLS_NONE) rp->tools = job->srv->tools;
 }
 
 /* Waits until the job has something to say (or the run ended); false if the client left. */

@@ -419,6 +419,7 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
     s->host = strdup(p->host ? p->host : "127.0.0.1");
     s->model_id = strdup(p->model_id ? p->model_id : base_name(p->engine.model_path));
     s->web_dir = p->web_dir ? strdup(p->web_dir) : NULL;
+    s->tools = p->tools;
     if (!s->host || !s->model_id || (p->web_dir && !s->web_dir)) {
         ember_server_destroy(s);
         return fail(err, EMBER_ERR_NOMEM, "out of memory");

@@ -30,6 +30,7 @@ struct ember_server {
     char *model_id;
     char *host;
     char *web_dir;                /* static files of the web app, or NULL */
+    struct ember_tools *tools;    /* server-side tools (not owned), or NULL */
     int port;
     int n_ctx, n_seq_max, parallel, max_agents, default_max_tokens;
     size_t max_body;

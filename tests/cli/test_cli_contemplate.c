@@ -19,9 +19,10 @@
 
 static json_t *contemplate(const char *agent_grammar, const char *const *extra, test_proc *proc) {
     const char *grammar = test_temp_file(agent_grammar, 1);
+    /* the date is fixed: the system block carries it, and seeds are chosen for this prompt */
     const char *args[40] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--mode", "contemplating",
-                            "--agent-grammar-file", grammar, "--max-tokens", "200", "--json"};
-    int n = 10;
+                            "--agent-grammar-file", grammar, "--max-tokens", "200", "--json", "--date", "2026-01-01"};
+    int n = 12;
     for (int i = 0; extra[i]; i++) args[n++] = extra[i];
     args[n++] = "What is 6 times 7?";
     args[n] = NULL;

@@ -2,7 +2,7 @@
  * test_cli_tools.c — the tool loop end to end: a grammar forces a Muse Glimmer ATEM call to
  * the calculator (or, by the model's choice, an answer); ember runs the tool, appends the
  * result as a tool turn, and the run continues to an answer. The seed is one where the model
- * calls first.
+ * calls first; the date is fixed because the system block carries it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +26,7 @@ static void calculator_round_trip(void **state) {
     (void)state;
     const char *grammar = test_temp_file(GRAMMAR, 0);
     const char *args[] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--tools", "calculator", "--grammar-file",
-                          grammar, "--seed", "3", "--json", "What is 2^100?", NULL};
+                          grammar, "--seed", "1", "--date", "2026-01-01", "--json", "What is 2^100?", NULL};
     test_proc proc;
     assert_true(test_run_ember(&proc, NULL, args));
     if (proc.status) fprintf(stderr, "%s\n", proc.err);
@@ -53,7 +53,7 @@ static void calculator_round_trip(void **state) {
 
     /* the tool results are shown on stderr while streaming */
     const char *plain[] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--tools", "calculator", "--grammar-file",
-                           grammar, "--seed", "3", "What is 2^100?", NULL};
+                           grammar, "--seed", "1", "--date", "2026-01-01", "What is 2^100?", NULL};
     assert_true(test_run_ember(&proc, NULL, plain));
     assert_int_equal(proc.status, 0);
     assert_non_null(strstr(proc.err, "1267650600228229401496703205376"));

@@ -431,3 +431,33 @@ test('qwen3 (ChatML with <think>): Thinking json_schema, and no vision means ima
     await qwen.stop();
   }
 });
+
+test('built-in tools run inside the server: their calls and results stream as ember events', async () => {
+  const srv = await startServer(['-c', '4096', '--parallel', '1', '--db', `${tmp.dir}/t.db`, '-t', '1', '--tools', 'calculator']);
+  try {
+    const c = client(OpenAI, srv);
+    /* every round must call the calculator: the server runs it and continues until its step limit */
+    const grammar = 'root ::= "a" <|eom|> <|start|> "assistant to=calculator" <|message|> ' +
+      '"<atem:function_calls>\\n<atem:invoke name=\\"calculator\\">\\n<atem:parameter name=\\"expression\\">2^100</atem:parameter>\\n</atem:invoke>\\n</atem:function_calls>"\n';
+    const stream = await c.chat.completions.create({
+      model: 'm', messages: user('What is 2^100?'), stream: true, seed: 1, max_tokens: 2000,
+      ember: { grammar, mode: 'thinking' },
+    });
+    const results = [], calls = [];
+    let finish, clientCalls = 0;
+    for await (const chunk of stream) {
+      if (chunk.ember?.type === 'tool.result') results.push(chunk.ember);
+      if (chunk.ember?.type === 'tool.call') calls.push(chunk.ember);
+      if (chunk.choices[0]?.delta?.tool_calls) clientCalls++;
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.ok(calls.length >= 1 && calls[0].name === 'calculator', JSON.stringify(calls));
+    assert.ok(results.length >= 1, 'no tool.result events');
+    assert.equal(results[0].name, 'calculator');
+    assert.equal(results[0].output, '1267650600228229401496703205376');
+    assert.equal(clientCalls, 0);            /* not handed to the client */
+    assert.notEqual(finish, 'tool_calls');
+  } finally {
+    await srv.stop();
+  }
+});
