@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixtures.h"
 #include "test_support.h"
@@ -165,12 +166,71 @@ static void run_reuses_the_image_across_turns(void **state) {
     free(rgb);
 }
 
+static const char ZOOM_GRAMMAR[] =
+    "root ::= \"a\"{3} <|eom|> <|start|> \"assistant\" (call | answer)\n"
+    "call ::= \" to=zoom\" <|message|> \"<atem:function_calls>\\n<atem:invoke name=\\\"zoom\\\">\\n"
+    "<atem:parameter name=\\\"image\\\">1</atem:parameter>\\n"
+    "<atem:parameter name=\\\"box\\\">[0.625, 0.125, 0.875, 0.375]</atem:parameter>\\n"
+    "</atem:invoke>\\n</atem:function_calls>\"\n"
+    "answer ::= \" to=user\" <|message|> \"There: <box label=\\\"square\\\">0.625,0.125,0.875,0.375</box>\"\n";
+
+static void zoom_crops_and_boxes_are_written(void **state) {
+    (void)state;
+    uint8_t *rgb = fx_picture(64, 64);
+    fx_bytes png = fx_png(rgb, 64, 64);
+    const char *path = fx_write(png, ".png", 0);
+    const char *grammar = test_temp_file(ZOOM_GRAMMAR, 0);
+    char dir[] = "/tmp/ember-crops-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char drawn[128], crop[160];
+    snprintf(drawn, sizeof drawn, "%s/boxes.png", dir);
+    snprintf(crop, sizeof crop, "%s/crop-1.png", dir);
+    const char *args[] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--image", path, "--grammar-file", grammar,
+                          "--seed", "2", "--json", "--save-crops", dir, "--draw-boxes", drawn, "Where is green?", NULL};
+    test_proc proc;
+    json_t *root = ask_json(args, &proc);
+    json_t *zooms = json_object_get(root, "zooms");
+    assert_true(json_array_size(zooms) >= 1);
+    json_t *z = json_array_get(zooms, 0);
+    assert_int_equal(json_integer_value(json_object_get(z, "image")), 1);
+    assert_true(json_number_value(json_array_get(json_object_get(z, "box"), 0)) == 40);
+    json_t *box = json_array_get(json_object_get(root, "boxes"), 0);
+    assert_string_equal(json_string_value(json_object_get(box, "label")), "square");
+    assert_true(json_real_value(json_array_get(json_object_get(box, "box_normalized"), 2)) == 0.875);
+    /* the crop on disk is the green square, scaled up */
+    FILE *f = fopen(crop, "rb");
+    assert_non_null(f);
+    fclose(f);
+    json_decref(root);
+    test_proc_free(&proc);
+    const char *show_crop[] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--image", crop, "--mode", "instant",
+                               "--grammar", "root ::= \"ok\"", "--json", "q", NULL};
+    root = ask_json(show_crop, &proc);   /* and it reads back as an image */
+    json_decref(root);
+    test_proc_free(&proc);
+    f = fopen(drawn, "rb");
+    assert_non_null(f);
+    fclose(f);
+    remove(crop);
+    remove(drawn);
+    for (int k = 2; k < 9; k++) {
+        snprintf(crop, sizeof crop, "%s/crop-%d.png", dir, k);
+        remove(crop);
+    }
+    rmdir(dir);
+    remove(grammar);
+    remove(path);
+    free(png.data);
+    free(rgb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_format_through_ask),
         cmocka_unit_test(several_images_and_the_second_family),
         cmocka_unit_test(bad_inputs_are_one_line),
         cmocka_unit_test(run_reuses_the_image_across_turns),
+        cmocka_unit_test(zoom_crops_and_boxes_are_written),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
