@@ -278,6 +278,8 @@ EMBER_API ember_status ember_seq_reset_media(ember_seq *seq, const char *text, b
 EMBER_API int ember_seq_n_tokens(const ember_seq *seq);
 /* Tokens this sequence sent through llama_decode itself (shared prefixes are not counted). */
 EMBER_API int ember_seq_n_evaluated(const ember_seq *seq);
+/* Images this sequence's feeds and resets sent through the vision encoder (not cached). */
+EMBER_API int ember_seq_n_encoded(const ember_seq *seq);
 EMBER_API int ember_seq_id(const ember_seq *seq);
 
 /* Tokenizes text with the engine's vocabulary; returns the count, or -1 on error. */

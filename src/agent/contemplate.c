@@ -231,8 +231,7 @@ static bool resume_with_zoom(contemplation *c, int i) {
     ok = ok && run->format->render_continuation(results, n, &opts, &feed, &images) && !images.oom;
     /* the text up to each marker, then that image */
     const char *p = strbuf_str(&feed);
-    ember_engine_stats before, after;
-    ember_engine_get_stats(run->engine, &before);
+    int encoded = ember_seq_n_encoded(a->seq);
     for (size_t k = 0; ok && k <= images.n; k++) {
         const char *hit = k < images.n ? strstr(p, EMBER_IMAGE_MARKER) : NULL;
         size_t len = hit ? (size_t)(hit - p) : strlen(p);
@@ -242,8 +241,7 @@ static bool resume_with_zoom(contemplation *c, int i) {
         if (ok && hit) ok = ember_seq_feed_image(a->seq, images.items[k], NULL) == EMBER_OK;
         p = hit ? hit + strlen(EMBER_IMAGE_MARKER) : p + len;
     }
-    ember_engine_get_stats(run->engine, &after);
-    run->result->usage.images_encoded += (int)(after.encoder_runs - before.encoder_runs);  /* usage: run thread */
+    run->result->usage.images_encoded += ember_seq_n_encoded(a->seq) - encoded;  /* usage: run thread */
     c->zoom_rounds[i]++;
     ember_sampling s = agent_sampling(run, i);
     ok = ok && ember_seq_set_sampling(a->seq, &s, NULL) == EMBER_OK && agent_restart(a, CHAT_OPEN_REASONING) &&

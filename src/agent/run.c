@@ -62,13 +62,11 @@ ember_status run_reset_prompt(run_ctx *run, ember_seq *seq, const ember_chat *ch
                               ember_error *err) {
     strbuf prompt = {0};
     chat_images images = {0};
-    ember_engine_stats before, after;
-    ember_engine_get_stats(run->engine, &before);
+    int encoded = ember_seq_n_encoded(seq);
     ember_status status = run_render(run, chat, opening, &prompt, &images, err);
     if (status == EMBER_OK)
         status = ember_seq_reset_media(seq, strbuf_str(&prompt), true, images.items, (int)images.n, err);
-    ember_engine_get_stats(run->engine, &after);
-    run->result->usage.images_encoded += (int)(after.encoder_runs - before.encoder_runs);
+    run->result->usage.images_encoded += ember_seq_n_encoded(seq) - encoded;
     strbuf_free(&prompt);
     chat_images_free(&images);
     return status;

@@ -84,6 +84,7 @@ struct ember_seq {
     seq_image *images;        /* images in tokens[], by start */
     int n_images;
     int cap_images;
+    atomic_int n_encoded;     /* images its inputs sent through the encoder (cache misses) */
 
     bool generating;          /* sample after the queued input is evaluated */
     bool cancel_requested;

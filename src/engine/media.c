@@ -352,7 +352,9 @@ ember_status ember_seq_reset_media(ember_seq *seq, const char *text, bool specia
         lock(e);
         int keep = seq_keep_prefix(seq, mp.tokens, mp.n, mp.spans, mp.n_spans);
         unlock(e);
-        status = prompt_embed(e, &mp, images, keep, NULL, err);
+        int encoded = 0;
+        status = prompt_embed(e, &mp, images, keep, &encoded, err);
+        atomic_fetch_add(&seq->n_encoded, encoded);
         if (status == EMBER_OK) status = seq_reset_input(seq, mp.tokens, mp.n, mp.spans, mp.n_spans, err);
     }
     prompt_free(e, &mp);
@@ -366,7 +368,9 @@ ember_status ember_seq_feed_image(ember_seq *seq, const ember_image *image, embe
     const ember_image *one[1] = {image};
     media_prompt mp;
     status = prompt_tokenize(e, EMBER_IMAGE_MARKER, true, one, 1, &mp, err);
-    if (status == EMBER_OK) status = prompt_embed(e, &mp, one, 0, NULL, err);
+    int encoded = 0;
+    if (status == EMBER_OK) status = prompt_embed(e, &mp, one, 0, &encoded, err);
+    atomic_fetch_add(&seq->n_encoded, encoded);
     if (status != EMBER_OK) {
         prompt_free(e, &mp);
         return status;
@@ -388,6 +392,7 @@ int ember_engine_image_tokens(ember_engine *e, const ember_image *image) {
 }
 
 bool ember_engine_has_vision(const ember_engine *e) { return e->mtmd != NULL; }
+int ember_seq_n_encoded(const ember_seq *seq) { return atomic_load(&((ember_seq *)seq)->n_encoded); }
 int ember_engine_image_size(const ember_engine *e) { return e->mtmd ? e->image_size : 0; }
 
 bool media_step(ember_engine *e) {
