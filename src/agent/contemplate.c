@@ -63,7 +63,7 @@ typedef struct contemplation {
     int n_finished;             /* agents that ended their turn (or hit the token limit) */
     float threshold;
     bool have_threshold;
-    bool consensus;
+    atomic_bool consensus;      /* written on the scheduler thread, read by reap too */
 } contemplation;
 
 static int agent_index(contemplation *c, agent *a) { return (int)(a - c->agents); }
@@ -111,9 +111,15 @@ static void emit_finished(contemplation *c, int i) {
 static void stop_the_rest(contemplation *c) {
     for (int i = 0; i < c->n; i++) {
         if (c->stopped[i]) continue;
+        /* an agent paused for a zoom is idle: no idle callback will come, so finish it here */
+        pthread_mutex_lock(&c->mu);
+        bool paused = c->zoom_pending[i];
+        c->zoom_pending[i] = false;
+        pthread_mutex_unlock(&c->mu);
         agent_flush(&c->agents[i]);
         record(c, &c->agents[i], "consensus", false, true);
-        ember_seq_cancel(c->agents[i].seq);
+        if (paused) emit_finished(c, i);
+        else ember_seq_cancel(c->agents[i].seq);
     }
 }
 
@@ -162,8 +168,8 @@ static void on_stop(agent *a) {
         c->have_threshold = true;
     }
     vote_outcome v = tally_finished(c, false);
-    if (c->n_finished >= 2 && v.supporters >= 2 && v.share >= c->run->params.consensus && !c->consensus) {
-        c->consensus = true;
+    if (c->n_finished >= 2 && v.supporters >= 2 && v.share >= c->run->params.consensus && !atomic_load(&c->consensus)) {
+        atomic_store(&c->consensus, true);
         stop_the_rest(c);
     }
 }
@@ -306,13 +312,14 @@ static void reap(contemplation *c) {
             c->idle[ready] = false;
             c->zoom_pending[ready] = false;
             pthread_mutex_unlock(&c->mu);
-            bool resumed = !atomic_load(&c->run->cancelled) && resume_with_zoom(c, ready);
+            bool resumed = !atomic_load(&c->run->cancelled) && !atomic_load(&c->consensus) && resume_with_zoom(c, ready);
             pthread_mutex_lock(&c->mu);
             if (resumed) continue;
             /* it cannot go on: its round of calls is its last state */
             agent *a = &c->agents[ready];
             agent_flush(a);
-            record(c, a, atomic_load(&c->run->cancelled) ? "cancelled" : "tool_calls", false, false);
+            record(c, a, atomic_load(&c->run->cancelled) ? "cancelled" : atomic_load(&c->consensus) ? "consensus" : "tool_calls",
+                   false, atomic_load(&c->consensus));
             emit_finished(c, ready);
         }
         pthread_mutex_unlock(&c->mu);
