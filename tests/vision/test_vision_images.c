@@ -135,6 +135,19 @@ static void unsupported_and_huge_are_refused(void **state) {
     bmp.data[18] = 0xa0; bmp.data[19] = 0x86; bmp.data[20] = 0x01; bmp.data[21] = 0;  /* 100000 */
     bmp.data[22] = 0xa0; bmp.data[23] = 0x86; bmp.data[24] = 0x01; bmp.data[25] = 0;
     load(bmp, EMBER_ERR_UNSUPPORTED, "too large");
+    /* PNG and GIF headers claiming 60000 x 60000 pixels: refused from the header alone */
+    fx_bytes big_png = fx_png(rgb, 4, 4);
+    big_png.data[16] = 0; big_png.data[17] = 0; big_png.data[18] = 0xea; big_png.data[19] = 0x60;
+    big_png.data[20] = 0; big_png.data[21] = 0; big_png.data[22] = 0xea; big_png.data[23] = 0x60;
+    ember_image *none = NULL;
+    ember_status st = ember_image_load_memory(big_png.data, big_png.size, 0, &none, NULL);
+    assert_true(st == EMBER_ERR_UNSUPPORTED || st == EMBER_ERR_FORMAT);  /* the IHDR CRC no longer matches */
+    assert_null(none);
+    fx_bytes big_gif = fx_gif(rgb, 4, 4);
+    big_gif.data[6] = 0x60; big_gif.data[7] = 0xea; big_gif.data[8] = 0x60; big_gif.data[9] = 0xea;
+    load(big_gif, EMBER_ERR_UNSUPPORTED, "too large");
+    free(big_png.data);
+    free(big_gif.data);
     /* a PNG above a caller's cap */
     fx_bytes png = fx_png(rgb, 4, 4);
     ember_image *img = NULL;

@@ -8,3 +8,4 @@ ember_test(test_vision_images ${CMAKE_CURRENT_LIST_DIR}/test_vision_images.c LIB
 ember_test(test_vision_engine ${CMAKE_CURRENT_LIST_DIR}/test_vision_engine.c MODELS LIBS ember_vision_fixtures TIMEOUT 300)
 ember_test(test_vision_cli ${CMAKE_CURRENT_LIST_DIR}/test_vision_cli.c MODELS LIBS ember_vision_fixtures PkgConfig::JANSSON TIMEOUT 300)
 ember_test(test_vision_run ${CMAKE_CURRENT_LIST_DIR}/test_vision_run.c MODELS LIBS ember_vision_fixtures PkgConfig::JANSSON TIMEOUT 300)
+ember_test(test_vision_render ${CMAKE_CURRENT_LIST_DIR}/test_vision_render.c TIMEOUT 60)
