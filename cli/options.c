@@ -47,7 +47,7 @@ const char cli_options_help[] =
     "vision:\n"
     "      --image FILE        an image for the prompt (PNG, JPEG, WebP, GIF, BMP; repeatable)\n"
     "      --image-max-tokens N  most tokens per image (larger images are scaled down)\n"
-    "      --no-zoom           do not offer the zoom tool (offered with images)\n"
+    "      --no-zoom           do not offer the zoom tool (offered with images when reasoning)\n"
     "      --save-crops DIR    write each zoom's crop as DIR/crop-N.png\n"
     "      --draw-boxes FILE   draw the answer's boxes on the image into FILE (a PNG)\n"
     "      (--mmproj is found beside the model when named mmproj-*.gguf)\n";

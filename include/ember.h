@@ -431,8 +431,9 @@ typedef struct ember_run_params {
     int max_tool_steps;          /* most generate → tools → continue rounds (0 = 8) */
     double tool_timeout_s;       /* per call (0 = the registry's default) */
     /* Vision */
-    bool no_zoom;                /* do not offer the built-in zoom tool (offered when the chat
-                                    has images and the engine has vision) */
+    bool no_zoom;                /* do not offer the built-in zoom tool (offered in Thinking and
+                                    Contemplating when the chat has images and the engine has
+                                    vision) */
     struct ember_prefix_cache *prefix_cache; /* keep the prompt's sequence between runs of one
                                     conversation (see ember_prefix_cache_create), or NULL */
 } ember_run_params;

@@ -321,7 +321,9 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
     run->on_event = on_event;
     run->user = user;
     run->t_start = run_now_ms();
-    run->zoom = !params->no_zoom && ember_engine_has_vision(engine) && ember_chat_image_count(chat) > 0;
+    /* zoom is for reasoning: offered in Thinking and Contemplating when there are images */
+    run->zoom = !params->no_zoom && params->mode != EMBER_MODE_INSTANT && ember_engine_has_vision(engine) &&
+                ember_chat_image_count(chat) > 0;
     run->tools_json = merge_tools(params, run->zoom);
     run->result = result_create(params->mode);
     if (!run->result) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
