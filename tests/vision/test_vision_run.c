@@ -1,7 +1,7 @@
 /*
  * test_vision_run.c — images through runs (the public run API on the generated models):
  * the zoom tool crops the right pixels of a picture with known colored regions, in Thinking
- * and in Contemplating (where the crop goes to the agent that asked for it, and only to it);
+ * and in Contemplating (each crop goes to the agent that asked for it, decoded once);
  * boxes in the answer become structured results; a prefix cache makes the next turn on the
  * same image skip its encoding and evaluation. Grammars force the model's text; the seeds are
  * ones where the model (random weights) chooses the branches the checks need.
@@ -142,20 +142,28 @@ static void thinking_zoom_crops_the_right_pixels(void **state) {
     ember_engine_destroy(e);
 }
 
-static void contemplating_zoom_goes_to_one_agent(void **state) {
+/* Every agent must zoom (the grammar has no answer branch) and may do it once: each agent's
+ * crop is its own, announced for it, and decoded once — into that agent's branch, not the
+ * shared prompt or the other agents (test_vision_engine checks the fork isolation itself).
+ * Sampling cannot decide the outcome, so batching order under load does not either. */
+static void contemplating_zoom_goes_to_each_asking_agent(void **state) {
     (void)state;
     ember_engine *e = open_engine();
     ember_image *img = NULL;
     ember_chat *chat = chat_with_picture(&img);
+    static char grammar[2048];
+    snprintf(grammar, sizeof grammar, "%s", grammar_with_box("[0.625, 0.125, 0.875, 0.375]"));
+    char *alt = strstr(grammar, " (call | answer)");
+    memcpy(alt, " call           ", strlen(" (call | answer)"));
     ember_run_params p;
     ember_run_params_init(&p);
     p.mode = EMBER_MODE_CONTEMPLATING;
-    p.agents = 2;
+    p.agents = 3;
     p.early_stop = false;
-    p.max_tool_steps = 2;
-    p.agent_grammar = grammar_with_box("[0.625, 0.125, 0.875, 0.375]");
+    p.max_tool_steps = 1;
+    p.agent_grammar = grammar;
     p.sampling.grammar = "root ::= \"Green.\"";
-    p.sampling.seed = 3;   /* agent 0 zooms once, then answers; agent 1 answers at once */
+    p.sampling.seed = 3;
     ember_engine_stats before, after;
     ember_engine_get_stats(e, &before);
     events ev = {0};
@@ -165,14 +173,23 @@ static void contemplating_zoom_goes_to_one_agent(void **state) {
     if (status != EMBER_OK) fprintf(stderr, "%s\n", err.message);
     assert_int_equal(status, EMBER_OK);
     ember_engine_get_stats(e, &after);
-    assert_int_equal(ember_result_zoom_count(r), 1);
-    const ember_zoom *z = ember_result_zoom(r, 0);
-    assert_int_equal(z->agent, 0);
-    assert_all_green(z->crop);
-    assert_int_equal(ev.tool_results[0 + 1], 1);   /* announced for agent 0 */
-    assert_int_equal(ev.tool_results[1 + 1], 0);
-    /* the prompt's image once, the crop once: decoded into agent 0's branch only */
-    assert_int_equal(after.image_tokens_evaluated - before.image_tokens_evaluated, 16 + 16);
+    assert_int_equal(ember_result_zoom_count(r), 3);
+    int per_agent[3] = {0};
+    for (size_t k = 0; k < 3; k++) {
+        const ember_zoom *z = ember_result_zoom(r, k);
+        assert_true(z->agent >= 0 && z->agent < 3);
+        per_agent[z->agent]++;
+        assert_all_green(z->crop);
+    }
+    for (int a = 0; a < 3; a++) {
+        assert_int_equal(per_agent[a], 1);
+        assert_int_equal(ev.tool_results[a + 1], 1);   /* announced for that agent */
+    }
+    assert_int_equal(ev.tool_results[0], 0);           /* none for the main answer */
+    /* the prompt's image once, each crop once (the crops are equal: encoded once, cached) */
+    assert_int_equal(after.image_tokens_evaluated - before.image_tokens_evaluated, 16 + 3 * 16);
+    assert_int_equal(after.encoder_runs - before.encoder_runs, 2);
+    assert_int_equal(ember_result_usage(r)->images_encoded, 2);
     assert_string_equal(ember_result_answer(r), "Green.");
     ember_result_destroy(r);
     ember_chat_destroy(chat);
@@ -227,7 +244,7 @@ static void next_turn_reuses_the_image(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(thinking_zoom_crops_the_right_pixels),
-        cmocka_unit_test(contemplating_zoom_goes_to_one_agent),
+        cmocka_unit_test(contemplating_zoom_goes_to_each_asking_agent),
         cmocka_unit_test(next_turn_reuses_the_image),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
