@@ -73,6 +73,60 @@ static void jpeg_quiet(j_common_ptr cinfo, int level) {
     if (level < 0) cinfo->err->num_warnings++;  /* corrupt data: counted, judged at the end */
 }
 
+/* EXIF orientation (tag 0x0112 of IFD0) from an APP1 "Exif\0\0" payload; 1 when absent. */
+static int exif_orientation(const uint8_t *p, size_t n) {
+    if (n < 14 || memcmp(p, "Exif\0\0", 6) != 0) return 1;
+    p += 6;
+    n -= 6;
+    bool le = p[0] == 'I' && p[1] == 'I';
+    if (!le && !(p[0] == 'M' && p[1] == 'M')) return 1;
+#define RD16(q) (le ? (uint32_t)(q)[0] | (uint32_t)(q)[1] << 8 : (uint32_t)(q)[0] << 8 | (uint32_t)(q)[1])
+#define RD32(q) (le ? RD16(q) | RD16((q) + 2) << 16 : RD16(q) << 16 | RD16((q) + 2))
+    uint32_t ifd = RD32(p + 4);
+    if (ifd > n - 2 || ifd < 8) return 1;
+    uint32_t count = RD16(p + ifd);
+    for (uint32_t i = 0; i < count; i++) {
+        size_t at = (size_t)ifd + 2 + (size_t)i * 12;
+        if (at + 12 > n) break;
+        if (RD16(p + at) == 0x0112) {
+            uint32_t v = RD16(p + at + 8);
+            return v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+    return 1;
+#undef RD16
+#undef RD32
+}
+
+/* Applies an EXIF orientation (2-8) to w x h RGB; swaps w and h for the transposing ones. */
+static uint8_t *orient(uint8_t *src, int *w, int *h, int o) {
+    if (o <= 1 || o > 8) return src;
+    int W = *w, H = *h;
+    bool swap = o >= 5;
+    int ow = swap ? H : W, oh = swap ? W : H;
+    uint8_t *dst = malloc((size_t)W * H * 3);
+    if (!dst) return NULL;
+    for (int y = 0; y < oh; y++) {
+        for (int x = 0; x < ow; x++) {
+            int sx, sy;  /* the source pixel shown at (x, y) */
+            switch (o) {
+            case 2: sx = W - 1 - x; sy = y; break;
+            case 3: sx = W - 1 - x; sy = H - 1 - y; break;
+            case 4: sx = x; sy = H - 1 - y; break;
+            case 5: sx = y; sy = x; break;
+            case 6: sx = y; sy = H - 1 - x; break;
+            case 7: sx = W - 1 - y; sy = H - 1 - x; break;
+            default: sx = W - 1 - y; sy = x; break;  /* 8 */
+            }
+            memcpy(dst + ((size_t)y * ow + x) * 3, src + ((size_t)sy * W + sx) * 3, 3);
+        }
+    }
+    free(src);
+    *w = ow;
+    *h = oh;
+    return dst;
+}
+
 ember_status vision_decode_jpeg(const uint8_t *data, size_t size, size_t max_pixels, int *w, int *h, uint8_t **rgb,
                                 ember_error *err) {
     struct jpeg_decompress_struct cinfo;
@@ -92,7 +146,11 @@ ember_status vision_decode_jpeg(const uint8_t *data, size_t size, size_t max_pix
     }
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);  /* EXIF, for the orientation */
     jpeg_read_header(&cinfo, TRUE);
+    int orientation = 1;
+    for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && orientation == 1) orientation = exif_orientation(m->data, m->data_length);
     ember_status status = vision_check_size("JPEG", cinfo.image_width, cinfo.image_height, max_pixels, err);
     if (status != EMBER_OK) {
         jpeg_destroy_decompress(&cinfo);
@@ -135,9 +193,14 @@ ember_status vision_decode_jpeg(const uint8_t *data, size_t size, size_t max_pix
         free(pixels);
         return ember_fail(err, EMBER_ERR_FORMAT, "corrupt or truncated JPEG image (the data ends early or is damaged)");
     }
+    uint8_t *upright = orient(pixels, &width, &height, orientation);  /* as a viewer shows it */
+    if (!upright) {
+        free(pixels);
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory decoding a JPEG image");
+    }
     *w = width;
     *h = height;
-    *rgb = pixels;
+    *rgb = upright;
     return EMBER_OK;
 }
 

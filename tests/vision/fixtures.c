@@ -41,7 +41,9 @@ fx_bytes fx_png(const uint8_t *rgb, int w, int h) {
     return b;
 }
 
-fx_bytes fx_jpeg(const uint8_t *rgb, int w, int h, int quality) {
+fx_bytes fx_jpeg(const uint8_t *rgb, int w, int h, int quality) { return fx_jpeg_exif(rgb, w, h, quality, 0); }
+
+fx_bytes fx_jpeg_exif(const uint8_t *rgb, int w, int h, int quality, int orientation) {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr jerr;
     c.err = jpeg_std_error(&jerr);
@@ -56,6 +58,14 @@ fx_bytes fx_jpeg(const uint8_t *rgb, int w, int h, int quality) {
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, quality, TRUE);
     jpeg_start_compress(&c, TRUE);
+    if (orientation > 0) {  /* APP1: "Exif\0\0", little-endian TIFF header, IFD0 with tag 0x0112 */
+        static const uint8_t head[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 0x2a, 0, 8, 0, 0, 0, 1, 0,
+                                       0x12, 0x01, 3, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+        uint8_t exif[sizeof head];
+        memcpy(exif, head, sizeof head);
+        exif[24] = (uint8_t)orientation;  /* the entry's value field */
+        jpeg_write_marker(&c, JPEG_APP0 + 1, exif, sizeof exif);
+    }
     while (c.next_scanline < c.image_height) {
         JSAMPROW row = (JSAMPROW)(rgb + (size_t)c.next_scanline * w * 3);
         jpeg_write_scanlines(&c, &row, 1);

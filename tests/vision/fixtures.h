@@ -20,6 +20,8 @@ uint8_t *fx_picture(int w, int h);
 
 fx_bytes fx_png(const uint8_t *rgb, int w, int h);
 fx_bytes fx_jpeg(const uint8_t *rgb, int w, int h, int quality);
+/* With an EXIF orientation tag (1-8) in APP1, as cameras write it. */
+fx_bytes fx_jpeg_exif(const uint8_t *rgb, int w, int h, int quality, int orientation);
 fx_bytes fx_webp(const uint8_t *rgb, int w, int h);          /* lossless */
 fx_bytes fx_gif(const uint8_t *rgb, int w, int h);           /* palette of the picture's colors */
 fx_bytes fx_bmp(const uint8_t *rgb, int w, int h, int bpp);  /* 24 or 32 bits, bottom-up */

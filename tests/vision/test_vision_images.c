@@ -90,6 +90,31 @@ static void every_format_decodes(void **state) {
     free(rgb);
 }
 
+/* A camera's JPEG stored sideways with orientation 6 (rotate 90 degrees clockwise to show):
+ * ember hands the model the picture as a viewer shows it. */
+static void jpeg_orientation_is_applied(void **state) {
+    (void)state;
+    uint8_t *rgb = fx_picture(W, H);  /* 64 x 48, green square x in [40, 56), y in [6, 18) */
+    int expect[9][2] = {{0}, {W, H}, {W, H}, {W, H}, {W, H}, {H, W}, {H, W}, {H, W}, {H, W}};
+    for (int o = 1; o <= 8; o++) {
+        fx_bytes b = fx_jpeg_exif(rgb, W, H, 95, o);
+        ember_image *img = load(b, EMBER_OK, NULL);
+        assert_int_equal(ember_image_width(img), expect[o][0]);
+        assert_int_equal(ember_image_height(img), expect[o][1]);
+        if (o == 6) {  /* shown at x in [30, 42), y in [40, 56) */
+            const uint8_t *p = ember_image_rgb(img) + ((size_t)47 * H + 35) * 3;
+            assert_true(p[1] > 200 && p[0] < 60 && p[2] < 60);
+        }
+        if (o == 3) {  /* upside down: x in [8, 24), y in [30, 42) */
+            const uint8_t *p = ember_image_rgb(img) + ((size_t)35 * W + 15) * 3;
+            assert_true(p[1] > 200 && p[0] < 60 && p[2] < 60);
+        }
+        ember_image_destroy(img);
+        free(b.data);
+    }
+    free(rgb);
+}
+
 static void truncated_and_corrupt_fail(void **state) {
     (void)state;
     uint8_t *rgb = fx_picture(W, H);
@@ -256,6 +281,7 @@ static void boxes_are_read_from_text(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_format_decodes),
+        cmocka_unit_test(jpeg_orientation_is_applied),
         cmocka_unit_test(truncated_and_corrupt_fail),
         cmocka_unit_test(unsupported_and_huge_are_refused),
         cmocka_unit_test(crop_and_resize_take_the_right_pixels),
