@@ -5,9 +5,9 @@
 # Target: ember's ratio <= 1.05 x llama-batched-bench's.
 #   bench/contemplate.sh     (AGENTS=4, P=128, N=64, ROUNDS=3, THREADS, BENCH_MODEL)
 source "$(dirname "$0")/common.sh"
+default_model
 AGENTS=${AGENTS:-4}; P=${P:-128}; N=${N:-64}; ROUNDS=${ROUNDS:-3}
 
-least() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
 bb1=(); bbn=(); em1=(); emn=()
 for _ in $(seq 1 "$ROUNDS"); do
   # llama-batched-bench's table: |PP|TG|B|N_KV|T_PP s|S_PP t/s|T_TG s|S_TG t/s|T s|S t/s|

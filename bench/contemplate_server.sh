@@ -4,6 +4,7 @@
 # tokens per agent; wall time includes the prompt. Target: ember >= 1.0 x llama-server.
 #   bench/contemplate_server.sh    (AGENTS=4, P=128, N=64, THREADS, BENCH_MODEL, PORT=18089)
 source "$(dirname "$0")/common.sh"
+default_model
 AGENTS=${AGENTS:-4}; P=${P:-128}; N=${N:-64}; PORT=${PORT:-18089}
 
 "$llama_bin/llama-server" -m "$model" -t "$threads" -np "$AGENTS" -c $(((P + N + 64) * AGENTS)) \

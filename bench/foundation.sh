@@ -5,9 +5,9 @@
 # Target: ember >= 0.97 x llama-bench on both.
 #   bench/foundation.sh      (THREADS=N, BENCH_MODEL=FILE, P=512, N=128, REPS=2, ROUNDS=3)
 source "$(dirname "$0")/common.sh"
+default_model
 P=${P:-512}; N=${N:-128}; REPS=${REPS:-2}; ROUNDS=${ROUNDS:-3}
 
-best() { python3 -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }
 lb_pp=(); lb_tg=(); em_pp=(); em_tg=()
 for _ in $(seq 1 "$ROUNDS"); do
   lb=$("$llama_bin/llama-bench" -m "$model" -t "$threads" -p "$P" -n "$N" -r "$REPS" -o json 2>/dev/null)

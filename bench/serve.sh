@@ -5,6 +5,7 @@
 # (the random-weight model has no chat template for it); ember through /v1/chat/completions.
 #   bench/serve.sh            (STREAMS="1 4 16", N=64, THREADS, BENCH_MODEL, PORT=18090)
 source "$(dirname "$0")/common.sh"
+default_model
 STREAMS=${STREAMS:-"1 4 16"}; N=${N:-64}; PORT=${PORT:-18090}
 load="python3 $root/bench/stream_load.py"
 max=$(echo $STREAMS | tr ' ' '\n' | sort -n | tail -1)

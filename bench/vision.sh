@@ -6,16 +6,7 @@
 # The model is the ~0.5B random-weight muse-glimmer of the other benchmarks plus a ViT-B-sized
 # projector (768 wide, 12 layers, patch 16); the images are generated PNGs.
 #   bench/vision.sh     (SIZES="256 512", ROUNDS=3, THREADS, BENCH_MODEL + BENCH_MMPROJ)
-set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root"
-scripts/install-deps.sh
-llama_dir=$(scripts/llama-cpp.sh tools)
-llama_bin=$llama_dir/build/bin
-cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" >/dev/null
-ember=$root/build/release/cli/ember
-threads=${THREADS:-$(nproc)}
+source "$(dirname "$0")/common.sh"
 # Both tools wait passively in OpenMP's barriers: with spinning waits, any other load on a
 # 2-core machine stalls the encoder several-fold and the comparison measures the scheduler.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
@@ -51,8 +42,6 @@ open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBB
 PY
 done
 
-least() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
-ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
 stat_field() { sed -n "${2}p" | sed -E "s/.* $1=([0-9.]+).*/\1/"; }
 
 printf '%-8s %12s %12s %8s %14s %14s %8s\n' image "ttft 1st ms" "ttft 2nd ms" ratio "ember enc ms" "mtmd-cli ms" ratio
