@@ -244,8 +244,7 @@ static void force_answer(agent *a) {
 /* The agent stops itself: flush what the parser holds, then let the mode know. */
 static ember_seq_action stop(agent *a, const char *reason) {
     a->stop_reason = reason;
-    chat_parser_finish(a->parser);
-    flush_hold(a, true);
+    agent_flush(a);
     if (a->on_stop) a->on_stop(a);
     return EMBER_SEQ_PAUSE;
 }

@@ -42,6 +42,12 @@ void ember_sampling_init(ember_sampling *s) {
 bool engine_on_scheduler(const ember_engine *e) { return pthread_equal(pthread_self(), e->thread); }
 void engine_lock(ember_engine *e) { pthread_mutex_lock(&e->mu); }
 void engine_unlock(ember_engine *e) { pthread_mutex_unlock(&e->mu); }
+void engine_lock_unless_scheduler(ember_engine *e) {
+    if (!engine_on_scheduler(e)) engine_lock(e);
+}
+void engine_unlock_unless_scheduler(ember_engine *e) {
+    if (!engine_on_scheduler(e)) engine_unlock(e);
+}
 void engine_wait_not_decoding(ember_engine *e) {
     while (e->decoding) pthread_cond_wait(&e->step_cv, &e->mu);
 }
@@ -153,8 +159,7 @@ int ember_engine_n_ctx(const ember_engine *e) { return e->n_ctx; }
 int ember_engine_n_vocab(const ember_engine *e) { return e->n_vocab; }
 
 void ember_engine_get_stats(ember_engine *e, ember_engine_stats *stats) {
-    bool locked = !engine_on_scheduler(e);  /* callbacks already hold the lock */
-    if (locked) engine_lock(e);
+    engine_lock_unless_scheduler(e);
     *stats = e->stats;
-    if (locked) engine_unlock(e);
+    engine_unlock_unless_scheduler(e);
 }

@@ -135,6 +135,9 @@ struct ember_engine {
 bool engine_on_scheduler(const ember_engine *engine);
 void engine_lock(ember_engine *engine);
 void engine_unlock(ember_engine *engine);
+/* The same, skipped on the scheduler thread (its callbacks already hold the lock). */
+void engine_lock_unless_scheduler(ember_engine *engine);
+void engine_unlock_unless_scheduler(ember_engine *engine);
 /* With mu held: wait until no decode step is running. */
 void engine_wait_not_decoding(ember_engine *engine);
 

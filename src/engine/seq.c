@@ -10,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void lock_unless_scheduler(ember_engine *e) {
-    if (!engine_on_scheduler(e)) engine_lock(e);
-}
-static void unlock_unless_scheduler(ember_engine *e) {
-    if (!engine_on_scheduler(e)) engine_unlock(e);
-}
-
 bool seq_is_busy(const ember_seq *seq) { return seq->n_tokens > seq->n_past || seq->generating; }
 
 bool seq_push_tokens(ember_seq *seq, const llama_token *tokens, int n) {
@@ -185,9 +178,9 @@ ember_status ember_seq_create(ember_engine *e, const ember_sampling *sampling, e
         ember_sampling_init(&defaults);
         sampling = &defaults;
     }
-    lock_unless_scheduler(e);
+    engine_lock_unless_scheduler(e);
     ember_seq *seq = seq_alloc(e, sampling, err);
-    unlock_unless_scheduler(e);
+    engine_unlock_unless_scheduler(e);
     *out = seq;
     return seq ? EMBER_OK : err ? err->status : EMBER_ERR_NOMEM;
 }
@@ -213,11 +206,11 @@ void ember_seq_destroy(ember_seq *seq) {
 
 void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token, ember_seq_idle_fn on_idle,
                              void *user) {
-    lock_unless_scheduler(seq->engine);
+    engine_lock_unless_scheduler(seq->engine);
     seq->on_token = on_token;
     seq->on_idle = on_idle;
     seq->user = user;
-    unlock_unless_scheduler(seq->engine);
+    engine_unlock_unless_scheduler(seq->engine);
 }
 
 int seq_tokenize(ember_engine *e, const char *text, bool special, llama_token **out) {
@@ -251,7 +244,7 @@ ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n,
         if (tokens[i] < 0 || tokens[i] >= e->n_vocab)
             return ember_fail(err, EMBER_ERR_INVALID, "token %d is outside the vocabulary (%d)", tokens[i], e->n_vocab);
     ember_status status = EMBER_OK;
-    lock_unless_scheduler(e);
+    engine_lock_unless_scheduler(e);
     if (seq->n_tokens + n > e->n_ctx) {
         status = ember_fail(err, EMBER_ERR_CONTEXT,
                             "%d tokens do not fit the context: %d of %d are in use (raise -c/--ctx)",
@@ -262,7 +255,7 @@ ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n,
         seq->has_logits = false;
         pthread_cond_signal(&e->work_cv);
     }
-    unlock_unless_scheduler(e);
+    engine_unlock_unless_scheduler(e);
     return status;
 }
 
@@ -277,7 +270,7 @@ ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special,
 
 ember_status ember_seq_generate(ember_seq *seq, ember_error *err) {
     ember_engine *e = seq->engine;
-    lock_unless_scheduler(e);
+    engine_lock_unless_scheduler(e);
     ember_status status = EMBER_OK;
     if (seq->n_tokens == 0) {
         status = ember_fail(err, EMBER_ERR_INVALID, "a sequence needs input before it can generate");
@@ -286,7 +279,7 @@ ember_status ember_seq_generate(ember_seq *seq, ember_error *err) {
         seq->status = EMBER_OK;
         pthread_cond_signal(&e->work_cv);
     }
-    unlock_unless_scheduler(e);
+    engine_unlock_unless_scheduler(e);
     return status;
 }
 
@@ -319,7 +312,7 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
         sampling = &defaults;
     }
     *out = NULL;
-    lock_unless_scheduler(e);
+    engine_lock_unless_scheduler(e);
     /* Wait out a running decode first: waiting releases the lock, and a half-made child in
      * the table would be packed into the next batch as prefill. */
     if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);
@@ -357,27 +350,27 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
         free(child);
         child = NULL;
     }
-    unlock_unless_scheduler(e);
+    engine_unlock_unless_scheduler(e);
     *out = child;
     return status;
 }
 
 void ember_seq_cancel(ember_seq *seq) {
-    lock_unless_scheduler(seq->engine);
+    engine_lock_unless_scheduler(seq->engine);
     if (seq_is_busy(seq)) {
         seq->cancel_requested = true;
         pthread_cond_signal(&seq->engine->work_cv);
     }
-    unlock_unless_scheduler(seq->engine);
+    engine_unlock_unless_scheduler(seq->engine);
 }
 
 ember_status ember_seq_set_sampling(ember_seq *seq, const ember_sampling *sampling, ember_error *err) {
     ember_sampler *fresh = sampler_create(seq->engine, sampling, err);
     if (!fresh) return err ? err->status : EMBER_ERR_NOMEM;
-    lock_unless_scheduler(seq->engine);
+    engine_lock_unless_scheduler(seq->engine);
     ember_sampler *old = seq->sampler;
     seq->sampler = fresh;
-    unlock_unless_scheduler(seq->engine);
+    engine_unlock_unless_scheduler(seq->engine);
     sampler_destroy(old);
     return EMBER_OK;
 }
@@ -405,7 +398,7 @@ ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, s
     if (n > e->n_ctx)
         return ember_fail(err, EMBER_ERR_CONTEXT, "the prompt has %d tokens; the context holds %d (raise -c/--ctx)",
                           n, e->n_ctx);
-    lock_unless_scheduler(e);
+    engine_lock_unless_scheduler(e);
     if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);  /* before any change: it unlocks */
     ember_status status = EMBER_OK;
     int keep = 0;
@@ -436,14 +429,14 @@ ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, s
         }
         pthread_cond_signal(&e->work_cv);
     }
-    unlock_unless_scheduler(e);
+    engine_unlock_unless_scheduler(e);
     return status;
 }
 
 ember_status seq_append_input(ember_seq *seq, const llama_token *tokens, int n, seq_image *images, int n_images,
                               ember_error *err) {
     ember_engine *e = seq->engine;
-    lock_unless_scheduler(e);
+    engine_lock_unless_scheduler(e);
     ember_status status = EMBER_OK;
     int base = seq->n_tokens;
     if (base + n > e->n_ctx) {
@@ -462,7 +455,7 @@ ember_status seq_append_input(ember_seq *seq, const llama_token *tokens, int n, 
         }
         for (int i = 0; i < n_images; i++) images[i].start -= base;
     }
-    unlock_unless_scheduler(e);
+    engine_unlock_unless_scheduler(e);
     return status;
 }
 
