@@ -10,18 +10,18 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     json_t *schema = json_loadb((const char *)data, size, 0, NULL);
     if (!schema) return 0;
-    srv_buf rules = {0};
+    strbuf rules = {0};
     srv_error err;
     if (srv_schema_gbnf(schema, &rules, &err)) {
         for (int mode = 0; mode < 3; mode++) {
-            char *g = srv_grammar_wrap(srv_buf_str(&rules), (ember_mode)mode, "muse-glimmer", 64, &err);
+            char *g = srv_grammar_wrap(strbuf_str(&rules), (ember_mode)mode, "muse-glimmer", 64, &err);
             if (!g) abort();
             free(g);
         }
     } else if (err.status < 400) {
         abort();
     }
-    srv_buf_free(&rules);
+    strbuf_free(&rules);
     json_decref(schema);
     return 0;
 }

@@ -5,7 +5,7 @@
  * failure yields a message with a position or a reason.
  */
 #include "tools/calculator.h"
-#include "tools/utf8.h"
+#include "core/utf8.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@ static void check_utf8(const char *s) {
     size_t len = strlen(s);
     for (size_t i = 0; i < len;) {
         unsigned cp;
-        size_t n = tool_utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
         if (n == 0) abort();
         i += n;
     }

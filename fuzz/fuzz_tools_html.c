@@ -3,7 +3,7 @@
  * behavior; the text and title are valid UTF-8 without NULs and `len` is the text's length.
  */
 #include "tools/html_text.h"
-#include "tools/utf8.h"
+#include "core/utf8.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void check_utf8(const char *s, size_t len) {
     for (size_t i = 0; i < len;) {
         unsigned cp;
-        size_t n = tool_utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
         if (n == 0 || cp == 0) abort();
         i += n;
     }

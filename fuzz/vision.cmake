@@ -2,7 +2,7 @@
 # in model text.
 set(vision_src ${PROJECT_SOURCE_DIR}/src/vision)
 set(vision_sources ${vision_src}/image.c ${vision_src}/decode.c ${vision_src}/boxes.c ${vision_src}/draw.c
-    ${PROJECT_SOURCE_DIR}/src/core/error.c)
+    ${EMBER_CORE_SOURCES})
 foreach(target fuzz_vision_image fuzz_vision_boxes)
   add_executable(${target} ${CMAKE_CURRENT_LIST_DIR}/${target}.c ${vision_sources})
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)

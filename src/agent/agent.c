@@ -15,12 +15,6 @@
 
 static const char BUDGET_CUE[] = "\n\nI have thought enough; I will answer now.";
 
-double run_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 ember_status run_seq_open(run_ctx *run, ember_seq *parent, const ember_sampling *sampling, ember_seq **seq,
                           ember_error *err) {
     ember_status status = parent ? ember_seq_fork(parent, sampling, seq, err)
@@ -118,7 +112,7 @@ void run_emit(run_ctx *run, const ember_event *ev) {
 
 static void emit_delta(agent *a, ember_channel channel, const char *text, size_t len) {
     if (!len) return;
-    char *clean = utf8_sanitize(text, len);
+    char *clean = utf8_sanitize(text, len, NULL);
     if (!clean) return;
     ember_event ev = {
         .type = a->index >= 0 ? EMBER_EVENT_AGENT_DELTA
@@ -144,7 +138,7 @@ static void flush_hold(agent *a, bool all) {
 /* A whole tool message: parse it into calls, record and announce each. A message that is
  * not a call (random text addressed to a tool) is delivered as answer text instead. */
 static void agent_on_tool_message(agent *a, const char *recipient, const char *text, size_t len) {
-    char *body = utf8_sanitize(text, len);
+    char *body = utf8_sanitize(text, len, NULL);
     char *calls = NULL;
     if (body && ember_tool_calls_parse(a->run->format->name, recipient ? recipient : "", body, a->run->tools_json,
                                        &calls, NULL) == EMBER_OK) {
@@ -192,7 +186,7 @@ static void on_chat_event(void *user, chat_event_kind kind, const char *text, si
         ember_channel ch = kind == CHAT_EVENT_REASONING ? EMBER_CHANNEL_REASONING : EMBER_CHANNEL_ANSWER;
         strbuf_append(ch == EMBER_CHANNEL_REASONING ? a->reasoning : a->answer, text, len);
         if (ch == EMBER_CHANNEL_ANSWER && a->index < 0 && a->run->t_first_answer == 0)
-            a->run->t_first_answer = run_now_ms();
+            a->run->t_first_answer = ember_now_ms();
         if (a->hold.len && a->hold_channel != ch) flush_hold(a, true);
         a->hold_channel = ch;
         strbuf_append(&a->hold, text, len);
@@ -286,7 +280,7 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     agent *a = user;
     run_ctx *run = a->run;
     if (a->n_deferred) emit_deferred(a);
-    if (run->t_first_token == 0) run->t_first_token = run_now_ms();
+    if (run->t_first_token == 0) run->t_first_token = ember_now_ms();
     if (a->generated == 0) a->prompt_evaluated = ember_seq_n_evaluated(seq);
     ember_channel channel = chat_parser_channel(a->parser);
     if (channel == EMBER_CHANNEL_REASONING) a->reasoning_tokens++;

@@ -9,6 +9,7 @@
 
 #include "agent/result.h"
 #include "chat/chat.h"
+#include "core/clock.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -78,7 +79,6 @@ typedef struct agent {
     void *mode;                                /* the mode's own state */
 } agent;
 
-double run_now_ms(void);
 /* Creates (parent NULL) or forks a sequence that the run's cancel reaches. */
 ember_status run_seq_open(run_ctx *run, ember_seq *parent, const ember_sampling *sampling, ember_seq **seq,
                           ember_error *err);

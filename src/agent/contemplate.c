@@ -417,7 +417,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     if (status == EMBER_OK) {
         r->usage.prompt_tokens = ember_seq_n_tokens(root);
         r->usage.prompt_tokens_evaluated = ember_seq_n_evaluated(root) - evaluated_before;
-        run->t_first_token = run_now_ms();
+        run->t_first_token = ember_now_ms();
     }
 
     /* 2. the agents, forked and stepped together */

@@ -79,7 +79,7 @@ const ember_timings *ember_result_timings(const ember_result *r) { return &r->ti
 
 /* A JSON string of model text, repaired to valid UTF-8. */
 static json_t *text_json(const char *text) {
-    char *clean = utf8_sanitize(text, strlen(text));
+    char *clean = utf8_sanitize(text, strlen(text), NULL);
     json_t *value = json_string(clean ? clean : "");
     free(clean);
     return value;

@@ -74,7 +74,7 @@ ember_status run_reset_prompt(run_ctx *run, ember_seq *seq, const ember_chat *ch
 
 void run_finish_timings(run_ctx *run, int prompt_evaluated, int generated) {
     ember_result *r = run->result;
-    double end = run_now_ms();
+    double end = ember_now_ms();
     double first = run->t_first_token ? run->t_first_token : end;
     r->timings.total_ms = end - run->t_start;
     if (first > run->t_start && prompt_evaluated > 0)
@@ -320,7 +320,7 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
     if (run->params.agents == 0) run->params.agents = 4;
     run->on_event = on_event;
     run->user = user;
-    run->t_start = run_now_ms();
+    run->t_start = ember_now_ms();
     /* zoom is for reasoning: offered in Thinking and Contemplating when there are images */
     run->zoom = !params->no_zoom && params->mode != EMBER_MODE_INSTANT && ember_engine_has_vision(engine) &&
                 ember_chat_image_count(chat) > 0;

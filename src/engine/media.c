@@ -11,6 +11,7 @@
  */
 #include "engine/engine_internal.h"
 #include "engine/inspect.h"
+#include "core/clock.h"
 #include "vision/vision.h"
 #include "core/error.h"
 
@@ -29,12 +30,6 @@ static void lock(ember_engine *e) {
 }
 static void unlock(ember_engine *e) {
     if (!engine_on_scheduler(e)) engine_unlock(e);
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 ember_status media_init(ember_engine *e, const char *path, int n_threads, const ember_engine_params *p,
@@ -278,12 +273,12 @@ static ember_status encode_image(ember_engine *e, const ember_image *image, embe
         entry->hash = image->hash;
         entry->part = part++;
         entry->n_tokens = n_tok;
-        double t0 = now_ms();
+        double t0 = ember_now_ms();
         pthread_mutex_lock(&e->mtmd_mu);
         rc = mtmd_encode_chunk(e->mtmd, chunk);
         if (rc == 0) memcpy(entry->data, mtmd_get_output_embd(e->mtmd), sizeof(float) * floats);
         pthread_mutex_unlock(&e->mtmd_mu);
-        double ms = now_ms() - t0;
+        double ms = ember_now_ms() - t0;
         if (rc != 0) {
             entry_free(entry);
             status = ember_fail(err, EMBER_ERR_ENGINE, "the vision encoder failed on a %dx%d image", image->width,

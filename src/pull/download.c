@@ -1,5 +1,6 @@
 /* download.c — one resumable, verified file download (see download.h). */
 #include "pull/download.h"
+#include "core/clock.h"
 #include "pull/digest.h"
 #include "pull/util.h"
 
@@ -53,7 +54,7 @@ static ember_status hash_prefix(const pull_download *d, int fd, uint64_t n, pull
         }
         pull_digest_update(digest, buf, (size_t)got);
         done += (uint64_t)got;
-        double now = pull_now();
+        double now = ember_now_s();
         if (now - last >= 0.1 || done == n) {
             report(d, EMBER_PULL_CHECKING, done, 0, NULL);
             last = now;
@@ -187,7 +188,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
     }
     pull_digest_update(x->digest, data, len);
     x->have += len;
-    double now = pull_now();
+    double now = ember_now_s();
     if (now - x->last_report >= 0.1 || x->have == d->size) {
         report(d, EMBER_PULL_DOWNLOADING, x->have, x->resumed_from, NULL);
         x->last_report = now;
@@ -242,8 +243,8 @@ static CURLcode attempt(xfer *x, char *curl_err) {
 
 /* Waits `seconds`, waking early when cancelled. */
 static void pause_for(const pull_download *d, double seconds) {
-    double until = pull_now() + seconds;
-    while (!cancelled(d) && pull_now() < until) {
+    double until = ember_now_s() + seconds;
+    while (!cancelled(d) && ember_now_s() < until) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

@@ -162,7 +162,7 @@ ember_status hub_http_error(const hub_client *client, const char *repo, const ch
 
 /* One API request's answer. */
 typedef struct hub_answer {
-    pull_buf body;           /* response body, up to HUB_JSON_LIMIT */
+    strbuf body;           /* response body, up to HUB_JSON_LIMIT */
     long code;               /* final HTTP status */
     char x_error_code[64];   /* X-Error-Code of the final response, or "" */
     char x_error_message[256];
@@ -173,7 +173,7 @@ typedef struct hub_answer {
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
     hub_answer *a = user;
     if (a->cancel && *a->cancel) return 0;
-    return pull_buf_append(&a->body, data, size * nmemb) ? size * nmemb : 0;
+    return strbuf_append(&a->body, data, size * nmemb) ? size * nmemb : 0;
 }
 
 /* Copies a header's value if `line` is that header (case-insensitive name), trimmed. */
@@ -230,11 +230,11 @@ static ember_status hub_get(const hub_client *client, const char *url, hub_answe
     curl_easy_cleanup(curl);
     curl_slist_free_all(headers);
     if (client->cancel && *client->cancel) {
-        pull_buf_free(&a->body);
+        strbuf_free(&a->body);
         return ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
     }
     if (rc != CURLE_OK) {
-        pull_buf_free(&a->body);
+        strbuf_free(&a->body);
         if (rc == CURLE_WRITE_ERROR)
             return ember_fail(err, EMBER_ERR_FORMAT, "the answer from %s is larger than %u MB",
                              client->endpoint, HUB_JSON_LIMIT >> 20);
@@ -259,7 +259,7 @@ ember_status hub_get_model_info(const hub_client *client, const char *repo,
         st = ember_fail(err, EMBER_ERR_FORMAT,
                        "%s did not answer with the Hub's JSON for %s (is HF_ENDPOINT a Hugging "
                        "Face Hub or mirror?)", client->endpoint, repo);
-    pull_buf_free(&a.body);
+    strbuf_free(&a.body);
     return st;
 }
 
@@ -278,7 +278,7 @@ ember_status hub_get_tree(const hub_client *client, const char *repo, const char
                                 a.x_error_message, err);
         else
             st = hub_parse_tree(a.body.data ? a.body.data : "", a.body.len, list, err);
-        pull_buf_free(&a.body);
+        strbuf_free(&a.body);
         if (st != EMBER_OK) return st;
         char next[2048];
         if (!hub_link_next(a.link, next, sizeof next)) return EMBER_OK;

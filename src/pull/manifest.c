@@ -164,19 +164,19 @@ ember_status pull_manifest_load(const char *path, pull_manifest *m, ember_error 
     FILE *fp = fopen(path, "rb");
     if (!fp) return ember_fail(err, errno == ENOENT ? EMBER_ERR_NOT_FOUND : EMBER_ERR_IO,
                               "cannot read %s: %s", path, strerror(errno));
-    pull_buf buf = {.limit = MANIFEST_MAX_BYTES};
+    strbuf buf = {.limit = MANIFEST_MAX_BYTES};
     char chunk[8192];
     size_t n;
     bool ok = true;
-    while (ok && (n = fread(chunk, 1, sizeof chunk, fp)) > 0) ok = pull_buf_append(&buf, chunk, n);
+    while (ok && (n = fread(chunk, 1, sizeof chunk, fp)) > 0) ok = strbuf_append(&buf, chunk, n);
     bool read_error = ferror(fp);
     fclose(fp);
     if (!ok || read_error) {
-        pull_buf_free(&buf);
+        strbuf_free(&buf);
         return ember_fail(err, EMBER_ERR_IO, "cannot read %s", path);
     }
     ember_status st = pull_manifest_parse(buf.data ? buf.data : "", buf.len, m, err);
-    pull_buf_free(&buf);
+    strbuf_free(&buf);
     if (st != EMBER_OK && err) {
         char msg[sizeof err->message];
         snprintf(msg, sizeof msg, "%s", err->message);

@@ -9,6 +9,7 @@
  * one process on different repositories; pulls of one repository exclude each other (lock).
  */
 #include "pull/download.h"
+#include "core/clock.h"
 #include "pull/hub.h"
 #include "pull/manifest.h"
 #include "pull/select.h"
@@ -61,7 +62,7 @@ static void on_file_bytes(void *user, ember_pull_stage stage, uint64_t file_byte
     run->p.total_bytes = run->done_before + file_bytes;
     run->p.message = message;
     if (stage == EMBER_PULL_DOWNLOADING) {
-        double now = pull_now();
+        double now = ember_now_s();
         if (run->speed_t == 0 || file_bytes < run->last_file_bytes) {
             run->speed_t = now;
             run->speed_bytes = file_bytes;

@@ -148,12 +148,6 @@ int64_t pull_time_parse(const char *text) {
     return (int64_t)timegm(&tm);
 }
 
-double pull_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void pull_size_format(uint64_t bytes, char out[32]) {
     static const char *const units[] = {"B", "KB", "MB", "GB", "TB", "PB", "EB"};
     double v = (double)bytes;
@@ -166,26 +160,4 @@ void pull_size_format(uint64_t bytes, char out[32]) {
         snprintf(out, 32, "%llu B", (unsigned long long)bytes);
     else
         snprintf(out, 32, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
-bool pull_buf_append(pull_buf *buf, const void *data, size_t len) {
-    if (buf->limit && (len > buf->limit || buf->len > buf->limit - len)) return false;
-    if (buf->len + len + 1 > buf->cap) {
-        size_t cap = buf->cap ? buf->cap : 4096;
-        while (cap < buf->len + len + 1) cap *= 2;
-        char *data_new = realloc(buf->data, cap);
-        if (!data_new) return false;
-        buf->data = data_new;
-        buf->cap = cap;
-    }
-    if (len) memcpy(buf->data + buf->len, data, len);
-    buf->len += len;
-    buf->data[buf->len] = '\0';
-    return true;
-}
-
-void pull_buf_free(pull_buf *buf) {
-    free(buf->data);
-    buf->data = NULL;
-    buf->len = buf->cap = 0;
 }

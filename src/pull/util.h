@@ -1,15 +1,16 @@
 /*
  * util.h — small helpers the pull module shares (errors go through core's ember_fail): safe repository paths,
- * directories, timestamps and a bounded growable buffer for HTTP bodies.
+ * directories, timestamps.
  *
  * Invariants: every path that comes from the network passes pull_path_is_safe() before it is
- * joined to a directory; nothing here allocates except pull_buf (which the caller frees).
+ * joined to a directory; nothing here allocates.
  */
 #ifndef EMBER_PULL_UTIL_H
 #define EMBER_PULL_UTIL_H
 
 #include "ember.h"
 #include "core/error.h"
+#include "core/strbuf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -45,21 +46,7 @@ const char *pull_basename(const char *path);
 void pull_time_format(int64_t t, char out[32]);
 int64_t pull_time_parse(const char *text);
 
-/* Seconds on a monotonic clock. */
-double pull_now(void);
-
 /* "1.5 GB"-style decimal size for messages. */
 void pull_size_format(uint64_t bytes, char out[32]);
-
-/* A growable byte buffer with a limit: appends past `limit` fail. */
-typedef struct pull_buf {
-    char *data;    /* NUL-terminated after any append; NULL while empty */
-    size_t len;    /* bytes held, excluding the NUL */
-    size_t cap;    /* bytes allocated */
-    size_t limit;  /* most bytes it may hold; 0 = no limit */
-} pull_buf;
-
-bool pull_buf_append(pull_buf *buf, const void *data, size_t len);
-void pull_buf_free(pull_buf *buf);
 
 #endif

@@ -62,8 +62,8 @@ struct srv_job {
     /* consumer state: the connection's thread only */
     char id[48];
     int64_t created;
-    srv_buf reasoning, answer;    /* what the client got */
-    srv_buf hold;                 /* answer text that may begin a stop string */
+    strbuf reasoning, answer;    /* what the client got */
+    strbuf hold;                 /* answer text that may begin a stop string */
     bool stop_hit;
     json_t *calls;                /* OpenAI tool_calls */
     char *error;                  /* the run's error message */
@@ -73,7 +73,7 @@ struct srv_job {
     bool cancelled_by_client;
     char *conversation_id;        /* stored here after the run */
     /* streaming */
-    srv_buf out;                  /* SSE bytes not yet handed to libmicrohttpd */
+    strbuf out;                  /* SSE bytes not yet handed to libmicrohttpd */
     bool stream_end;              /* [DONE] is in out */
     double t_last_write;
 };
@@ -120,11 +120,7 @@ static void on_event(const ember_event *ev, void *user) {
 static srv_item *take_items(srv_job *job, int timeout_ms, bool *done) {
     pthread_mutex_lock(&job->mu);
     if (!job->head && !job->done && timeout_ms > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)timeout_ms * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        struct timespec ts = ember_time_after(CLOCK_MONOTONIC, timeout_ms / 1e3);
         pthread_cond_timedwait(&job->cv, &job->mu, &ts);
     }
     srv_item *items = job->head;
@@ -143,11 +139,7 @@ static srv_job *job_create(srv_conn *c) {
     job->conn = c;
     job->refs = 1;
     pthread_mutex_init(&job->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&job->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    ember_cond_init_monotonic(&job->cv);
     char hex[25] = "000000000000000000000000";
     srv_random_hex(hex, 12);
     snprintf(job->id, sizeof job->id, "chatcmpl-%s", hex);
@@ -175,7 +167,7 @@ static void job_end_run(srv_job *job, bool cancel) {
         srv_metrics_tokens(&s->metrics, u->prompt_tokens, u->reasoning_tokens, u->answer_tokens);
     }
     if (cancel && job->t_admitted > 0 && !job->seen_done) srv_metrics_cancelled(&s->metrics);
-    double now = srv_now();
+    double now = ember_now_s();
     if (job->t_first > 0) {
         srv_metrics_observe(&s->metrics, SRV_HIST_TTFT, job->t_first - job->t_arrival);
         if (job->n_deltas > 1)
@@ -199,10 +191,10 @@ static void job_release(srv_job *job) {
     ember_result_destroy(job->result);
     ember_chat_destroy(job->chat);
     srv_request_free(&job->req);
-    srv_buf_free(&job->reasoning);
-    srv_buf_free(&job->answer);
-    srv_buf_free(&job->hold);
-    srv_buf_free(&job->out);
+    strbuf_free(&job->reasoning);
+    strbuf_free(&job->answer);
+    strbuf_free(&job->hold);
+    strbuf_free(&job->out);
     json_decref(job->calls);
     free(job->error);
     free(job->conversation_id);
@@ -233,7 +225,7 @@ static void sse_json(srv_job *job, json_t *value) {
     char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
     json_decref(value);
     if (!text) return;
-    srv_buf_printf(&job->out, "data: %s\n\n", text);
+    strbuf_printf(&job->out, "data: %s\n\n", text);
     free(text);
 }
 
@@ -254,7 +246,7 @@ static void sse_ember(srv_job *job, json_t *ember) {
 }
 
 static void note_delta(srv_job *job) {
-    double now = srv_now();
+    double now = ember_now_s();
     if (job->t_first == 0) job->t_first = now;
     job->t_last = now;
     job->n_deltas++;
@@ -262,7 +254,7 @@ static void note_delta(srv_job *job) {
 
 static void emit_answer(srv_job *job, const char *text, size_t len) {
     if (!len) return;
-    srv_buf_append(&job->answer, text, len);
+    strbuf_append(&job->answer, text, len);
     if (job->req.stream) sse_delta(job, json_pack("{s:o}", "content", srv_json_text(text, len)), NULL);
 }
 
@@ -276,8 +268,8 @@ static const char *find_bytes(const char *hay, size_t n, const char *needle, siz
 /* Answer text through the stop strings: emits what can no longer begin one. */
 static void answer_text(srv_job *job, const char *text, size_t len, bool flush) {
     if (job->stop_hit) return;
-    srv_buf_append(&job->hold, text, len);
-    const char *h = srv_buf_str(&job->hold);
+    strbuf_append(&job->hold, text, len);
+    const char *h = strbuf_str(&job->hold);
     size_t n = job->hold.len;
     size_t cut = n, keep = 0;
     for (int i = 0; i < job->req.n_stop; i++) {
@@ -297,12 +289,12 @@ static void answer_text(srv_job *job, const char *text, size_t len, bool flush) 
     }
     if (job->stop_hit) {
         emit_answer(job, h, cut);
-        srv_buf_clear(&job->hold);
+        strbuf_clear(&job->hold);
         if (job->run) ember_run_cancel(job->run);
         return;
     }
     emit_answer(job, h, n - keep);
-    srv_buf_consume(&job->hold, n - keep);
+    strbuf_consume(&job->hold, n - keep);
 }
 
 static const char *tool_short_name(const char *name) {
@@ -369,7 +361,7 @@ static void consume_item(srv_job *job, srv_item *it) {
     switch (it->type) {
     case EMBER_EVENT_REASONING_DELTA:
         note_delta(job);
-        srv_buf_puts(&job->reasoning, text);
+        strbuf_puts(&job->reasoning, text);
         if (stream) sse_delta(job, json_pack("{s:o}", "reasoning_content", srv_json_text(text, strlen(text))), NULL);
         break;
     case EMBER_EVENT_ANSWER_DELTA:
@@ -395,7 +387,7 @@ static void consume_item(srv_job *job, srv_item *it) {
                                      "approach", srv_json_text(text, strlen(text))));
         break;
     case EMBER_EVENT_AGENT_DELTA:
-        if (job->t_first == 0) job->t_first = srv_now();
+        if (job->t_first == 0) job->t_first = ember_now_s();
         if (stream && job->req.ember_events)
             sse_ember(job, json_pack("{s:s, s:i, s:s, s:o}", "type", "agent.delta", "agent", it->agent,
                                      "channel", channel_name(it->channel), "text", srv_json_text(text, strlen(text))));
@@ -532,8 +524,8 @@ static void store_exchange(srv_job *job) {
     json_t *ember = ember_json(job);
     json_object_del(ember, "conversation_id");
     if (json_array_size(job->calls)) json_object_set(ember, "tool_calls", job->calls);
-    srv_store_conv_append(s->store, c->owner, job->conversation_id, "assistant", srv_buf_str(&job->answer),
-                          srv_buf_str(&job->reasoning), ember);
+    srv_store_conv_append(s->store, c->owner, job->conversation_id, "assistant", strbuf_str(&job->answer),
+                          strbuf_str(&job->reasoning), ember);
     json_decref(ember);
 }
 
@@ -547,10 +539,10 @@ static void job_complete(srv_job *job) {
 static json_t *completion_json(srv_job *job) {
     bool has_calls = json_array_size(job->calls) > 0;
     json_t *message = json_pack("{s:s, s:o, s:n}", "role", "assistant", "content",
-                                has_calls && job->answer.len == 0 ? json_null() : srv_json_text(srv_buf_str(&job->answer), job->answer.len),
+                                has_calls && job->answer.len == 0 ? json_null() : srv_json_text(strbuf_str(&job->answer), job->answer.len),
                                 "refusal");
     if (job->reasoning.len)
-        json_object_set_new(message, "reasoning_content", srv_json_text(srv_buf_str(&job->reasoning), job->reasoning.len));
+        json_object_set_new(message, "reasoning_content", srv_json_text(strbuf_str(&job->reasoning), job->reasoning.len));
     if (has_calls) json_object_set(message, "tool_calls", job->calls);
     json_t *choice = json_pack("{s:i, s:o, s:n, s:s}", "index", 0, "message", message, "logprobs",
                                "finish_reason", finish_reason(job));
@@ -568,7 +560,7 @@ static void sse_finish(srv_job *job) {
         const char *msg = job->run_error.message[0] ? job->run_error.message : job->error ? job->error : "the run failed";
         srv_fail(&err, 500, "server_error", NULL, NULL, "%s", msg);
         char *text = srv_error_json(&err);
-        if (text) srv_buf_printf(&job->out, "data: %s\n\n", text);
+        if (text) strbuf_printf(&job->out, "data: %s\n\n", text);
         free(text);
     } else {
         json_t *chunk = chunk_base(job);
@@ -585,7 +577,7 @@ static void sse_finish(srv_job *job) {
             sse_json(job, u);
         }
     }
-    srv_buf_puts(&job->out, "data: [DONE]\n\n");
+    strbuf_puts(&job->out, "data: [DONE]\n\n");
     job->stream_end = true;
 }
 
@@ -598,8 +590,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (job->out.len) {
             size_t n = job->out.len < max ? job->out.len : max;
             memcpy(buf, job->out.data, n);
-            srv_buf_consume(&job->out, n);
-            job->t_last_write = srv_now();
+            strbuf_consume(&job->out, n);
+            job->t_last_write = ember_now_s();
             return (ssize_t)n;
         }
         if (job->stream_end) return MHD_CONTENT_READER_END_OF_STREAM;
@@ -614,8 +606,8 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max) {
         if (job->seen_done) {
             job_complete(job);
             sse_finish(job);
-        } else if (!job->out.len && srv_now() - job->t_last_write > 5.0) {
-            srv_buf_puts(&job->out, ": keep-alive\n\n");
+        } else if (!job->out.len && ember_now_s() - job->t_last_write > 5.0) {
+            strbuf_puts(&job->out, ": keep-alive\n\n");
         }
     }
 }
@@ -763,7 +755,7 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
     srv_job *job = job_create(c);
     if (!job) return srv_respond_errorf(c, 500, "server_error", NULL, "out of memory");
     c->job = job;
-    if (!srv_request_parse(srv_buf_str(&c->body), c->body.len, &limits, &job->req, &err))
+    if (!srv_request_parse(strbuf_str(&c->body), c->body.len, &limits, &job->req, &err))
         return srv_respond_error(c, &err);
     if (job->req.conversation_id && !srv_store_conv_exists(s->store, c->owner, job->req.conversation_id))
         return srv_respond_errorf(c, 404, "invalid_request_error", "conversation_not_found",
@@ -792,7 +784,7 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
         break;
     }
     job->admitted = true;
-    job->t_admitted = srv_now();
+    job->t_admitted = ember_now_s();
     srv_metrics_observe(&s->metrics, SRV_HIST_QUEUE_WAIT, job->t_admitted - job->t_arrival);
 
     if (ember_run_start(s->engine, job->chat, &rp, on_event, job, &job->run, &eerr) != EMBER_OK) {
@@ -830,13 +822,13 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
     }
 
     /* the stream: the role first, then whatever came already, then sse_read */
-    srv_buf early = job->out;
-    job->out = (srv_buf){0};
+    strbuf early = job->out;
+    job->out = (strbuf){0};
     sse_delta(job, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL);
-    srv_buf_append(&job->out, srv_buf_str(&early), early.len);
-    srv_buf_free(&early);
+    strbuf_append(&job->out, strbuf_str(&early), early.len);
+    strbuf_free(&early);
     if (job->seen_done) sse_finish(job);
-    job->t_last_write = srv_now();
+    job->t_last_write = ember_now_s();
     struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, sse_read, job, sse_free);
     if (!r) return srv_respond_errorf(c, 500, "server_error", NULL, "out of memory");
     pthread_mutex_lock(&job->mu);

@@ -18,7 +18,7 @@ static bool body_title(srv_conn *c, bool required, const char **title, json_t **
     *root = NULL;
     if (c->body.len == 0 && !required) return true;
     json_error_t jerr;
-    *root = json_loadb(srv_buf_str(&c->body), c->body.len, 0, &jerr);
+    *root = json_loadb(strbuf_str(&c->body), c->body.len, 0, &jerr);
     if (!json_is_object(*root)) {
         srv_respond_errorf(c, 400, "invalid_request_error", "invalid_json", "the body must be a JSON object");
         return false;

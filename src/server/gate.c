@@ -1,5 +1,6 @@
 /* gate.c — see gate.h. */
 #include "server/gate.h"
+#include "core/clock.h"
 
 #include <time.h>
 
@@ -11,11 +12,7 @@ struct srv_waiter {
 void srv_gate_init(srv_gate *g, int parallel, int max_queue, int n_seq_max, int n_ctx) {
     *g = (srv_gate){.parallel = parallel, .max_queue = max_queue, .n_seq_max = n_seq_max, .n_ctx = n_ctx};
     pthread_mutex_init(&g->mu, NULL);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&g->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    ember_cond_init_monotonic(&g->cv);
 }
 
 void srv_gate_destroy(srv_gate *g) {
@@ -59,8 +56,7 @@ srv_gate_result srv_gate_enter(srv_gate *g, int seqs, int cells, bool (*gone)(vo
     g->tail = &w;
     g->waiting++;
     srv_gate_result result = SRV_GATE_GONE;
-    struct timespec last;
-    clock_gettime(CLOCK_MONOTONIC, &last);
+    double last = ember_now_s();
     for (;;) {
         if (g->stopping) break;
         if (g->head == &w && fits(g, seqs, cells)) {
@@ -70,18 +66,10 @@ srv_gate_result srv_gate_enter(srv_gate *g, int seqs, int cells, bool (*gone)(vo
             result = SRV_GATE_ENTERED;
             break;
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = ember_time_after(CLOCK_MONOTONIC, 0.1);
         pthread_cond_timedwait(&g->cv, &g->mu, &ts);
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double since = (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9;
-        if (gone && since >= 0.1) {
+        double now = ember_now_s();
+        if (gone && now - last >= 0.1) {
             last = now;
             pthread_mutex_unlock(&g->mu);
             bool left = gone(user);

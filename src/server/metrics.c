@@ -68,20 +68,20 @@ void srv_metrics_overload(srv_metrics *m) {
     pthread_mutex_unlock(&m->mu);
 }
 
-static void counter(srv_buf *out, const char *name, const char *help, uint64_t value) {
-    srv_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)value);
+static void counter(strbuf *out, const char *name, const char *help, uint64_t value) {
+    strbuf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)value);
 }
 
-static void gauge(srv_buf *out, const char *name, const char *help, double value) {
-    srv_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, value);
+static void gauge(strbuf *out, const char *name, const char *help, double value) {
+    strbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, value);
 }
 
-void srv_metrics_render(srv_metrics *m, const srv_gauges *g, srv_buf *out) {
+void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out) {
     pthread_mutex_lock(&m->mu);
-    srv_buf_puts(out, "# HELP ember_http_requests_total HTTP requests answered, by status code.\n"
+    strbuf_puts(out, "# HELP ember_http_requests_total HTTP requests answered, by status code.\n"
                       "# TYPE ember_http_requests_total counter\n");
     for (int code = 100; code < 600; code++)
-        if (m->requests[code]) srv_buf_printf(out, "ember_http_requests_total{code=\"%d\"} %llu\n", code,
+        if (m->requests[code]) strbuf_printf(out, "ember_http_requests_total{code=\"%d\"} %llu\n", code,
                                               (unsigned long long)m->requests[code]);
     counter(out, "ember_prompt_tokens_total", "Prompt tokens of finished chat completions.", m->prompt_tokens);
     counter(out, "ember_completion_tokens_total", "Generated tokens (reasoning and answer).", m->completion_tokens);
@@ -91,14 +91,14 @@ void srv_metrics_render(srv_metrics *m, const srv_gauges *g, srv_buf *out) {
             m->rejected_overload);
     for (int k = 0; k < SRV_HIST_COUNT; k++) {
         const srv_histogram *h = &m->hist[k];
-        srv_buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help, h->name);
+        strbuf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help, h->name);
         uint64_t cumulative = 0;
         for (int i = 0; i < h->n_bounds; i++) {
             cumulative += h->counts[i];
-            srv_buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", h->name, h->bounds[i], (unsigned long long)cumulative);
+            strbuf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", h->name, h->bounds[i], (unsigned long long)cumulative);
         }
         cumulative += h->counts[h->n_bounds];
-        srv_buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", h->name,
+        strbuf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9g\n%s_count %llu\n", h->name,
                        (unsigned long long)cumulative, h->name, h->sum, h->name, (unsigned long long)h->count);
     }
     pthread_mutex_unlock(&m->mu);

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "server/buf.h"
+#include "core/strbuf.h"
 
 enum { SRV_HIST_BUCKETS = 14 };
 
@@ -63,6 +63,6 @@ void srv_metrics_tokens(srv_metrics *m, int prompt, int reasoning, int answer);
 void srv_metrics_cancelled(srv_metrics *m);
 void srv_metrics_overload(srv_metrics *m);
 /* Appends the Prometheus text exposition. */
-void srv_metrics_render(srv_metrics *m, const srv_gauges *g, srv_buf *out);
+void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out);
 
 #endif

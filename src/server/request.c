@@ -3,7 +3,7 @@
  * failure names the field; nothing here allocates more than the body's size suggests.
  */
 #include "server/request.h"
-#include "server/buf.h"
+#include "core/strbuf.h"
 #include "server/schema_gbnf.h"
 
 #include <jansson.h>
@@ -129,7 +129,7 @@ static bool parse_content(json_t *content, const char *param, char **out, srv_me
         return *out != NULL;
     }
     if (!json_is_array(content)) return invalid(err, param, "%s must be a string or an array of content parts", param);
-    srv_buf text = {0};
+    strbuf text = {0};
     size_t i;
     json_t *part;
     json_array_foreach(content, i, part) {
@@ -137,49 +137,49 @@ static bool parse_content(json_t *content, const char *param, char **out, srv_me
         snprintf(p, sizeof p, "%s[%zu]", param, i);
         const char *type = json_string_value(json_object_get(part, "type"));
         if (!json_is_object(part) || !type) {
-            srv_buf_free(&text);
+            strbuf_free(&text);
             return invalid(err, p, "%s must be an object with a \"type\"", p);
         }
         bool refusal = strcmp(type, "refusal") == 0;
         if (strcmp(type, "text") == 0 || strcmp(type, "input_text") == 0 || refusal) {
             json_t *t = json_object_get(part, refusal ? "refusal" : "text");
             if (!json_is_string(t)) {
-                srv_buf_free(&text);
+                strbuf_free(&text);
                 return invalid(err, p, "%s.text must be a string", p);
             }
             if (memchr(json_string_value(t), 0, json_string_length(t))) {
-                srv_buf_free(&text);
+                strbuf_free(&text);
                 return invalid(err, p, "%s.text must not contain NUL characters", p);
             }
-            if (text.len) srv_buf_puts(&text, "\n");
-            srv_buf_append(&text, json_string_value(t), json_string_length(t));
+            if (text.len) strbuf_puts(&text, "\n");
+            strbuf_append(&text, json_string_value(t), json_string_length(t));
         } else if (strcmp(type, "image_url") == 0 || strcmp(type, "input_image") == 0) {
             if (!images) {
-                srv_buf_free(&text);
+                strbuf_free(&text);
                 return srv_fail(err, 400, "invalid_request_error", "unsupported_content", p,
                                 "images may come only in user and tool messages");
             }
             if (!parse_image(part, type, p, images, n_images, err)) {
-                srv_buf_free(&text);
+                strbuf_free(&text);
                 return false;
             }
-            if (text.len) srv_buf_puts(&text, "\n");
-            srv_buf_puts(&text, EMBER_IMAGE_MARKER);
+            if (text.len) strbuf_puts(&text, "\n");
+            strbuf_puts(&text, EMBER_IMAGE_MARKER);
         } else if (strcmp(type, "input_audio") == 0 || strcmp(type, "file") == 0) {
-            srv_buf_free(&text);
+            strbuf_free(&text);
             return srv_fail(err, 400, "invalid_request_error", "unsupported_content", p,
                             "content of type '%.40s' is not supported", type);
         } else {
-            srv_buf_free(&text);
+            strbuf_free(&text);
             return srv_fail(err, 400, "invalid_request_error", "unsupported_content", p,
                             "unknown content part type '%.40s'", type);
         }
     }
     if (text.failed) {
-        srv_buf_free(&text);
+        strbuf_free(&text);
         return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
     }
-    *out = srv_buf_take(&text);
+    *out = strbuf_take(&text);
     return *out != NULL;
 }
 
@@ -470,14 +470,14 @@ static bool parse_response_format(json_t *rf, const srv_request_limits *limits, 
         return invalid(err, "response_format.type", "response_format.type must be text, json_object or json_schema (got '%.40s')", type);
     }
     if (req->grammar) return invalid(err, "response_format", "%s and ember.grammar cannot be combined", "response_format");
-    srv_buf rules = {0};
+    strbuf rules = {0};
     if (!srv_schema_gbnf(schema, &rules, err)) {
-        srv_buf_free(&rules);
+        strbuf_free(&rules);
         return false;
     }
     int think_chars = req->think_budget > 0 ? req->think_budget * 4 : DEFAULT_THINK_CHARS;
-    req->grammar = srv_grammar_wrap(srv_buf_str(&rules), req->mode, limits->chat_format, think_chars, err);
-    srv_buf_free(&rules);
+    req->grammar = srv_grammar_wrap(strbuf_str(&rules), req->mode, limits->chat_format, think_chars, err);
+    strbuf_free(&rules);
     if (req->grammar && req->mode == EMBER_MODE_THINKING) req->think_budget = 0; /* the grammar bounds it */
     return req->grammar != NULL;
 }

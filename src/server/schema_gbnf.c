@@ -13,7 +13,7 @@
 enum { MAX_DEPTH = 32, MAX_RULES = 4096, MAX_GRAMMAR = 1 << 20, MAX_PROPS = 64, MAX_REPEAT = 64 };
 
 typedef struct gen_ctx {
-    srv_buf *out;
+    strbuf *out;
     json_t *root;        /* the whole schema, for $ref */
     json_t *refs;        /* ref text → rule id */
     int n_rules;
@@ -34,22 +34,22 @@ static const char PRIMITIVES[] =
     "null ::= \"null\"\n";
 
 /* A GBNF string literal of the bytes (UTF-8 kept; quotes, backslashes, controls escaped). */
-static void literal(srv_buf *b, const char *s, size_t len) {
-    srv_buf_puts(b, "\"");
+static void literal(strbuf *b, const char *s, size_t len) {
+    strbuf_puts(b, "\"");
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') srv_buf_printf(b, "\\%c", c);
-        else if (c == '\n') srv_buf_puts(b, "\\n");
-        else if (c == '\r') srv_buf_puts(b, "\\r");
-        else if (c == '\t') srv_buf_puts(b, "\\t");
-        else if (c < 0x20 || c == 0x7f) srv_buf_printf(b, "\\x%02X", c);
-        else srv_buf_append(b, &s[i], 1);
+        if (c == '"' || c == '\\') strbuf_printf(b, "\\%c", c);
+        else if (c == '\n') strbuf_puts(b, "\\n");
+        else if (c == '\r') strbuf_puts(b, "\\r");
+        else if (c == '\t') strbuf_puts(b, "\\t");
+        else if (c < 0x20 || c == 0x7f) strbuf_printf(b, "\\x%02X", c);
+        else strbuf_append(b, &s[i], 1);
     }
-    srv_buf_puts(b, "\"");
+    strbuf_puts(b, "\"");
 }
 
 /* The literal of a JSON value's compact text (enum and const members, object keys). */
-static bool json_literal(gen_ctx *g, srv_buf *b, json_t *v) {
+static bool json_literal(gen_ctx *g, strbuf *b, json_t *v) {
     char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
     if (!text) return srv_fail(g->err, 400, "invalid_request_error", NULL, "response_format", "a schema value cannot be encoded");
     literal(b, text, strlen(text));
@@ -64,9 +64,9 @@ static bool bad(gen_ctx *g, const char *fmt, const char *what) {
 
 static int gen(gen_ctx *g, json_t *schema);
 
-static bool emit_rule(gen_ctx *g, int id, srv_buf *body) {
-    srv_buf_printf(g->out, "r%d ::= %s\n", id, srv_buf_str(body));
-    srv_buf_free(body);
+static bool emit_rule(gen_ctx *g, int id, strbuf *body) {
+    strbuf_printf(g->out, "r%d ::= %s\n", id, strbuf_str(body));
+    strbuf_free(body);
     if (g->out->failed) return srv_fail(g->err, 500, "server_error", NULL, NULL, "out of memory");
     if (g->out->len > MAX_GRAMMAR) return bad(g, "the schema makes a grammar over 1 MiB%s", "");
     return true;
@@ -80,16 +80,16 @@ static int int_field(json_t *schema, const char *key, int fallback) {
 }
 
 /* "{ ws KV , ws KV … }": required properties first in schema order, then optional ones. */
-static bool gen_object(gen_ctx *g, json_t *schema, srv_buf *body) {
+static bool gen_object(gen_ctx *g, json_t *schema, strbuf *body) {
     json_t *props = json_object_get(schema, "properties");
     if (!json_is_object(props) || json_object_size(props) == 0) {
-        srv_buf_puts(body, "object");
+        strbuf_puts(body, "object");
         return true;
     }
     if (json_object_size(props) > MAX_PROPS) return bad(g, "an object has more than 64 properties%s", "");
     json_t *required = json_object_get(schema, "required");
     if (required && !json_is_array(required)) return bad(g, "\"required\" must be an array%s", "");
-    srv_buf req = {0}, opt_kv[MAX_PROPS];
+    strbuf req = {0}, opt_kv[MAX_PROPS];
     int n_opt = 0, n_req = 0;
     const char *key;
     json_t *sub;
@@ -101,42 +101,42 @@ static bool gen_object(gen_ctx *g, json_t *schema, srv_buf *body) {
         json_array_foreach(required, i, r) is_required = is_required || (json_is_string(r) && strcmp(json_string_value(r), key) == 0);
         int id = gen(g, sub);
         if (id < 0) { ok = false; break; }
-        srv_buf kv = {0};
+        strbuf kv = {0};
         json_t *k = json_string(key);
         ok = k && json_literal(g, &kv, k);
         json_decref(k);
-        if (!ok) { srv_buf_free(&kv); break; }
-        srv_buf_printf(&kv, " ws \":\" ws r%d ws", id);
+        if (!ok) { strbuf_free(&kv); break; }
+        strbuf_printf(&kv, " ws \":\" ws r%d ws", id);
         if (is_required) {
-            srv_buf_printf(&req, "%s%s", n_req ? " \",\" ws " : "", srv_buf_str(&kv));
+            strbuf_printf(&req, "%s%s", n_req ? " \",\" ws " : "", strbuf_str(&kv));
             n_req++;
-            srv_buf_free(&kv);
+            strbuf_free(&kv);
         } else {
             opt_kv[n_opt++] = kv;
         }
     }
     if (ok) {
-        srv_buf_puts(body, "\"{\" ws ");
+        strbuf_puts(body, "\"{\" ws ");
         if (n_req) {
-            srv_buf_puts(body, srv_buf_str(&req));
-            for (int i = 0; i < n_opt; i++) srv_buf_printf(body, " ( \",\" ws %s )?", srv_buf_str(&opt_kv[i]));
+            strbuf_puts(body, strbuf_str(&req));
+            for (int i = 0; i < n_opt; i++) strbuf_printf(body, " ( \",\" ws %s )?", strbuf_str(&opt_kv[i]));
         } else if (n_opt) {
             /* the first present optional property has no comma; the ones after it do */
-            srv_buf_puts(body, "(");
+            strbuf_puts(body, "(");
             for (int i = 0; i < n_opt; i++) {
-                srv_buf_printf(body, " %s%s", i ? "| " : "", srv_buf_str(&opt_kv[i]));
-                for (int j = i + 1; j < n_opt; j++) srv_buf_printf(body, " ( \",\" ws %s )?", srv_buf_str(&opt_kv[j]));
+                strbuf_printf(body, " %s%s", i ? "| " : "", strbuf_str(&opt_kv[i]));
+                for (int j = i + 1; j < n_opt; j++) strbuf_printf(body, " ( \",\" ws %s )?", strbuf_str(&opt_kv[j]));
             }
-            srv_buf_puts(body, " )?");
+            strbuf_puts(body, " )?");
         }
-        srv_buf_puts(body, " \"}\"");
+        strbuf_puts(body, " \"}\"");
     }
-    srv_buf_free(&req);
-    for (int i = 0; i < n_opt; i++) srv_buf_free(&opt_kv[i]);
+    strbuf_free(&req);
+    for (int i = 0; i < n_opt; i++) strbuf_free(&opt_kv[i]);
     return ok;
 }
 
-static bool gen_array(gen_ctx *g, json_t *schema, srv_buf *body) {
+static bool gen_array(gen_ctx *g, json_t *schema, strbuf *body) {
     json_t *items = json_object_get(schema, "items");
     int item;
     if (items && !json_is_object(items) && !json_is_boolean(items)) return bad(g, "\"items\" must be a schema%s", "");
@@ -154,42 +154,42 @@ static bool gen_array(gen_ctx *g, json_t *schema, srv_buf *body) {
     if (min > MAX_REPEAT) return bad(g, "minItems above 64 is not supported%s", "");
     if (max > MAX_REPEAT) max = -1;
     if (max >= 0 && max < min) return bad(g, "maxItems is below minItems%s", "");
-    srv_buf_puts(body, "\"[\" ws ");
+    strbuf_puts(body, "\"[\" ws ");
     if (max == 0) {
         /* only [] */
     } else if (min == 0) {
-        if (max < 0) srv_buf_printf(body, "( %s ( \",\" ws %s )* )?", it, it);
-        else srv_buf_printf(body, "( %s ( \",\" ws %s ){0,%d} )?", it, it, max - 1);
+        if (max < 0) strbuf_printf(body, "( %s ( \",\" ws %s )* )?", it, it);
+        else strbuf_printf(body, "( %s ( \",\" ws %s ){0,%d} )?", it, it, max - 1);
     } else {
-        if (max < 0) srv_buf_printf(body, "%s ( \",\" ws %s ){%d,}", it, it, min - 1);
-        else srv_buf_printf(body, "%s ( \",\" ws %s ){%d,%d}", it, it, min - 1, max - 1);
+        if (max < 0) strbuf_printf(body, "%s ( \",\" ws %s ){%d,}", it, it, min - 1);
+        else strbuf_printf(body, "%s ( \",\" ws %s ){%d,%d}", it, it, min - 1, max - 1);
     }
-    srv_buf_puts(body, " \"]\"");
+    strbuf_puts(body, " \"]\"");
     return true;
 }
 
-static bool gen_string(gen_ctx *g, json_t *schema, srv_buf *body) {
+static bool gen_string(gen_ctx *g, json_t *schema, strbuf *body) {
     (void)g;
     int min = int_field(schema, "minLength", 0);
     int max = int_field(schema, "maxLength", -1);
     if (min > 256) min = 256;
     if (max > 256) max = -1;
     if (max >= 0 && max < min) return bad(g, "maxLength is below minLength%s", "");
-    if (max < 0 && min == 0) srv_buf_puts(body, "string");
-    else if (max < 0) srv_buf_printf(body, "\"\\\"\" char{%d,} \"\\\"\"", min);
-    else srv_buf_printf(body, "\"\\\"\" char{%d,%d} \"\\\"\"", min, max);
+    if (max < 0 && min == 0) strbuf_puts(body, "string");
+    else if (max < 0) strbuf_printf(body, "\"\\\"\" char{%d,} \"\\\"\"", min);
+    else strbuf_printf(body, "\"\\\"\" char{%d,%d} \"\\\"\"", min, max);
     return true;
 }
 
 /* The body for one type name. */
-static bool gen_type(gen_ctx *g, json_t *schema, const char *type, srv_buf *body) {
+static bool gen_type(gen_ctx *g, json_t *schema, const char *type, strbuf *body) {
     if (strcmp(type, "object") == 0) return gen_object(g, schema, body);
     if (strcmp(type, "array") == 0) return gen_array(g, schema, body);
     if (strcmp(type, "string") == 0) return gen_string(g, schema, body);
-    if (strcmp(type, "number") == 0) return srv_buf_puts(body, "number");
-    if (strcmp(type, "integer") == 0) return srv_buf_puts(body, "integer");
-    if (strcmp(type, "boolean") == 0) return srv_buf_puts(body, "boolean");
-    if (strcmp(type, "null") == 0) return srv_buf_puts(body, "null");
+    if (strcmp(type, "number") == 0) return strbuf_puts(body, "number");
+    if (strcmp(type, "integer") == 0) return strbuf_puts(body, "integer");
+    if (strcmp(type, "boolean") == 0) return strbuf_puts(body, "boolean");
+    if (strcmp(type, "null") == 0) return strbuf_puts(body, "null");
     return bad(g, "unknown type \"%s\"", type);
 }
 
@@ -210,8 +210,8 @@ static int gen_ref(gen_ctx *g, const char *ref) {
     json_object_set_new(g->refs, ref, json_integer(id));
     int inner = gen(g, target);
     if (inner < 0) return -1;
-    srv_buf body = {0};
-    srv_buf_printf(&body, "r%d", inner);
+    strbuf body = {0};
+    strbuf_printf(&body, "r%d", inner);
     return emit_rule(g, id, &body) ? id : -1;
 }
 
@@ -227,7 +227,7 @@ static int gen(gen_ctx *g, json_t *schema) {
 
     g->depth++;
     int id = ++g->n_rules;
-    srv_buf body = {0};
+    strbuf body = {0};
     bool ok = true;
     json_t *en = json_object_get(schema, "enum");
     json_t *cst = json_object_get(schema, "const");
@@ -236,7 +236,7 @@ static int gen(gen_ctx *g, json_t *schema) {
     json_t *all = json_object_get(schema, "allOf");
     json_t *type = json_object_get(schema, "type");
     if (!schema) {
-        srv_buf_puts(&body, "value");
+        strbuf_puts(&body, "value");
     } else if (cst) {
         ok = json_literal(g, &body, cst);
     } else if (en) {
@@ -245,7 +245,7 @@ static int gen(gen_ctx *g, json_t *schema) {
         json_t *v;
         json_array_foreach(en, i, v) {
             if (!ok) break;
-            if (i) srv_buf_puts(&body, " | ");
+            if (i) strbuf_puts(&body, " | ");
             ok = json_literal(g, &body, v);
         }
     } else if (any) {
@@ -256,13 +256,13 @@ static int gen(gen_ctx *g, json_t *schema) {
             if (!ok) break;
             int sub = gen(g, v);
             if (sub < 0) ok = false;
-            else srv_buf_printf(&body, "%sr%d", i ? " | " : "", sub);
+            else strbuf_printf(&body, "%sr%d", i ? " | " : "", sub);
         }
     } else if (all) {
         if (!json_is_array(all) || json_array_size(all) != 1) ok = bad(g, "allOf with other than one schema is not supported%s", "");
         int sub = ok ? gen(g, json_array_get(all, 0)) : -1;
         if (sub < 0) ok = false;
-        else srv_buf_printf(&body, "r%d", sub);
+        else strbuf_printf(&body, "r%d", sub);
     } else if (json_is_string(type)) {
         ok = gen_type(g, schema, json_string_value(type), &body);
     } else if (json_is_array(type) && json_array_size(type) > 0) {
@@ -271,10 +271,10 @@ static int gen(gen_ctx *g, json_t *schema) {
         json_array_foreach(type, i, t) {
             if (!ok) break;
             if (!json_is_string(t)) { ok = bad(g, "\"type\" must hold names%s", ""); break; }
-            srv_buf one = {0};
+            strbuf one = {0};
             ok = gen_type(g, schema, json_string_value(t), &one);
-            if (ok) srv_buf_printf(&body, "%s( %s )", i ? " | " : "", srv_buf_str(&one));
-            srv_buf_free(&one);
+            if (ok) strbuf_printf(&body, "%s( %s )", i ? " | " : "", strbuf_str(&one));
+            strbuf_free(&one);
         }
     } else if (type) {
         ok = bad(g, "\"type\" must be a name or an array of names%s", "");
@@ -283,45 +283,45 @@ static int gen(gen_ctx *g, json_t *schema) {
     } else if (json_object_get(schema, "items")) {
         ok = gen_array(g, schema, &body);
     } else {
-        srv_buf_puts(&body, "value");
+        strbuf_puts(&body, "value");
     }
     g->depth--;
     if (!ok) {
-        srv_buf_free(&body);
+        strbuf_free(&body);
         return -1;
     }
     return emit_rule(g, id, &body) ? id : -1;
 }
 
-bool srv_schema_gbnf(json_t *schema, srv_buf *rules, srv_error *err) {
+bool srv_schema_gbnf(json_t *schema, strbuf *rules, srv_error *err) {
     if (!schema) {
-        srv_buf_puts(rules, "answer ::= object\n");
+        strbuf_puts(rules, "answer ::= object\n");
     } else {
         gen_ctx g = {.out = rules, .root = schema, .refs = json_object(), .err = err};
         if (!g.refs) return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
         int id = gen(&g, schema);
         json_decref(g.refs);
         if (id < 0) return false;
-        srv_buf_printf(rules, "answer ::= r%d\n", id);
+        strbuf_printf(rules, "answer ::= r%d\n", id);
     }
-    srv_buf_puts(rules, PRIMITIVES);
+    strbuf_puts(rules, PRIMITIVES);
     if (rules->failed) return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
     return true;
 }
 
 char *srv_grammar_wrap(const char *rules, ember_mode mode, const char *chat_format, int think_chars, srv_error *err) {
-    srv_buf g = {0};
+    strbuf g = {0};
     if (mode != EMBER_MODE_THINKING) {
         /* Instant opens the answer channel; Contemplating's synthesizer writes on it */
-        srv_buf_puts(&g, "root ::= answer\n");
+        strbuf_puts(&g, "root ::= answer\n");
     } else {
         if (think_chars < 0) think_chars = 0;
         if (think_chars > 4096) think_chars = 4096;
         if (chat_format && strcmp(chat_format, "muse-glimmer") == 0) {
-            srv_buf_printf(&g, "root ::= [^<]{0,%d} <|eom|> <|start|> \"assistant to=user\" <|message|> answer\n",
+            strbuf_printf(&g, "root ::= [^<]{0,%d} <|eom|> <|start|> \"assistant to=user\" <|message|> answer\n",
                            think_chars);
         } else if (chat_format && strcmp(chat_format, "chatml-think") == 0) {
-            srv_buf_printf(&g, "root ::= [^<]{0,%d} \"</think>\" [\\n]{0,2} answer\n", think_chars);
+            strbuf_printf(&g, "root ::= [^<]{0,%d} \"</think>\" [\\n]{0,2} answer\n", think_chars);
         } else {
             srv_fail(err, 400, "invalid_request_error", NULL, "response_format",
                      "structured output in Thinking mode is not available for the chat format '%s'",
@@ -329,11 +329,11 @@ char *srv_grammar_wrap(const char *rules, ember_mode mode, const char *chat_form
             return NULL;
         }
     }
-    srv_buf_puts(&g, rules);
+    strbuf_puts(&g, rules);
     if (g.failed) {
-        srv_buf_free(&g);
+        strbuf_free(&g);
         srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
         return NULL;
     }
-    return srv_buf_take(&g);
+    return strbuf_take(&g);
 }

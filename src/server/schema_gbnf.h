@@ -13,14 +13,14 @@
 #ifndef EMBER_SERVER_SCHEMA_GBNF_H
 #define EMBER_SERVER_SCHEMA_GBNF_H
 
-#include "server/buf.h"
+#include "core/strbuf.h"
 #include "server/request.h"
 
 #include <jansson.h>
 
 /* Appends GBNF rules to `rules` whose rule `answer` matches a JSON text valid for `schema`;
  * schema NULL means any JSON object (response_format json_object). */
-bool srv_schema_gbnf(json_t *schema, srv_buf *rules, srv_error *err);
+bool srv_schema_gbnf(json_t *schema, strbuf *rules, srv_error *err);
 
 /* The whole grammar for a run: `root` opens the channel for `mode` in `chat_format` and then
  * takes the rule `answer` from `rules`. Thinking allows up to think_chars characters of

@@ -5,6 +5,8 @@
  * conversations.c.
  */
 #include "server/server.h"
+#include "core/error.h"
+#include "core/utf8.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -26,51 +28,16 @@
 enum { DEFAULT_PORT = 8080, DEFAULT_PARALLEL = 4, DEFAULT_QUEUE = 64, DEFAULT_MAX_AGENTS = 8 };
 static const size_t DEFAULT_MAX_BODY = 8u << 20;
 
-double srv_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static ember_status fail(ember_error *err, ember_status status, const char *fmt, ...) {
-    if (err) {
-        err->status = status;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 /* ---- responses ------------------------------------------------------------------------- */
 
 json_t *srv_json_text(const char *text, size_t len) {
     json_t *s = json_stringn(text, len);
     if (s) return s;
     /* invalid UTF-8: keep whole characters, replace the rest */
-    srv_buf clean = {0};
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = (unsigned char)text[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        bool ok = n > 0 && i + n <= len && c != 0;
-        for (size_t k = 1; ok && k < n; k++) ok = ((unsigned char)text[i + k] >> 6) == 2;
-        if (ok && n > 1) {
-            json_t *probe = json_stringn(text + i, n);
-            ok = probe != NULL;
-            json_decref(probe);
-        }
-        if (ok) {
-            srv_buf_append(&clean, text + i, n);
-            i += n;
-        } else {
-            srv_buf_puts(&clean, "\xEF\xBF\xBD");
-            i++;
-        }
-    }
-    s = json_stringn(srv_buf_str(&clean), clean.len);
-    srv_buf_free(&clean);
+    size_t n = 0;
+    char *clean = utf8_sanitize(text, len, &n);
+    s = clean ? json_stringn(clean, n) : NULL;
+    free(clean);
     return s ? s : json_string("");
 }
 
@@ -152,9 +119,9 @@ static enum MHD_Result handle_metrics(srv_conn *c) {
     g.kv_cells_used = stats.kv_cells_used;
     g.decode_calls = stats.decode_calls;
     g.tokens_evaluated = stats.tokens_evaluated;
-    srv_buf out = {0};
+    strbuf out = {0};
     srv_metrics_render(&s->metrics, &g, &out);
-    return srv_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.failed ? (srv_buf_free(&out), NULL) : srv_buf_take(&out));
+    return srv_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.failed ? (strbuf_free(&out), NULL) : strbuf_take(&out));
 }
 
 /* ---- the web app's static files --------------------------------------------------------- */
@@ -283,7 +250,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         if (!c) return MHD_NO;
         c->srv = s;
         c->connection = connection;
-        c->t_start = srv_now();
+        c->t_start = ember_now_s();
         *con_cls = c;
         const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > s->max_body) c->too_large = true;
@@ -292,9 +259,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
     if (*upload_data_size) {
         if (!c->too_large && c->body.len + *upload_data_size > s->max_body) {
             c->too_large = true;
-            srv_buf_free(&c->body);
+            strbuf_free(&c->body);
         }
-        if (!c->too_large && !srv_buf_append(&c->body, upload_data, *upload_data_size)) c->too_large = true;
+        if (!c->too_large && !strbuf_append(&c->body, upload_data, *upload_data_size)) c->too_large = true;
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -312,10 +279,10 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     if (s->log_requests) {
         const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_HTTP_STATUS);
         (void)info;
-        fprintf(stderr, "ember serve: %d %.0f ms%s\n", c->status, (srv_now() - c->t_start) * 1e3,
+        fprintf(stderr, "ember serve: %d %.0f ms%s\n", c->status, (ember_now_s() - c->t_start) * 1e3,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
     }
-    srv_buf_free(&c->body);
+    strbuf_free(&c->body);
     free(c);
     *con_cls = NULL;
 }
@@ -336,8 +303,8 @@ ember_status ember_server_default_db(char *path, size_t size, ember_error *err) 
     if (env && env[0]) n = snprintf(path, size, "%s", env);
     else if (data && data[0]) n = snprintf(path, size, "%s/ember/ember.db", data);
     else if (home && home[0]) n = snprintf(path, size, "%s/.local/share/ember/ember.db", home);
-    else return fail(err, EMBER_ERR_NOT_FOUND, "no database path: set EMBER_DB, XDG_DATA_HOME or HOME");
-    if (n < 0 || (size_t)n >= size) return fail(err, EMBER_ERR_INVALID, "the database path is too long");
+    else return ember_fail(err, EMBER_ERR_NOT_FOUND, "no database path: set EMBER_DB, XDG_DATA_HOME or HOME");
+    if (n < 0 || (size_t)n >= size) return ember_fail(err, EMBER_ERR_INVALID, "the database path is too long");
     return EMBER_OK;
 }
 
@@ -353,7 +320,7 @@ static ember_status open_store(const char *db_path, srv_store **store, ember_err
 
 static ember_status load_key_file(ember_server *s, const char *path, ember_error *err) {
     FILE *f = fopen(path, "r");
-    if (!f) return fail(err, EMBER_ERR_IO, "cannot read the key file %s", path);
+    if (!f) return ember_fail(err, EMBER_ERR_IO, "cannot read the key file %s", path);
     char line[1024];
     while (fgets(line, sizeof line, f)) {
         char *hash = strchr(line, '#');
@@ -365,7 +332,7 @@ static ember_status load_key_file(ember_server *s, const char *path, ember_error
         char (*keys)[65] = realloc(s->file_keys, sizeof *keys * (size_t)(s->n_file_keys + 1));
         if (!keys) {
             fclose(f);
-            return fail(err, EMBER_ERR_NOMEM, "out of memory");
+            return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
         }
         s->file_keys = keys;
         srv_sha256_hex(start, len, s->file_keys[s->n_file_keys++]);
@@ -403,12 +370,12 @@ static const char *base_name(const char *path) {
 
 ember_status ember_server_create(const ember_server_params *p, ember_server **out, ember_error *err) {
     *out = NULL;
-    if (!p || !p->engine.model_path) return fail(err, EMBER_ERR_INVALID, "no model given");
-    if (p->port < 0 || p->port > 65535) return fail(err, EMBER_ERR_INVALID, "the port must be 0-65535");
+    if (!p || !p->engine.model_path) return ember_fail(err, EMBER_ERR_INVALID, "no model given");
+    if (p->port < 0 || p->port > 65535) return ember_fail(err, EMBER_ERR_INVALID, "the port must be 0-65535");
     if (p->parallel < 0 || p->max_agents < 0 || p->default_max_tokens < 0)
-        return fail(err, EMBER_ERR_INVALID, "parallel, agents and token limits must not be negative");
+        return ember_fail(err, EMBER_ERR_INVALID, "parallel, agents and token limits must not be negative");
     ember_server *s = calloc(1, sizeof *s);
-    if (!s) return fail(err, EMBER_ERR_NOMEM, "out of memory");
+    if (!s) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     s->parallel = p->parallel ? p->parallel : DEFAULT_PARALLEL;
     s->max_agents = p->max_agents ? p->max_agents : DEFAULT_MAX_AGENTS;
     if (s->max_agents > 64) s->max_agents = 64;
@@ -422,12 +389,12 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
     s->tools = p->tools;
     if (!s->host || !s->model_id || (p->web_dir && !s->web_dir)) {
         ember_server_destroy(s);
-        return fail(err, EMBER_ERR_NOMEM, "out of memory");
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
     struct sockaddr_storage addr;
     bool v6 = false;
     if (!parse_host(s->host, p->port, &addr, &s->loopback, &v6)) {
-        ember_status st = fail(err, EMBER_ERR_INVALID, "'%s' is not a numeric IPv4 or IPv6 address", s->host);
+        ember_status st = ember_fail(err, EMBER_ERR_INVALID, "'%s' is not a numeric IPv4 or IPv6 address", s->host);
         ember_server_destroy(s);
         return st;
     }
@@ -462,7 +429,7 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
                                  MHD_OPTION_END);
     if (!s->daemon) {
-        status = fail(err, EMBER_ERR_IO, "cannot listen on %s:%d (in use, or not an address of this machine)",
+        status = ember_fail(err, EMBER_ERR_IO, "cannot listen on %s:%d (in use, or not an address of this machine)",
                       s->host, p->port);
         ember_server_destroy(s);
         return status;

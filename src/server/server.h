@@ -12,7 +12,8 @@
 #define EMBER_SERVER_SERVER_H
 
 #include "ember.h"
-#include "server/buf.h"
+#include "core/clock.h"
+#include "core/strbuf.h"
 #include "server/gate.h"
 #include "server/metrics.h"
 #include "server/request.h"
@@ -50,7 +51,7 @@ struct ember_server {
 typedef struct srv_conn {
     ember_server *srv;
     struct MHD_Connection *connection;
-    srv_buf body;                 /* the upload so far */
+    strbuf body;                 /* the upload so far */
     bool too_large;               /* more than max_body arrived: answer 413 */
     bool answered;
     int status;                   /* the status queued, for metrics and the log */
@@ -59,7 +60,6 @@ typedef struct srv_conn {
     srv_job *job;                 /* a chat completion in flight, or NULL */
 } srv_conn;
 
-double srv_now(void);
 /* True once the client has closed its end (or the server is stopping). */
 bool srv_conn_gone(srv_conn *c);
 

@@ -4,7 +4,6 @@ if(NOT TARGET PkgConfig::NETTLE)
   pkg_check_modules(NETTLE REQUIRED IMPORTED_TARGET nettle)
 endif()
 target_sources(ember PRIVATE
-  ${CMAKE_CURRENT_LIST_DIR}/buf.c
   ${CMAKE_CURRENT_LIST_DIR}/request.c
   ${CMAKE_CURRENT_LIST_DIR}/schema_gbnf.c
   ${CMAKE_CURRENT_LIST_DIR}/metrics.c

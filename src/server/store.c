@@ -3,6 +3,7 @@
  * calls are few next to generation); every failure is reported, never fatal.
  */
 #include "server/store.h"
+#include "core/error.h"
 
 #include <errno.h>
 #include <nettle/sha2.h>
@@ -63,14 +64,6 @@ bool srv_random_hex(char *out, size_t n_bytes) {
     return true;
 }
 
-static ember_status fail(ember_error *err, ember_status status, const char *fmt, const char *detail) {
-    if (err) {
-        err->status = status;
-        snprintf(err->message, sizeof err->message, fmt, detail);
-    }
-    return status;
-}
-
 /* mkdir -p of the folder holding path. */
 static void make_parent(const char *path) {
     char dir[1024];
@@ -89,17 +82,17 @@ static void make_parent(const char *path) {
 
 ember_status srv_store_open(const char *path, srv_store **out, ember_error *err) {
     *out = NULL;
-    if (!path || !path[0]) return fail(err, EMBER_ERR_INVALID, "no database path%s", "");
+    if (!path || !path[0]) return ember_fail(err, EMBER_ERR_INVALID, "no database path");
     make_parent(path);
     srv_store *s = calloc(1, sizeof *s);
-    if (!s) return fail(err, EMBER_ERR_NOMEM, "out of memory%s", "");
+    if (!s) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
         char msg[400];
         snprintf(msg, sizeof msg, "%.200s: %.150s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         sqlite3_close(s->db);
         free(s);
-        return fail(err, EMBER_ERR_IO, "cannot open the database %s", msg);
+        return ember_fail(err, EMBER_ERR_IO, "cannot open the database %s", msg);
     }
     chmod(path, 0600);
     sqlite3_busy_timeout(s->db, 5000);
@@ -112,7 +105,7 @@ ember_status srv_store_open(const char *path, srv_store **out, ember_error *err)
         sqlite3_free(msg);
         sqlite3_close(s->db);
         free(s);
-        return fail(err, EMBER_ERR_IO, "cannot set up the database %s", text);
+        return ember_fail(err, EMBER_ERR_IO, "cannot set up the database %s", text);
     }
     *out = s;
     return EMBER_OK;
@@ -142,25 +135,25 @@ static bool valid_name(const char *name) {
 }
 
 ember_status srv_store_key_add(srv_store *s, const char *name, char *key, size_t key_size, ember_error *err) {
-    if (!valid_name(name)) return fail(err, EMBER_ERR_INVALID, "a key name is 1-127 characters of A-Z a-z 0-9 . _ -%s", "");
-    if (!key || key_size < 64) return fail(err, EMBER_ERR_INVALID, "the key buffer is too small%s", "");
+    if (!valid_name(name)) return ember_fail(err, EMBER_ERR_INVALID, "a key name is 1-127 characters of A-Z a-z 0-9 . _ -");
+    if (!key || key_size < 64) return ember_fail(err, EMBER_ERR_INVALID, "the key buffer is too small");
     char hex[41];
-    if (!srv_random_hex(hex, 20)) return fail(err, EMBER_ERR_IO, "no random bytes from the kernel%s", "");
+    if (!srv_random_hex(hex, 20)) return ember_fail(err, EMBER_ERR_IO, "no random bytes from the kernel");
     char text[64];
     snprintf(text, sizeof text, "ember-%s", hex);
     char hash[65], prefix[16];
     srv_sha256_hex(text, strlen(text), hash);
     snprintf(prefix, sizeof prefix, "%.10s", text);
     sqlite3_stmt *st = prepare(s, "INSERT INTO keys (name, hash, prefix, created_at) VALUES (?, ?, ?, ?)");
-    if (!st) return fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
+    if (!st) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
     bind_text(st, 1, name);
     bind_text(st, 2, hash);
     bind_text(st, 3, prefix);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT) return fail(err, EMBER_ERR_INVALID, "a key named '%s' exists already", name);
-    if (rc != SQLITE_DONE) return fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
+    if (rc == SQLITE_CONSTRAINT) return ember_fail(err, EMBER_ERR_INVALID, "a key named '%s' exists already", name);
+    if (rc != SQLITE_DONE) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
     snprintf(key, key_size, "%s", text);
     return EMBER_OK;
 }
@@ -169,7 +162,7 @@ ember_status srv_store_key_list(srv_store *s, ember_key_info **keys, size_t *cou
     *keys = NULL;
     *count = 0;
     sqlite3_stmt *st = prepare(s, "SELECT name, prefix, created_at, last_used FROM keys ORDER BY id");
-    if (!st) return fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
+    if (!st) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
     ember_key_info *list = NULL;
     size_t n = 0;
     int rc;
@@ -178,7 +171,7 @@ ember_status srv_store_key_list(srv_store *s, ember_key_info **keys, size_t *cou
         if (!grown) {
             free(list);
             sqlite3_finalize(st);
-            return fail(err, EMBER_ERR_NOMEM, "out of memory%s", "");
+            return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
         }
         list = grown;
         memset(&list[n], 0, sizeof list[n]);
@@ -191,7 +184,7 @@ ember_status srv_store_key_list(srv_store *s, ember_key_info **keys, size_t *cou
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         free(list);
-        return fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
+        return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
     }
     *keys = list;
     *count = n;
@@ -199,7 +192,7 @@ ember_status srv_store_key_list(srv_store *s, ember_key_info **keys, size_t *cou
 }
 
 ember_status srv_store_key_remove(srv_store *s, const char *name, ember_error *err) {
-    if (!valid_name(name)) return fail(err, EMBER_ERR_NOT_FOUND, "no key named '%.130s'", name ? name : "");
+    if (!valid_name(name)) return ember_fail(err, EMBER_ERR_NOT_FOUND, "no key named '%.130s'", name ? name : "");
     char owner[160];
     snprintf(owner, sizeof owner, "key:%s", name);
     sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
@@ -217,8 +210,8 @@ ember_status srv_store_key_remove(srv_store *s, const char *name, ember_error *e
         sqlite3_finalize(st);
     }
     sqlite3_exec(s->db, rc == SQLITE_DONE ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-    if (rc != SQLITE_DONE) return fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
-    if (!found) return fail(err, EMBER_ERR_NOT_FOUND, "no key named '%s'", name);
+    if (rc != SQLITE_DONE) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
+    if (!found) return ember_fail(err, EMBER_ERR_NOT_FOUND, "no key named '%s'", name);
     return EMBER_OK;
 }
 

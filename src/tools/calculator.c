@@ -16,6 +16,7 @@
  * its numbers; nothing outlives tool_calc_evaluate but the strings of the result.
  */
 #include "tools/calculator.h"
+#include "core/clock.h"
 
 #include <gmp.h>
 #include <mpfr.h>
@@ -57,12 +58,6 @@ typedef struct calc {
     bool failed;
     char err[256];
 } calc;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((format(printf, 3, 4)))
 static bool fail_at(calc *c, size_t pos, const char *fmt, ...) {
@@ -133,7 +128,7 @@ static bool num_check(calc *c, num *n, size_t pos) {
         if (mpfr_nan_p(n->f)) return fail_at(c, pos, "result is not a real number");
         if (mpfr_inf_p(n->f)) return fail_at(c, pos, "result overflows");
     }
-    if (c->deadline > 0 && (++c->steps & 63) == 0 && now_s() > c->deadline)
+    if (c->deadline > 0 && (++c->steps & 63) == 0 && ember_now_s() > c->deadline)
         return fail_at(c, pos, "evaluation timed out");
     return true;
 }

@@ -7,7 +7,7 @@
 #include "tools/html_text.h"
 #include "tools/http.h"
 #include "tools/tools_internal.h"
-#include "tools/utf8.h"
+#include "core/utf8.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ static char *latin1_to_utf8(const char *s, size_t n, size_t *out_len) {
     char *out = malloc(n * 2 + 1);
     if (!out) return NULL;
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) o += tool_utf8_encode((unsigned char)s[i], out + o);
+    for (size_t i = 0; i < n; i++) o += utf8_encode((unsigned char)s[i], out + o);
     out[o] = '\0';
     *out_len = o;
     return out;
@@ -125,14 +125,14 @@ void tool_fetch_call(const tool_config *cfg, const json_t *args, double deadline
             free(ht.title);
         }
     } else {
-        text = tool_utf8_sanitize(body, body_len, &text_len);
+        text = utf8_sanitize(body, body_len, &text_len);
     }
     free(converted);
     bool truncated = resp.truncated;
     if (!text) {
         tool_result_fail(res, EMBER_ERR_NOMEM, "out of memory");
     } else {
-        size_t keep = tool_utf8_cut(text, text_len, max_chars);
+        size_t keep = utf8_cut(text, text_len, max_chars);
         if (keep < text_len) truncated = true;
         tool_result_set_output(res, text, keep);
         tool_result_detail(res, "truncated", json_boolean(truncated));

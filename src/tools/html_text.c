@@ -1,6 +1,7 @@
 /* html_text.c — HTML to readable text in one linear scan; see html_text.h. */
 #include "tools/html_text.h"
-#include "tools/utf8.h"
+#include "core/strbuf.h"
+#include "core/utf8.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,27 +11,12 @@
 /* Output with whitespace collapsing: pending separators are emitted lazily, before the next
  * visible character, so trailing space never accumulates. */
 typedef struct sink {
-    char *buf;
-    size_t len, cap;
+    strbuf out;
     int pending;      /* 0 none, 1 space, 2 newline, 3 blank line */
-    bool failed;
 } sink;
 
 static void sink_raw(sink *s, const char *p, size_t n) {
-    if (s->failed) return;
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 256;
-        while (cap < s->len + n + 1) cap *= 2;
-        char *b = realloc(s->buf, cap);
-        if (!b) {
-            s->failed = true;
-            return;
-        }
-        s->buf = b, s->cap = cap;
-    }
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    s->buf[s->len] = '\0';
+    if (!s->out.failed) strbuf_append(&s->out, p, n);
 }
 
 static void sink_break(sink *s, int kind) {
@@ -45,7 +31,7 @@ static void sink_text(sink *s, const char *p, size_t n) {
             sink_break(s, 1);
             continue;
         }
-        if (s->pending && s->len > 0) {
+        if (s->pending && s->out.len > 0) {
             if (s->pending == 1) sink_raw(s, " ", 1);
             else if (s->pending == 2) sink_raw(s, "\n", 1);
             else sink_raw(s, "\n\n", 2);
@@ -110,7 +96,7 @@ static size_t decode_entity(const char *p, size_t n, char out[4], size_t *out_le
         if (digits == 0) return 0;
         if (i < n && p[i] == ';') i++;
         if (v == 0 || v > 0x10FFFF) v = 0xFFFD;
-        *out_len = tool_utf8_encode((unsigned)v, out);
+        *out_len = utf8_encode((unsigned)v, out);
         return i;
     }
     size_t i = 1;
@@ -121,7 +107,7 @@ static size_t decode_entity(const char *p, size_t n, char out[4], size_t *out_le
     if (name_len == 0) return 0;
     for (size_t k = 0; k < sizeof entities / sizeof entities[0]; k++) {
         if (strlen(entities[k].name) == name_len && memcmp(entities[k].name, p + 1, name_len) == 0) {
-            *out_len = tool_utf8_encode(entities[k].cp, out);
+            *out_len = utf8_encode(entities[k].cp, out);
             return i < n && p[i] == ';' ? i + 1 : i;
         }
     }
@@ -149,11 +135,11 @@ char *tool_html_decode_entities(const char *text, size_t len) {
     sink s = {0};
     sink_decoded(&s, text, len);
     sink_raw(&s, "", 0);
-    if (s.failed) {
-        free(s.buf);
+    if (s.out.failed) {
+        free(s.out.data);
         return NULL;
     }
-    return s.buf;
+    return s.out.data;
 }
 
 static bool name_is(const char *name, size_t n, const char *want) {
@@ -211,11 +197,11 @@ static char *collapse(const char *p, size_t n) {
     sink s = {0};
     sink_decoded(&s, p, n);
     sink_raw(&s, "", 0);
-    if (s.failed) {
-        free(s.buf);
+    if (s.out.failed) {
+        free(s.out.data);
         return NULL;
     }
-    return s.buf;
+    return s.out.data;
 }
 
 int tool_html_to_text(const char *html, size_t len, html_text *out) {
@@ -294,7 +280,7 @@ int tool_html_to_text(const char *html, size_t len, html_text *out) {
             } else if (block) {
                 sink_break(&s, 2);
                 if (!closing && name_is(name, name_len, "li")) {
-                    if (s.len > 0) sink_raw(&s, "\n", 1);
+                    if (s.out.len > 0) sink_raw(&s, "\n", 1);
                     s.pending = 0;
                     sink_raw(&s, "- ", 2);
                 }
@@ -307,18 +293,18 @@ int tool_html_to_text(const char *html, size_t len, html_text *out) {
     }
     if (!in_head && text_start < n) sink_decoded(&s, p + text_start, n - text_start);
     sink_raw(&s, "", 0);
-    if (s.failed) {
-        free(s.buf);
+    if (s.out.failed) {
+        free(s.out.data);
         tool_html_text_free(out);
         return -1;
     }
     /* Strip leading whitespace, then make sure the text is valid UTF-8. */
     size_t start = 0;
-    while (start < s.len && (s.buf[start] == ' ' || s.buf[start] == '\n')) start++;
-    out->text = tool_utf8_sanitize(s.buf + start, s.len - start, &out->len);
-    free(s.buf);
+    while (start < s.out.len && (s.out.data[start] == ' ' || s.out.data[start] == '\n')) start++;
+    out->text = utf8_sanitize(s.out.data + start, s.out.len - start, &out->len);
+    free(s.out.data);
     if (out->title) {
-        char *t = tool_utf8_sanitize(out->title, strlen(out->title), NULL);
+        char *t = utf8_sanitize(out->title, strlen(out->title), NULL);
         free(out->title);
         out->title = t;
         if (!t) {

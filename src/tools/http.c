@@ -22,6 +22,7 @@ static void curl_init(void) { curl_init_status = curl_global_init(CURL_GLOBAL_DE
 typedef struct http_ctx {
     const http_request *req;
     http_response *resp;
+    strbuf body;                /* the body so far, up to req->max_bytes */
     char refused[160];          /* why the last refused socket was refused */
 } http_ctx;
 
@@ -54,16 +55,9 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
     http_ctx *ctx = user;
     http_response *r = ctx->resp;
     size_t n = size * nmemb;
-    size_t room = ctx->req->max_bytes > r->len ? ctx->req->max_bytes - r->len : 0;
+    size_t room = ctx->req->max_bytes > ctx->body.len ? ctx->req->max_bytes - ctx->body.len : 0;
     size_t take = n < room ? n : room;
-    if (take) {
-        char *b = realloc(r->body, r->len + take + 1);
-        if (!b) return 0;
-        r->body = b;
-        memcpy(r->body + r->len, data, take);
-        r->len += take;
-        r->body[r->len] = '\0';
-    }
+    if (take && !strbuf_append(&ctx->body, data, take)) return 0;
     if (take < n) {
         r->truncated = true;
         return 0;  /* stop the transfer: CURLE_WRITE_ERROR, which tool_http_get expects */
@@ -169,7 +163,8 @@ ember_status tool_http_get(const http_request *req, http_response *resp, char *e
         s = NULL;
         if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK && s)
             resp->content_type = strdup(s);
-        if (!resp->body) resp->body = calloc(1, 1);
+        resp->len = ctx.body.len;
+        resp->body = strbuf_take(&ctx.body);
         if (!resp->body || !resp->final_url) {
             snprintf(err, err_size, "out of memory");
             st = EMBER_ERR_NOMEM;
@@ -194,6 +189,7 @@ ember_status tool_http_get(const http_request *req, http_response *resp, char *e
         snprintf(err, err_size, "%s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
         st = EMBER_ERR_IO;
     }
+    strbuf_free(&ctx.body);
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
     if (st != EMBER_OK) tool_http_response_free(resp);

@@ -22,7 +22,7 @@ typedef struct http_request {
     bool allow_loopback;       /* with check_addresses: loopback is allowed too */
     const char *user_agent;    /* NULL = "ember/VERSION" */
     const char *accept;        /* Accept header, or NULL */
-    double deadline;           /* monotonic seconds (tool_now) */
+    double deadline;           /* monotonic seconds (ember_now_s) */
 } http_request;
 
 typedef struct http_response {

@@ -235,10 +235,10 @@ static void server_stop(mcp_server *s, bool graceful) {
         int status;
         bool gone = false;
         if (graceful) {
-            gone = tool_proc_wait(s->pid, tool_now() + 0.5, &status);
+            gone = tool_proc_wait(s->pid, ember_now_s() + 0.5, &status);
             if (!gone) {
                 kill(-s->pid, SIGTERM);
-                gone = tool_proc_wait(s->pid, tool_now() + 0.5, &status);
+                gone = tool_proc_wait(s->pid, ember_now_s() + 0.5, &status);
             }
         }
         if (!gone) tool_proc_kill(s->pid, true);
@@ -441,7 +441,7 @@ static ember_status read_tools(mcp_server *s, double deadline, ember_error *err)
 /* Spawns and initializes the server; the caller holds the lock. */
 static ember_status server_start_locked(mcp_server *s, double timeout, ember_error *err) {
     server_stop(s, false);
-    double deadline = tool_now() + timeout;
+    double deadline = ember_now_s() + timeout;
     char *path = tool_proc_find_program(s->command);
     if (!path)
         return ember_fail(err, EMBER_ERR_NOT_FOUND, "MCP server \"%s\": command %s not found",
@@ -491,7 +491,7 @@ static ember_status server_start_locked(mcp_server *s, double timeout, ember_err
     if (st != READ_OK) {
         int status;
         /* A server that dies shows as EOF or as a failed write, depending on timing. */
-        bool exited = st != READ_TIMEOUT && tool_proc_wait(s->pid, tool_now() + 1.0, &status);
+        bool exited = st != READ_TIMEOUT && tool_proc_wait(s->pid, ember_now_s() + 1.0, &status);
         if (exited) s->pid = -1;
         result = exited ? ember_fail(err, EMBER_ERR_IO, "MCP server \"%s\" exited during initialize (status %d)",
                                      s->name, status)
@@ -573,13 +573,7 @@ static char *content_text(json_t *content) {
 }
 
 static int lock_until(pthread_mutex_t *m, double deadline) {
-    double left = deadline - tool_now();
-    if (left < 0) left = 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)left;
-    ts.tv_nsec += (long)((left - (double)(time_t)left) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    struct timespec ts = ember_time_after(CLOCK_REALTIME, deadline - ember_now_s());
     return pthread_mutex_timedlock(m, &ts);
 }
 
@@ -603,7 +597,7 @@ void tool_mcp_server_call(mcp_server *s, const char *tool, const json_t *args, d
         }
         if (s->pid < 0 || attempt > 0) {
             ember_error err = {0};
-            if (server_start_locked(s, deadline - tool_now(), &err) != EMBER_OK) {
+            if (server_start_locked(s, deadline - ember_now_s(), &err) != EMBER_OK) {
                 tool_result_fail(res, err.status, "could not restart: %s", err.message);
                 pthread_mutex_unlock(&s->lock);
                 return;
@@ -617,13 +611,13 @@ void tool_mcp_server_call(mcp_server *s, const char *tool, const json_t *args, d
         send_message(s, json_pack("{s:s, s:s, s:{s:I, s:s}}", "jsonrpc", "2.0", "method",
                                   "notifications/cancelled", "params", "requestId", (json_int_t)id,
                                   "reason", "timeout"),
-                     tool_now() + 0.1);
+                     ember_now_s() + 0.1);
         server_stop(s, false);
         tool_result_fail(res, EMBER_ERR_TIMEOUT,
                          "MCP server \"%s\" did not answer %s in time; it was stopped and will be "
                          "restarted by the next call", s->name, tool);
     } else if (st != READ_OK) {
-        bool exited = tool_proc_wait(s->pid, tool_now() + 0.5, &status);
+        bool exited = tool_proc_wait(s->pid, ember_now_s() + 0.5, &status);
         if (exited) s->pid = -1;
         server_stop(s, false);
         if (exited)

@@ -129,7 +129,7 @@ bool tool_proc_wait(pid_t pid, double deadline, int *exit_status) {
             *exit_status = 255;
             return true;
         }
-        if (tool_now() >= deadline) return false;
+        if (ember_now_s() >= deadline) return false;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

@@ -24,7 +24,7 @@
 #define _GNU_SOURCE /* pipe2 */
 #include "tools/proc.h"
 #include "tools/tools_internal.h"
-#include "tools/utf8.h"
+#include "core/utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -52,8 +52,7 @@ static void find_bwrap(void) {
 /* One output stream: the first `limit` bytes are kept, the rest only counted. */
 typedef struct capture {
     int fd;           /* -1 once closed */
-    char *data;
-    size_t len;       /* bytes kept */
+    strbuf kept;      /* the first `limit` bytes */
     size_t total;     /* bytes seen */
     size_t limit;
 } capture;
@@ -68,16 +67,9 @@ static void capture_read(capture *c) {
         return;
     }
     c->total += (size_t)n;
-    size_t room = c->limit > c->len ? c->limit - c->len : 0;
+    size_t room = c->limit > c->kept.len ? c->limit - c->kept.len : 0;
     size_t take = (size_t)n < room ? (size_t)n : room;
-    if (take) {
-        char *d = realloc(c->data, c->len + take + 1);
-        if (!d) return;
-        c->data = d;
-        memcpy(c->data + c->len, buf, take);
-        c->len += take;
-        c->data[c->len] = '\0';
-    }
+    if (take) strbuf_append(&c->kept, buf, take);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -130,16 +122,7 @@ static long count_user_tasks(uid_t uid) {
 
 /* Text for one stream: valid UTF-8, and a note when bytes were dropped. */
 static json_t *stream_json(const capture *c) {
-    return tool_json_string(c->data ? c->data : "", c->len);
-}
-
-static void append(char **buf, size_t *len, const char *text, size_t n) {
-    char *b = realloc(*buf, *len + n + 1);
-    if (!b) return;
-    memcpy(b + *len, text, n);
-    *len += n;
-    b[*len] = '\0';
-    *buf = b;
+    return tool_json_string(strbuf_str(&c->kept), c->kept.len);
 }
 
 void tool_python_call(const tool_config *cfg, const json_t *args, double deadline,
@@ -150,8 +133,8 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
     if (!tool_arg_string(args, "code", true, &code, res) ||
         !tool_arg_number(args, "timeout", &timeout_arg, &has_timeout, res))
         return;
-    if (has_timeout && timeout_arg > 0 && tool_now() + timeout_arg < deadline)
-        deadline = tool_now() + timeout_arg;
+    if (has_timeout && timeout_arg > 0 && ember_now_s() + timeout_arg < deadline)
+        deadline = ember_now_s() + timeout_arg;
 
     pthread_once(&bwrap_once, find_bwrap);
     if (!bwrap_path) {
@@ -296,7 +279,7 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
         .n_limits = sizeof limits / sizeof limits[0],
     };
     char err[512];
-    double started = tool_now();
+    double started = ember_now_s();
     pid_t pid = tool_proc_spawn(&spec, err, sizeof err);
     close(out_pipe[1]);
     close(err_pipe[1]);
@@ -353,18 +336,18 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
         }
         if (c->fd >= 0) close(c->fd);
     }
-    double elapsed = tool_now() - started;
+    double elapsed = ember_now_s() - started;
     nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 
     /* bwrap reports its own setup failures as "bwrap: …" on stderr with status 1. */
-    if (exit_status == 1 && errs.len >= 7 && memcmp(errs.data, "bwrap: ", 7) == 0) {
-        size_t n = tool_utf8_cut(errs.data, errs.len, 300);
-        while (n > 0 && (errs.data[n - 1] == '\n' || errs.data[n - 1] == '\r')) n--;
+    if (exit_status == 1 && errs.kept.len >= 7 && memcmp(errs.kept.data, "bwrap: ", 7) == 0) {
+        size_t n = utf8_cut(errs.kept.data, errs.kept.len, 300);
+        while (n > 0 && (errs.kept.data[n - 1] == '\n' || errs.kept.data[n - 1] == '\r')) n--;
         tool_result_fail(res, EMBER_ERR_UNSUPPORTED,
                          "the python sandbox could not be created here (are user namespaces "
-                         "available?): %.*s", (int)n, errs.data);
-        free(out.data);
-        free(errs.data);
+                         "available?): %.*s", (int)n, errs.kept.data);
+        strbuf_free(&out.kept);
+        strbuf_free(&errs.kept);
         return;
     }
 
@@ -372,40 +355,39 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
     res->exit_status = exit_status;
     tool_result_detail(res, "stdout", stream_json(&out));
     tool_result_detail(res, "stderr", stream_json(&errs));
-    bool out_cut = out.total > out.len, err_cut = errs.total > errs.len;
+    bool out_cut = out.total > out.kept.len, err_cut = errs.total > errs.kept.len;
     tool_result_detail(res, "truncated", json_boolean(out_cut || err_cut));
 
     /* The output for the model: stdout, then stderr and anything unusual, each labeled. */
-    char *text = NULL;
-    size_t text_len = 0;
+    strbuf text = {0};
     char note[256];
-    append(&text, &text_len, out.data ? out.data : "", out.len);
+    strbuf_append(&text, strbuf_str(&out.kept), out.kept.len);
     if (out_cut) {
         int n = snprintf(note, sizeof note, "%s[stdout truncated: %zu of %zu bytes shown]\n",
-                         out.len && out.data[out.len - 1] != '\n' ? "\n" : "", out.len, out.total);
-        append(&text, &text_len, note, (size_t)n);
+                         out.kept.len && out.kept.data[out.kept.len - 1] != '\n' ? "\n" : "", out.kept.len, out.total);
+        strbuf_append(&text, note, (size_t)n);
     }
-    if (errs.len) {
+    if (errs.kept.len) {
         int n = snprintf(note, sizeof note, "%s[stderr]\n",
-                         text_len && text[text_len - 1] != '\n' ? "\n" : "");
-        append(&text, &text_len, note, (size_t)n);
-        append(&text, &text_len, errs.data, errs.len);
+                         text.len && text.data[text.len - 1] != '\n' ? "\n" : "");
+        strbuf_append(&text, note, (size_t)n);
+        strbuf_append(&text, errs.kept.data, errs.kept.len);
         if (err_cut) {
             n = snprintf(note, sizeof note, "%s[stderr truncated: %zu of %zu bytes shown]\n",
-                         errs.data[errs.len - 1] != '\n' ? "\n" : "", errs.len, errs.total);
-            append(&text, &text_len, note, (size_t)n);
+                         errs.kept.data[errs.kept.len - 1] != '\n' ? "\n" : "", errs.kept.len, errs.total);
+            strbuf_append(&text, note, (size_t)n);
         }
     }
     if (exit_status != 0 || timed_out) {
         int n = snprintf(note, sizeof note, "%s[exit status %d%s]\n",
-                         text_len && text[text_len - 1] != '\n' ? "\n" : "", exit_status,
+                         text.len && text.data[text.len - 1] != '\n' ? "\n" : "", exit_status,
                          timed_out ? ", killed at the time limit" : "");
-        append(&text, &text_len, note, (size_t)n);
+        strbuf_append(&text, note, (size_t)n);
     }
-    tool_result_set_output(res, text ? text : "", text_len);
-    free(text);
-    free(out.data);
-    free(errs.data);
+    tool_result_set_output(res, strbuf_str(&text), text.len);
+    strbuf_free(&text);
+    strbuf_free(&out.kept);
+    strbuf_free(&errs.kept);
 
     if (timed_out) {
         tool_result_fail(res, EMBER_ERR_TIMEOUT, "the code ran past its time limit (%.1f s) and was killed",

@@ -341,7 +341,7 @@ ember_status ember_tools_call(ember_tools *t, const char *name, const char *argu
     if (!result) return ember_fail(err, EMBER_ERR_INVALID, "result is NULL");
     *result = NULL;
     if (!t || !name) return ember_fail(err, EMBER_ERR_INVALID, "tools or name is NULL");
-    double started = tool_now();
+    double started = ember_now_s();
     double deadline = started + (timeout_s > 0 ? timeout_s : t->default_timeout);
     ember_tool_result *res = tool_result_new(name);
     if (!res) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
@@ -376,7 +376,7 @@ ember_status ember_tools_call(ember_tools *t, const char *name, const char *argu
         }
     }
     json_decref(args);
-    res->duration_ms = (tool_now() - started) * 1000.0;
+    res->duration_ms = (ember_now_s() - started) * 1000.0;
     *result = res;
     return EMBER_OK;
 }

@@ -3,7 +3,7 @@
  * built by exactly one call on one thread, then handed to the caller, who owns it.
  */
 #include "tools/tools_internal.h"
-#include "tools/utf8.h"
+#include "core/utf8.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -12,14 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-double tool_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int tool_ms_left(double deadline) {
-    double left = (deadline - tool_now()) * 1000.0;
+    double left = (deadline - ember_now_s()) * 1000.0;
     if (left <= 0) return 0;
     if (left >= (double)INT_MAX) return INT_MAX;
     return (int)left + 1;
@@ -27,7 +21,7 @@ int tool_ms_left(double deadline) {
 
 json_t *tool_json_string(const char *text, size_t len) {
     size_t n;
-    char *clean = tool_utf8_sanitize(text ? text : "", text ? len : 0, &n);
+    char *clean = utf8_sanitize(text ? text : "", text ? len : 0, &n);
     if (!clean) return NULL;
     json_t *s = json_stringn_nocheck(clean, n);
     free(clean);
@@ -37,7 +31,7 @@ json_t *tool_json_string(const char *text, size_t len) {
 ember_tool_result *tool_result_new(const char *name) {
     ember_tool_result *res = calloc(1, sizeof *res);
     if (!res) return NULL;
-    res->name = tool_utf8_sanitize(name ? name : "", name ? strlen(name) : 0, NULL);
+    res->name = utf8_sanitize(name ? name : "", name ? strlen(name) : 0, NULL);
     res->output = strdup("");
     res->details = json_object();
     if (!res->name || !res->output || !res->details) {
@@ -48,7 +42,7 @@ ember_tool_result *tool_result_new(const char *name) {
 }
 
 bool tool_result_set_output(ember_tool_result *res, const char *text, size_t len) {
-    char *clean = tool_utf8_sanitize(text ? text : "", text ? len : 0, NULL);
+    char *clean = utf8_sanitize(text ? text : "", text ? len : 0, NULL);
     if (!clean) return false;
     free(res->output);
     res->output = clean;
@@ -64,7 +58,7 @@ void tool_result_fail(ember_tool_result *res, ember_status status, const char *f
     va_end(ap);
     res->status = status == EMBER_OK ? EMBER_ERR_IO : status;
     free(res->error);
-    res->error = tool_utf8_sanitize(buf, strlen(buf), NULL);
+    res->error = utf8_sanitize(buf, strlen(buf), NULL);
 }
 
 void tool_result_detail(ember_tool_result *res, const char *key, json_t *value) {

@@ -11,5 +11,4 @@ target_sources(ember PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/fetch.c
   ${CMAKE_CURRENT_LIST_DIR}/html_text.c
   ${CMAKE_CURRENT_LIST_DIR}/search.c
-  ${CMAKE_CURRENT_LIST_DIR}/mcp.c
-  ${CMAKE_CURRENT_LIST_DIR}/utf8.c)
+  ${CMAKE_CURRENT_LIST_DIR}/mcp.c)

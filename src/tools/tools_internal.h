@@ -6,15 +6,17 @@
  *   - A tool's call function receives a result already named after the tool, with status
  *     EMBER_OK and empty output; it sets output and details, or fails it with tool_result_fail.
  *     It never returns early without leaving the result readable, never crashes on bad input.
- *   - Every string put into a result goes through tool_utf8_sanitize first (jansson refuses
+ *   - Every string put into a result goes through utf8_sanitize first (jansson refuses
  *     invalid UTF-8), which tool_result_set_output does for the caller.
- *   - Deadlines are absolute seconds on the monotonic clock (tool_now()).
+ *   - Deadlines are absolute seconds on the monotonic clock (ember_now_s()).
  *   - Call functions are reentrant: any number may run at once on different threads.
  */
 #ifndef EMBER_TOOLS_INTERNAL_H
 #define EMBER_TOOLS_INTERNAL_H
 
 #include "ember.h"
+#include "core/clock.h"
+#include "core/strbuf.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -43,8 +45,6 @@ void tool_result_detail(ember_tool_result *res, const char *key, json_t *value);
 /* A JSON string from arbitrary bytes (invalid UTF-8 replaced); NULL on allocation failure. */
 json_t *tool_json_string(const char *text, size_t len);
 
-/* Monotonic clock in seconds. */
-double tool_now(void);
 /* Milliseconds left until `deadline`, at least 0, at most INT_MAX. */
 int tool_ms_left(double deadline);
 

@@ -3,7 +3,7 @@
 set(pull_src ${PROJECT_SOURCE_DIR}/src/pull)
 ember_test(test_pull_units ${CMAKE_CURRENT_LIST_DIR}/test_pull_units.c
   ${pull_src}/util.c ${pull_src}/digest.c ${pull_src}/hub_json.c ${pull_src}/hub_http.c
-  ${pull_src}/select.c ${pull_src}/manifest.c ${PROJECT_SOURCE_DIR}/src/core/error.c
+  ${pull_src}/select.c ${pull_src}/manifest.c ${EMBER_CORE_SOURCES}
   LIBS PkgConfig::JANSSON PkgConfig::LIBCURL PkgConfig::NETTLE)
 target_include_directories(test_pull_units PRIVATE ${PROJECT_SOURCE_DIR}/src)
 

@@ -257,25 +257,25 @@ static void schemas_become_grammars_llama_accepts(void **state) {
 
 static void schema_details(void **state) {
     (void)state;
-    srv_buf rules = {0};
+    strbuf rules = {0};
     srv_error err;
     json_t *schema = json_loads("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},\"required\":[\"a\"]}", 0, NULL);
     assert_true(srv_schema_gbnf(schema, &rules, &err));
-    assert_non_null(strstr(srv_buf_str(&rules), "answer ::= r"));
-    assert_non_null(strstr(srv_buf_str(&rules), "\"\\\"a\\\"\""));   /* the key as a literal */
+    assert_non_null(strstr(strbuf_str(&rules), "answer ::= r"));
+    assert_non_null(strstr(strbuf_str(&rules), "\"\\\"a\\\"\""));   /* the key as a literal */
     json_decref(schema);
-    srv_buf_free(&rules);
+    strbuf_free(&rules);
     /* deep nesting is refused, not overflowed */
-    srv_buf deep = {0};
-    for (int i = 0; i < 40; i++) srv_buf_puts(&deep, "{\"type\":\"array\",\"items\":");
-    srv_buf_puts(&deep, "{}");
-    for (int i = 0; i < 40; i++) srv_buf_puts(&deep, "}");
-    schema = json_loads(srv_buf_str(&deep), 0, NULL);
+    strbuf deep = {0};
+    for (int i = 0; i < 40; i++) strbuf_puts(&deep, "{\"type\":\"array\",\"items\":");
+    strbuf_puts(&deep, "{}");
+    for (int i = 0; i < 40; i++) strbuf_puts(&deep, "}");
+    schema = json_loads(strbuf_str(&deep), 0, NULL);
     assert_false(srv_schema_gbnf(schema, &rules, &err));
     assert_int_equal(err.status, 400);
     json_decref(schema);
-    srv_buf_free(&rules);
-    srv_buf_free(&deep);
+    strbuf_free(&rules);
+    strbuf_free(&deep);
     /* an unknown format cannot be wrapped for Thinking */
     assert_null(srv_grammar_wrap("answer ::= \"x\"\n", EMBER_MODE_THINKING, "nope", 10, &err));
     char *g = srv_grammar_wrap("answer ::= \"x\"\n", EMBER_MODE_THINKING, "chatml-think", 10, &err);
@@ -366,9 +366,9 @@ static void metrics_render_prometheus_text(void **state) {
     srv_metrics_observe(&m, SRV_HIST_TTFT, 1000);
     srv_metrics_tokens(&m, 10, 3, 4);
     srv_gauges g = {.queue_depth = 2, .seqs_active = 1, .n_ctx = 4096};
-    srv_buf out = {0};
+    strbuf out = {0};
     srv_metrics_render(&m, &g, &out);
-    const char *t = srv_buf_str(&out);
+    const char *t = strbuf_str(&out);
     assert_non_null(strstr(t, "ember_http_requests_total{code=\"200\"} 2\n"));
     assert_non_null(strstr(t, "ember_http_requests_total{code=\"429\"} 1\n"));
     assert_non_null(strstr(t, "ember_ttft_seconds_bucket{le=\"0.025\"} 1\n"));
@@ -377,7 +377,7 @@ static void metrics_render_prometheus_text(void **state) {
     assert_non_null(strstr(t, "ember_completion_tokens_total 7\n"));
     assert_non_null(strstr(t, "ember_queue_depth 2\n"));
     assert_non_null(strstr(t, "# TYPE ember_decode_seconds_per_delta histogram\n"));
-    srv_buf_free(&out);
+    strbuf_free(&out);
     srv_metrics_destroy(&m);
 }
 

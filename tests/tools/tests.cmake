@@ -6,7 +6,7 @@
 set(tools_src ${PROJECT_SOURCE_DIR}/src/tools)
 
 ember_test(test_tools_calculator ${CMAKE_CURRENT_LIST_DIR}/test_tools_calculator.c
-  ${tools_src}/calculator.c LIBS ${MPFR_LIB} ${GMP_LIB} m Threads::Threads TIMEOUT 60)
+  ${tools_src}/calculator.c ${EMBER_CORE_SOURCES} LIBS ${MPFR_LIB} ${GMP_LIB} m Threads::Threads TIMEOUT 60)
 target_include_directories(test_tools_calculator PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
 ember_test(test_tools_netaddr ${CMAKE_CURRENT_LIST_DIR}/test_tools_netaddr.c
@@ -14,7 +14,7 @@ ember_test(test_tools_netaddr ${CMAKE_CURRENT_LIST_DIR}/test_tools_netaddr.c
 target_include_directories(test_tools_netaddr PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
 ember_test(test_tools_html ${CMAKE_CURRENT_LIST_DIR}/test_tools_html.c
-  ${tools_src}/html_text.c ${tools_src}/utf8.c TIMEOUT 30)
+  ${tools_src}/html_text.c ${EMBER_CORE_SOURCES} TIMEOUT 30)
 target_include_directories(test_tools_html PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
 ember_test(test_tools_registry ${CMAKE_CURRENT_LIST_DIR}/test_tools_registry.c
