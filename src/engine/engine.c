@@ -49,7 +49,11 @@ void engine_unlock_unless_scheduler(ember_engine *e) {
     if (!engine_on_scheduler(e)) engine_unlock(e);
 }
 void engine_wait_not_decoding(ember_engine *e) {
+    if (!e->decoding) return;
+    e->op_waiters++;
     while (e->decoding) pthread_cond_wait(&e->step_cv, &e->mu);
+    /* the scheduler waits on work_cv for the last of us (it cannot run before we unlock) */
+    if (--e->op_waiters == 0) pthread_cond_signal(&e->work_cv);
 }
 
 static void engine_free(ember_engine *e) {

@@ -6,7 +6,10 @@
  * holds `mu` except while llama_decode runs (`decoding` is then true); a caller that must touch
  * the llama context (seq_rm, seq_cp) waits on `step_cv` until `decoding` is false — and waits
  * BEFORE changing anything, since waiting releases `mu` and the scheduler may pack a batch
- * meanwhile (a half-made fork was once prefilled that way). Token and
+ * meanwhile (a half-made fork was once prefilled that way). The handoff cannot starve: such a
+ * caller counts itself in `op_waiters`, and the scheduler packs no new batch while the count is
+ * above zero, so the caller runs right after the decode step it found running — a sequence
+ * operation waits at most one step, never for the engine to go idle. Token and
  * idle callbacks run on the scheduler thread with `mu` held; functions they may call detect
  * that (on_scheduler()) and do not lock again.
  *
@@ -124,6 +127,7 @@ struct ember_engine {
     pthread_t thread;
     bool stop;
     bool decoding;
+    int op_waiters;              /* callers waiting for the running step to end (see above) */
 
     ember_seq **seqs;            /* by llama seq id; NULL = free id */
     struct llama_batch batch;
@@ -138,7 +142,8 @@ void engine_unlock(ember_engine *engine);
 /* The same, skipped on the scheduler thread (its callbacks already hold the lock). */
 void engine_lock_unless_scheduler(ember_engine *engine);
 void engine_unlock_unless_scheduler(ember_engine *engine);
-/* With mu held: wait until no decode step is running. */
+/* With mu held: wait until the running decode step (if any) ends; the scheduler starts no
+ * other until this caller has had the lock. */
 void engine_wait_not_decoding(ember_engine *engine);
 
 void *scheduler_main(void *arg);

@@ -157,7 +157,8 @@ void *scheduler_main(void *arg) {
     ember_engine *e = arg;
     engine_lock(e);
     while (!e->stop) {
-        if (!any_work(e)) {
+        /* callers that found a step running go first: no starving them (engine_internal.h) */
+        if (e->op_waiters > 0 || !any_work(e)) {
             pthread_cond_wait(&e->work_cv, &e->mu);
             continue;
         }

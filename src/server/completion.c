@@ -70,6 +70,7 @@ struct srv_job {
     double t_arrival, t_admitted, t_first, t_last;
     int n_deltas;
     bool seen_done;
+    bool completed;               /* job_complete ran */
     bool cancelled_by_client;
     char *conversation_id;        /* stored here after the run */
     /* streaming */
@@ -529,8 +530,11 @@ static void store_exchange(srv_job *job) {
     json_decref(ember);
 }
 
-/* After DONE: flush held text, join the run, store. */
+/* After DONE: flush held text, join the run, store — once, though both the first wait and
+ * the collecting loop may see DONE (a run whose events all came in one take). */
 static void job_complete(srv_job *job) {
+    if (job->completed) return;
+    job->completed = true;
     answer_text(job, "", 0, true);
     job_end_run(job, false);
     if (job->run_status == EMBER_OK || job->run_status == EMBER_ERR_CANCELLED || job->n_deltas > 0) store_exchange(job);

@@ -112,4 +112,6 @@ void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out) {
     gauge(out, "ember_kv_cells_total", "KV cells of the context (-c).", g->n_ctx);
     counter(out, "ember_decode_calls_total", "llama_decode calls since start.", g->decode_calls);
     counter(out, "ember_tokens_evaluated_total", "Tokens sent through llama_decode since start.", g->tokens_evaluated);
+    gauge(out, "ember_batch_sequences_max", "Most sequences decoded together in one step since start.",
+          (double)g->max_batch_seqs);
 }

@@ -53,6 +53,7 @@ typedef struct srv_gauges {
     int parallel;
     uint64_t decode_calls;
     uint64_t tokens_evaluated;
+    uint64_t max_batch_seqs;  /* most sequences one decode step has held */
 } srv_gauges;
 
 void srv_metrics_init(srv_metrics *m);

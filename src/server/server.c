@@ -119,6 +119,7 @@ static enum MHD_Result handle_metrics(srv_conn *c) {
     g.kv_cells_used = stats.kv_cells_used;
     g.decode_calls = stats.decode_calls;
     g.tokens_evaluated = stats.tokens_evaluated;
+    g.max_batch_seqs = stats.max_batch_seqs;
     strbuf out = {0};
     srv_metrics_render(&s->metrics, &g, &out);
     return srv_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.failed ? (strbuf_free(&out), NULL) : strbuf_take(&out));

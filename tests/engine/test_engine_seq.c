@@ -1,7 +1,9 @@
 /*
  * test_engine_seq.c — the sequence API on a generated model: forks share the prompt's cells
  * (nothing re-evaluated), forks generate in the same decode steps, cancelling one leaves the
- * others correct and frees its cells, limits give clear errors.
+ * others correct and frees its cells, limits give clear errors, and a sequence operation
+ * (reset, destroy) while others decode waits at most one decode step (counted in decode
+ * calls, never in wall time).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +11,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ember.h"
 #include "test_support.h"
@@ -178,12 +182,95 @@ static void bad_grammar_is_invalid(void **state) {
     ember_engine_destroy(e);
 }
 
+/* ---- no operation waits for the engine to go idle ---------------------------------------- */
+
+typedef struct busy_state {
+    ember_engine *engine;
+    atomic_int tokens;
+    int limit;                    /* pause after this many tokens */
+    _Atomic uint64_t first_step;  /* decode calls when the first token came (0 = none yet) */
+} busy_state;
+
+static ember_seq_action busy_token(ember_seq *seq, const ember_token_info *tok, void *user) {
+    (void)seq;
+    (void)tok;
+    busy_state *b = user;
+    if (atomic_load(&b->first_step) == 0) {
+        ember_engine_stats st;
+        ember_engine_get_stats(b->engine, &st);   /* on the scheduler thread: no lock taken */
+        atomic_store(&b->first_step, st.decode_calls);
+    }
+    return atomic_fetch_add(&b->tokens, 1) + 1 >= b->limit ? EMBER_SEQ_PAUSE : EMBER_SEQ_CONTINUE;
+}
+
+static void nap(void) { nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL); }
+
+static void operations_do_not_wait_for_idle(void **state) {
+    (void)state;
+    ember_engine *e = open_engine(8192);
+    enum { BUSY = 8, LIMIT = 400 };
+    ember_sampling s;
+    ember_sampling_init(&s);
+    s.grammar = "root ::= [a-z] root";   /* never complete: only the limit stops them */
+    ember_seq *busy[BUSY];
+    busy_state st[BUSY];
+    for (int i = 0; i < BUSY; i++) {
+        st[i] = (busy_state){.engine = e, .limit = LIMIT};
+        s.seed = 7 + (uint32_t)i;
+        assert_int_equal(ember_seq_create(e, &s, &busy[i], NULL), EMBER_OK);
+        ember_seq_set_callbacks(busy[i], busy_token, NULL, &st[i]);
+        assert_int_equal(ember_seq_feed_text(busy[i], PROMPT, true, NULL), EMBER_OK);
+        assert_int_equal(ember_seq_generate(busy[i], NULL), EMBER_OK);
+    }
+    for (int i = 0; i < BUSY; i++)
+        while (atomic_load(&st[i].tokens) < 5) nap();
+
+    /* a new prompt enters through a reset (as every run's prompt does) while the 8 decode */
+    ember_seq *late = NULL;
+    busy_state lst = {.engine = e, .limit = 3};
+    assert_int_equal(ember_seq_create(e, NULL, &late, NULL), EMBER_OK);
+    ember_seq_set_callbacks(late, busy_token, NULL, &lst);
+    ember_engine_stats before;
+    ember_engine_get_stats(e, &before);
+    assert_int_equal(ember_seq_reset_text(late, PROMPT, true, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_generate(late, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_wait_idle(late, NULL), EMBER_OK);
+    uint64_t waited = atomic_load(&lst.first_step) - before.decode_calls;
+    fprintf(stderr, "first token of the late prompt after %llu decode steps\n", (unsigned long long)waited);
+    assert_true(waited <= 3);
+    ember_seq_destroy(late);
+
+    /* a sequence destroyed while it decodes: its cells are free before the next decode */
+    ember_seq *victim = busy[0];
+    int victim_tokens = ember_seq_n_tokens(victim);
+    ember_engine_stats mid, after;
+    ember_engine_get_stats(e, &mid);
+    assert_true(mid.decode_calls < before.decode_calls + LIMIT / 2);   /* the others still decode */
+    ember_seq_destroy(victim);
+    ember_engine_get_stats(e, &after);
+    fprintf(stderr, "destroy took %llu decode steps\n", (unsigned long long)(after.decode_calls - mid.decode_calls));
+    assert_true(after.decode_calls - mid.decode_calls <= 1);
+    assert_int_equal(after.seqs_active, mid.seqs_active - 1);
+    /* at most one step of the 7 others was added meanwhile */
+    assert_true(after.kv_cells_used <= mid.kv_cells_used - victim_tokens + 2 + BUSY);
+
+    for (int i = 1; i < BUSY; i++) {
+        ember_seq_wait_idle(busy[i], NULL);
+        assert_int_equal(atomic_load(&st[i].tokens), LIMIT);
+        ember_seq_destroy(busy[i]);
+    }
+    ember_engine_get_stats(e, &after);
+    assert_int_equal(after.kv_cells_used, 0);
+    ember_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forks_share_the_prompt_and_batch),
         cmocka_unit_test(cancelling_one_fork_leaves_the_others),
         cmocka_unit_test(limits_are_errors),
         cmocka_unit_test(bad_grammar_is_invalid),
+        cmocka_unit_test(operations_do_not_wait_for_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,6 +240,21 @@ test('Contemplating: agent events ride along as chunks without choices', async (
     (e) => e.status === 400 && e.param === 'ember.agents');
 });
 
+test('an exchange is stored once even when the run ends before the first look at it', async () => {
+  // an empty grammar lets the model end its turn at once: DONE is the run's only event, seen by
+  // the first wait; the exchange was once stored twice then (and a conversation id leaked)
+  for (let i = 0; i < 3; i++) {
+    const r = await api.chat.completions.create({
+      model: 'm', messages: user(`empty ${i}`), reasoning_effort: 'none', ember: { grammar: 'root ::= ""\n', store: true },
+    });
+    assert.equal(r.choices[0].message.content, '');
+    const one = await http(server, 'GET', `/v1/conversations/${r.ember.conversation_id}`);
+    assert.deepEqual(one.json.messages.map((m) => m.role), ['user', 'assistant']);
+    const list = await http(server, 'GET', '/v1/conversations');
+    assert.equal(list.json.data.filter((c) => c.title === `empty ${i}`).length, 1);
+  }
+});
+
 test('conversations: stored per exchange, listed, read, renamed, deleted', async () => {
   const r = await api.chat.completions.create({
     model: 'm', messages: user('Remember me'), reasoning_effort: 'low', max_tokens: 60, seed: 2,
