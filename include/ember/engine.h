@@ -110,6 +110,9 @@ typedef struct ember_sampling {
     const char *grammar_trigger; /* with a grammar: a regex; the grammar stays off until the
                                     generated text matches it, then constrains from its first
                                     capture group on (lazy grammar), NULL = always on */
+    bool ignore_eos;        /* never sample an end-of-generation token and do not stop at the
+                               end of the turn: generation runs to the token limit (benchmarks
+                               of equal work, like llama-server's and vLLM's ignore_eos) */
 } ember_sampling;
 
 EMBER_API void ember_sampling_init(ember_sampling *sampling);

@@ -291,8 +291,10 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     if (a->on_token) a->on_token(a);
 
     if (atomic_load(&run->cancelled)) return stop(a, "cancelled");
-    /* Calls may come several in a turn, separated by <|eom|>: the turn's end ends the round. */
-    if (tok->is_eog || chat_parser_turn_ended(a->parser)) return stop(a, a->saw_tool_call ? "tool_calls" : "stop");
+    /* Calls may come several in a turn, separated by <|eom|>: the turn's end ends the round
+     * (unless the sampling ignores the end: a run of fixed length). */
+    if ((tok->is_eog || chat_parser_turn_ended(a->parser)) && !a->ignore_eos)
+        return stop(a, a->saw_tool_call ? "tool_calls" : "stop");
     if (a->max_tokens > 0 && a->generated >= a->max_tokens) return stop(a, "length");
     if (a->should_stop && a->should_stop(a)) return stop(a, a->stop_reason ? a->stop_reason : "stopped");
     if (a->think_budget > 0 && !a->budget_reached &&
@@ -310,6 +312,7 @@ bool agent_init(agent *a, run_ctx *run, int index, ember_seq *seq, chat_opening 
     a->reasoning = reasoning;
     a->answer = answer;
     a->lowest = 1e38f;
+    a->ignore_eos = run->params.sampling.ignore_eos;
     a->window_size = run->params.confidence_window > 0 ? run->params.confidence_window : 64;
     a->window = calloc((size_t)a->window_size, sizeof *a->window);
     a->parser = run->format->parser_create(opening, on_chat_event, a);

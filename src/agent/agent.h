@@ -55,6 +55,7 @@ typedef struct agent {
     int prompt_evaluated;       /* tokens the sequence decoded before its first sample */
     int max_tokens;             /* 0 = no limit */
     int think_budget;           /* 0 = none */
+    bool ignore_eos;            /* the run's sampling.ignore_eos: only the token limit ends it */
     bool budget_reached;
     bool saw_tool_call;
     char *calls_json;           /* the calls of this generation round, a JSON array, or NULL */

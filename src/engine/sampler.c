@@ -20,6 +20,8 @@ struct ember_sampler {
     struct llama_sampler *chain;
     llama_token_data *candidates;   /* n_vocab entries, rebuilt for every token */
     int n_vocab;
+    llama_token *banned;            /* ignore_eos: the vocabulary's end-of-generation tokens */
+    int n_banned;
     char piece[256];
 };
 
@@ -36,6 +38,19 @@ ember_sampler *sampler_create(ember_engine *engine, const ember_sampling *s, emb
         sampler_destroy(sampler);
         ember_fail(err, EMBER_ERR_NOMEM, "out of memory creating a sampler");
         return NULL;
+    }
+    if (s->ignore_eos) {
+        for (int i = 0; i < engine->n_vocab; i++) {
+            if (!llama_vocab_is_eog(engine->vocab, i)) continue;
+            llama_token *grown = realloc(sampler->banned, sizeof *grown * (size_t)(sampler->n_banned + 1));
+            if (!grown) {
+                sampler_destroy(sampler);
+                ember_fail(err, EMBER_ERR_NOMEM, "out of memory creating a sampler");
+                return NULL;
+            }
+            sampler->banned = grown;
+            sampler->banned[sampler->n_banned++] = i;
+        }
     }
     if (s->grammar && s->grammar[0]) {
         const char *trigger = s->grammar_trigger;
@@ -67,6 +82,7 @@ void sampler_destroy(ember_sampler *sampler) {
     if (!sampler) return;
     if (sampler->chain) llama_sampler_free(sampler->chain);
     free(sampler->candidates);
+    free(sampler->banned);
     free(sampler);
 }
 
@@ -99,6 +115,7 @@ static void row_stats(const float *logits, int n, float *log_z, float *top_mean)
 llama_token sampler_sample(ember_sampler *sampler, const float *logits, ember_token_info *tok) {
     for (int i = 0; i < sampler->n_vocab; i++)
         sampler->candidates[i] = (llama_token_data){.id = i, .logit = logits[i], .p = 0.0f};
+    for (int i = 0; i < sampler->n_banned; i++) sampler->candidates[sampler->banned[i]].logit = -INFINITY;
     llama_token_data_array cur = {
         .data = sampler->candidates, .size = (size_t)sampler->n_vocab, .selected = -1, .sorted = false};
     llama_sampler_apply(sampler->chain, &cur);

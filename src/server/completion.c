@@ -725,6 +725,7 @@ static void run_params(srv_job *job, ember_run_params *rp) {
     else if (getrandom(&rp->sampling.seed, sizeof rp->sampling.seed, 0) != sizeof rp->sampling.seed)
         rp->sampling.seed = (uint32_t)time(NULL);
     rp->sampling.grammar = r->grammar;
+    rp->sampling.ignore_eos = r->ignore_eos;
     if (r->agents) rp->agents = r->agents;
     rp->early_stop = r->early_stop;
     if (r->consensus > 0) rp->consensus = r->consensus;

@@ -520,6 +520,7 @@ bool srv_request_parse(const char *body, size_t len, const srv_request_limits *l
     if (ok && req->has_top_p) req->top_p = (float)d;
     ok = ok && get_int(root, "seed", "seed", -(1LL << 62), 1LL << 62, &v, &req->has_seed, err);
     if (ok && req->has_seed) req->seed = (uint32_t)(unsigned long long)v;
+    ok = ok && get_bool(root, "ignore_eos", "ignore_eos", &req->ignore_eos, err);
     ok = ok && parse_stop(json_object_get(root, "stop"), req, err);
     ok = ok && parse_effort(json_object_get(root, "reasoning_effort"), req, err);
     ok = ok && parse_ember(json_object_get(root, "ember"), limits, req, err);

@@ -75,6 +75,7 @@ typedef struct srv_request {
     bool include_usage;      /* stream_options.include_usage */
     int max_tokens;          /* max_completion_tokens or max_tokens; 0 = not set */
     bool has_temperature, has_top_p, has_seed;
+    bool ignore_eos;         /* generate max_tokens whatever the model says (as vLLM, llama-server) */
     float temperature;
     float top_p;
     uint32_t seed;

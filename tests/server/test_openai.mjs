@@ -240,6 +240,19 @@ test('Contemplating: agent events ride along as chunks without choices', async (
     (e) => e.status === 400 && e.param === 'ember.agents');
 });
 
+test('ignore_eos: the run generates max_tokens whatever the model says (equal-work benchmarks)', async () => {
+  for (const seed of [1, 2, 3]) {
+    const r = await api.chat.completions.create({
+      model: 'm', messages: user('go on'), reasoning_effort: 'none', seed, temperature: 1, max_tokens: 40, ignore_eos: true,
+    });
+    assert.equal(r.usage.completion_tokens, 40);
+    assert.equal(r.choices[0].finish_reason, 'length');
+  }
+  const bad = await http(server, 'POST', '/v1/chat/completions', { body: { model: 'm', messages: user('x'), ignore_eos: 'yes' } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json.error.param, 'ignore_eos');
+});
+
 test('an exchange is stored once even when the run ends before the first look at it', async () => {
   // an empty grammar lets the model end its turn at once: DONE is the run's only event, seen by
   // the first wait; the exchange was once stored twice then (and a conversation id leaked)
