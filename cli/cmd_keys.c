@@ -16,7 +16,8 @@ static const char usage[] =
     "usage: ember keys add NAME [--db PATH]   create a key (printed once) named NAME\n"
     "       ember keys list [--db PATH]       the keys: name, prefix, created, last used\n"
     "       ember keys rm NAME [--db PATH]    delete a key and its conversations\n"
-    "The database defaults to $EMBER_DB, else ~/.local/share/ember/ember.db.\n";
+    "PATH is a SQLite file or a postgresql:// URI; it defaults to $EMBER_DB, else\n"
+    "~/.local/share/ember/ember.db.\n";
 
 int ember_cmd_keys(int argc, char **argv) {
     const char *action = NULL, *name = NULL, *db = NULL;

@@ -11,6 +11,7 @@ packages=(
   libcurl4-openssl-dev            # web_fetch, remote backends, pull
   libmicrohttpd-dev               # ember serve
   libsqlite3-dev                  # server store
+  libpq-dev postgresql            # server store on PostgreSQL (--db postgresql://…); its tests
   libgmp-dev libmpfr-dev          # calculator tool
   libpng-dev                      # crops, drawn boxes
   bubblewrap python3              # python tool sandbox

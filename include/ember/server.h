@@ -29,8 +29,11 @@ extern "C" {
  *      its sequences and KV cells (prompt + token limit) fit the engine; up to `queue` more
  *      wait in arrival order, beyond that the answer is 429 with Retry-After. A client that
  *      disconnects has its run cancelled and freed at once.
- *   3. API keys are stored hashed (SHA-256) in the SQLite database `db_path` (WAL), beside the
- *      conversations, which belong to the key that wrote them. With no key configured and a
+ *   3. API keys are stored hashed (SHA-256) in the database `db_path` (a SQLite file in WAL mode,
+ *      or a PostgreSQL database named by a postgresql:// URI that several servers share),
+ *      beside the conversations, which belong to the key that wrote them. While the database
+ *      cannot be reached, requests that need it get 503 (code database_unavailable); answers
+ *      finished meanwhile are kept in memory and written once it is back. With no key configured and a
  *      loopback host, requests need no key; otherwise every request but GET /health needs
  *      "Authorization: Bearer KEY" and gets 401 without a valid one.
  */
@@ -42,7 +45,7 @@ typedef struct ember_server_params {
     int port;                   /* TCP port (8080 after init); 0 = any free port */
     int parallel;               /* runs generating at once; 0 = 4 */
     int queue;                  /* requests waiting for a run; 0 = 64, negative = none */
-    const char *db_path;        /* SQLite database; NULL = ember_server_default_db() */
+    const char *db_path;        /* SQLite file or postgresql:// URI; NULL = ember_server_default_db() */
     const char *api_keys_file;  /* more keys, one per line ('#' starts a comment); NULL = none */
     const char *model_id;       /* the model's id in the API; NULL = the model file's name */
     size_t max_body_bytes;      /* larger request bodies get 413; 0 = 8 MiB */

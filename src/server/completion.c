@@ -513,20 +513,22 @@ static void store_exchange(srv_job *job) {
         snprintf(title, sizeof title, "%.*s", (int)n, last->content);
         for (char *p = title; *p; p++)
             if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
-        json_t *conv = srv_store_conv_create(s->store, c->owner, title[0] ? title : "New conversation");
+        json_t *conv = NULL;
+        srv_store_conv_create(s->store, c->owner, title[0] ? title : "New conversation", true, &conv);
         const char *id = json_string_value(json_object_get(conv, "id"));
         job->conversation_id = id ? strdup(id) : NULL;
         json_decref(conv);
     }
     if (!job->conversation_id) return;
     const srv_message *last = &job->req.messages[job->req.n_messages - 1];
+    /* Queued when the database is away: the answer was given, its record must not be lost. */
     srv_store_conv_append(s->store, c->owner, job->conversation_id, last->role == EMBER_ROLE_TOOL ? "tool" : "user",
-                          last->content, NULL, NULL);
+                          last->content, NULL, NULL, true);
     json_t *ember = ember_json(job);
     json_object_del(ember, "conversation_id");
     if (json_array_size(job->calls)) json_object_set(ember, "tool_calls", job->calls);
     srv_store_conv_append(s->store, c->owner, job->conversation_id, "assistant", strbuf_str(&job->answer),
-                          strbuf_str(&job->reasoning), ember);
+                          strbuf_str(&job->reasoning), ember, true);
     json_decref(ember);
 }
 
@@ -762,9 +764,13 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
     c->job = job;
     if (!srv_request_parse(strbuf_str(&c->body), c->body.len, &limits, &job->req, &err))
         return srv_respond_error(c, &err);
-    if (job->req.conversation_id && !srv_store_conv_exists(s->store, c->owner, job->req.conversation_id))
+    srv_store_status known = job->req.conversation_id
+                                 ? srv_store_conv_exists(s->store, c->owner, job->req.conversation_id)
+                                 : SRV_STORE_OK;
+    if (known == SRV_STORE_NOT_FOUND)
         return srv_respond_errorf(c, 404, "invalid_request_error", "conversation_not_found",
                                   "no conversation '%.64s'", job->req.conversation_id);
+    if (known != SRV_STORE_OK) return srv_respond_store_error(c, known);
     if (has_images(&job->req) && !ember_engine_has_vision(s->engine))
         return srv_respond_errorf(c, 400, "invalid_request_error", "unsupported_content",
                                   "this model has no vision projector: images are not supported (ember serve --mmproj)");

@@ -34,8 +34,12 @@ static bool body_title(srv_conn *c, bool required, const char **title, json_t **
     return true;
 }
 
-static enum MHD_Result not_found(srv_conn *c, const char *id) {
-    return srv_respond_errorf(c, 404, "invalid_request_error", "conversation_not_found", "no conversation '%.64s'", id);
+/* The answer for a store call that did not succeed. */
+static enum MHD_Result failed(srv_conn *c, srv_store_status st, const char *id) {
+    if (st == SRV_STORE_NOT_FOUND)
+        return srv_respond_errorf(c, 404, "invalid_request_error", "conversation_not_found", "no conversation '%.64s'",
+                                  id);
+    return srv_respond_store_error(c, st);
 }
 
 enum MHD_Result srv_handle_conversations(srv_conn *c, const char *method, const char *id) {
@@ -44,37 +48,40 @@ enum MHD_Result srv_handle_conversations(srv_conn *c, const char *method, const 
     json_t *root;
     if (!id) {
         if (strcmp(method, "GET") == 0) {
-            json_t *list = srv_store_conv_list(store, c->owner);
-            if (!list) return srv_respond_errorf(c, 500, "server_error", NULL, "the database cannot be read");
-            return srv_respond_json(c, 200, list);
+            json_t *list;
+            srv_store_status st = srv_store_conv_list(store, c->owner, &list);
+            return st == SRV_STORE_OK ? srv_respond_json(c, 200, list) : failed(c, st, "");
         }
         if (strcmp(method, "POST") == 0) {
             if (!body_title(c, false, &title, &root)) {
                 json_decref(root);
                 return c->answered ? MHD_YES : MHD_NO;
             }
-            json_t *conv = srv_store_conv_create(store, c->owner, title);
+            json_t *conv;
+            srv_store_status st = srv_store_conv_create(store, c->owner, title, false, &conv);
             json_decref(root);
-            if (!conv) return srv_respond_errorf(c, 500, "server_error", NULL, "the database cannot be written");
-            return srv_respond_json(c, 201, conv);
+            return st == SRV_STORE_OK ? srv_respond_json(c, 201, conv) : failed(c, st, "");
         }
         return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use GET or POST");
     }
     if (strcmp(method, "GET") == 0) {
-        json_t *conv = srv_store_conv_get(store, c->owner, id);
-        return conv ? srv_respond_json(c, 200, conv) : not_found(c, id);
+        json_t *conv;
+        srv_store_status st = srv_store_conv_get(store, c->owner, id, &conv);
+        return st == SRV_STORE_OK ? srv_respond_json(c, 200, conv) : failed(c, st, id);
     }
     if (strcmp(method, "PATCH") == 0 || strcmp(method, "POST") == 0) {
         if (!body_title(c, true, &title, &root)) {
             json_decref(root);
             return c->answered ? MHD_YES : MHD_NO;
         }
-        json_t *conv = srv_store_conv_rename(store, c->owner, id, title);
+        json_t *conv;
+        srv_store_status st = srv_store_conv_rename(store, c->owner, id, title, &conv);
         json_decref(root);
-        return conv ? srv_respond_json(c, 200, conv) : not_found(c, id);
+        return st == SRV_STORE_OK ? srv_respond_json(c, 200, conv) : failed(c, st, id);
     }
     if (strcmp(method, "DELETE") == 0) {
-        if (!srv_store_conv_delete(store, c->owner, id)) return not_found(c, id);
+        srv_store_status st = srv_store_conv_delete(store, c->owner, id);
+        if (st != SRV_STORE_OK) return failed(c, st, id);
         return srv_respond_json(c, 200, json_pack("{s:s, s:s, s:b}", "id", id, "object", "conversation.deleted",
                                                   "deleted", 1));
     }

@@ -175,23 +175,23 @@ static enum MHD_Result handle_static(srv_conn *c, const char *url) {
 
 /* ---- authentication -------------------------------------------------------------------- */
 
-/* Whether the request may go on; on success c->owner names whose data it may touch. */
-static bool authenticate(srv_conn *c) {
+/* Whether the request may go on: SRV_STORE_OK with c->owner naming whose data it may touch,
+ * NOT_FOUND for no valid key, UNAVAILABLE when only the database could say. */
+static srv_store_status authenticate(srv_conn *c) {
     ember_server *s = c->srv;
     int db_keys = srv_store_key_count(s->store);
     if (db_keys == 0 && s->n_file_keys == 0 && s->loopback) {
         snprintf(c->owner, sizeof c->owner, "local");
-        return true;
+        return SRV_STORE_OK;
     }
     const char *auth = MHD_lookup_connection_value(c->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *key = NULL;
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0) key = auth + 7;
     if (!key) key = MHD_lookup_connection_value(c->connection, MHD_HEADER_KIND, "x-api-key");
-    if (!key) return false;
-    while (*key == ' ') key++;
-    size_t len = strlen(key);
+    while (key && *key == ' ') key++;
+    size_t len = key ? strlen(key) : 0;
     while (len && key[len - 1] == ' ') len--;
-    if (len == 0 || len > 512) return false;
+    if (len == 0 || len > 512) return db_keys < 0 ? SRV_STORE_UNAVAILABLE : SRV_STORE_NOT_FOUND;
     char hash[65];
     srv_sha256_hex(key, len, hash);
     bool found = false;
@@ -201,8 +201,16 @@ static bool authenticate(srv_conn *c) {
             snprintf(c->owner, sizeof c->owner, "file:%.16s", hash);
         }
     }
-    if (!found && db_keys > 0) found = srv_store_key_check(s->store, hash, c->owner, sizeof c->owner);
-    return found;
+    if (found) return SRV_STORE_OK;
+    if (db_keys < 0) return SRV_STORE_UNAVAILABLE;
+    return db_keys > 0 ? srv_store_key_check(s->store, hash, c->owner, sizeof c->owner) : SRV_STORE_NOT_FOUND;
+}
+
+enum MHD_Result srv_respond_store_error(srv_conn *c, srv_store_status st) {
+    if (st == SRV_STORE_UNAVAILABLE)
+        return srv_respond_errorf(c, 503, "server_error", "database_unavailable",
+                                  "the database cannot be reached; try again shortly");
+    return srv_respond_errorf(c, 500, "server_error", "database_error", "the database failed the request");
 }
 
 /* ---- routing --------------------------------------------------------------------------- */
@@ -219,10 +227,11 @@ static enum MHD_Result route(srv_conn *c, const char *url, const char *method) {
     if (c->too_large)
         return srv_respond_errorf(c, 413, "invalid_request_error", "request_too_large",
                                   "the request body is larger than %zu bytes", c->srv->max_body);
-    if (!authenticate(c)) {
+    srv_store_status auth = authenticate(c);
+    if (auth == SRV_STORE_NOT_FOUND)
         return srv_respond_errorf(c, 401, "authentication_error", "invalid_api_key",
                                   "a valid API key is required (Authorization: Bearer KEY)");
-    }
+    if (auth != SRV_STORE_OK) return srv_respond_store_error(c, auth);
     if (strcmp(url, "/metrics") == 0) {
         if (!get) return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use GET");
         return handle_metrics(c);

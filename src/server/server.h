@@ -67,6 +67,8 @@ bool srv_conn_gone(srv_conn *c);
 enum MHD_Result srv_respond(srv_conn *c, int status, const char *content_type, char *body);
 enum MHD_Result srv_respond_json(srv_conn *c, int status, json_t *value);   /* steals value */
 enum MHD_Result srv_respond_error(srv_conn *c, const srv_error *err);
+/* 503 when the database is unreachable, 500 when it failed. */
+enum MHD_Result srv_respond_store_error(srv_conn *c, srv_store_status st);
 enum MHD_Result srv_respond_errorf(srv_conn *c, int status, const char *type, const char *code,
                                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

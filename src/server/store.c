@@ -1,39 +1,44 @@
 /*
- * store.c — see store.h. Statements are prepared per call (the database is small and the
- * calls are few next to generation); every failure is reported, never fatal.
+ * store.c — see store.h. SQL is written once for both drivers (db.h); every failure is
+ * reported, never fatal. The queue of writes waiting for the database is a list in arrival
+ * order under its own mutex; it is replayed before any other statement runs, and by a
+ * thread once a second while it waits.
  */
 #include "server/store.h"
+
+#include "server/db.h"
 #include "core/error.h"
 
 #include <errno.h>
 #include <nettle/sha2.h>
-#include <sqlite3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 
-struct srv_store {
-    sqlite3 *db;
-};
+#define MAX_PARAMS 8
 
-static const char SCHEMA[] =
-    "PRAGMA foreign_keys = ON;"
-    "CREATE TABLE IF NOT EXISTS keys ("
-    "  id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, hash TEXT UNIQUE NOT NULL,"
-    "  prefix TEXT NOT NULL, created_at INTEGER NOT NULL, last_used INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE IF NOT EXISTS conversations ("
-    "  id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL,"
-    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS conversations_owner ON conversations (owner, updated_at);"
-    "CREATE TABLE IF NOT EXISTS messages ("
-    "  id INTEGER PRIMARY KEY,"
-    "  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,"
-    "  role TEXT NOT NULL, content TEXT NOT NULL, reasoning TEXT, ember TEXT,"
-    "  created_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id, id);";
+/* One write that found the database unreachable. */
+typedef struct pending_write {
+    const char *sql;               /* a static statement of this file */
+    int n;
+    char *params[MAX_PARAMS];      /* owned copies; NULL = SQL NULL */
+    struct pending_write *next;
+} pending_write;
+
+struct srv_store {
+    srv_db *db;
+    pthread_mutex_t queue_lock;
+    pending_write *queue_head, *queue_tail;
+    size_t queued;
+    /* Retries the queue every second while it is not empty, so that it reaches the database
+     * even when no request comes. */
+    pthread_t retry_thread;
+    bool retry_started, closing;
+    pthread_cond_t wake;  /* under queue_lock: something was queued, or closing */
+};
 
 void srv_sha256_hex(const char *text, size_t len, char hex[65]) {
     struct sha256_ctx ctx;
@@ -64,74 +69,162 @@ bool srv_random_hex(char *out, size_t n_bytes) {
     return true;
 }
 
-/* mkdir -p of the folder holding path. */
-static void make_parent(const char *path) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) return;
-    *slash = '\0';
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(dir, 0700);
-        *p = '/';
-    }
-    mkdir(dir, 0700);
+static srv_store_status store_status(srv_db_status st) {
+    return st == SRV_DB_OK ? SRV_STORE_OK : st == SRV_DB_UNAVAILABLE ? SRV_STORE_UNAVAILABLE : SRV_STORE_FAILED;
 }
 
-ember_status srv_store_open(const char *path, srv_store **out, ember_error *err) {
+static void flush_queue(srv_store *s);
+
+static void *retry_main(void *arg) {
+    srv_store *s = arg;
+    pthread_mutex_lock(&s->queue_lock);
+    while (!s->closing) {
+        if (s->queued == 0) {
+            pthread_cond_wait(&s->wake, &s->queue_lock);
+            continue;
+        }
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 1;
+        pthread_cond_timedwait(&s->wake, &s->queue_lock, &until);
+        if (s->closing) break;
+        pthread_mutex_unlock(&s->queue_lock);
+        flush_queue(s);
+        pthread_mutex_lock(&s->queue_lock);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    return NULL;
+}
+
+ember_status srv_store_open(const char *target, srv_store **out, ember_error *err) {
     *out = NULL;
-    if (!path || !path[0]) return ember_fail(err, EMBER_ERR_INVALID, "no database path");
-    make_parent(path);
+    if (!target || !target[0]) return ember_fail(err, EMBER_ERR_INVALID, "no database path");
     srv_store *s = calloc(1, sizeof *s);
     if (!s) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        char msg[400];
-        snprintf(msg, sizeof msg, "%.200s: %.150s", path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        sqlite3_close(s->db);
-        free(s);
-        return ember_fail(err, EMBER_ERR_IO, "cannot open the database %s", msg);
+    pthread_mutex_init(&s->queue_lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    ember_status status = srv_db_open(target, &s->db, err);
+    if (status == EMBER_OK) status = srv_db_migrate(s->db, srv_store_migrations, srv_store_n_migrations, err);
+    if (status == EMBER_OK) {
+        s->retry_started = pthread_create(&s->retry_thread, NULL, retry_main, s) == 0;
+        if (!s->retry_started) status = ember_fail(err, EMBER_ERR_NOMEM, "cannot start the store's thread");
     }
-    chmod(path, 0600);
-    sqlite3_busy_timeout(s->db, 5000);
-    char *msg = NULL;
-    rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL;", NULL, NULL, &msg);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        char text[400];
-        snprintf(text, sizeof text, "%.200s: %.150s", path, msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        sqlite3_close(s->db);
-        free(s);
-        return ember_fail(err, EMBER_ERR_IO, "cannot set up the database %s", text);
+    if (status != EMBER_OK) {
+        srv_store_close(s);
+        return status;
     }
     *out = s;
     return EMBER_OK;
 }
 
+/* ---- the queue of writes made while the database was away ---- */
+
+/* Replays the queue in order until it is empty or the database is still away. A write the
+ * database refuses (its conversation was deleted meanwhile) is dropped. */
+static void flush_queue(srv_store *s) {
+    pthread_mutex_lock(&s->queue_lock);
+    while (s->queue_head) {
+        pending_write *w = s->queue_head;
+        if (srv_db_query(s->db, w->sql, w->n, (const char *const *)w->params, NULL) == SRV_DB_UNAVAILABLE) break;
+        s->queue_head = w->next;
+        if (!s->queue_head) s->queue_tail = NULL;
+        s->queued--;
+        for (int i = 0; i < w->n; i++) free(w->params[i]);
+        free(w);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+static bool enqueue(srv_store *s, const char *sql, int n, const char *const *params) {
+    pending_write *w = calloc(1, sizeof *w);
+    if (!w || n > MAX_PARAMS) {
+        free(w);
+        return false;
+    }
+    w->sql = sql;
+    w->n = n;
+    bool ok = true;
+    for (int i = 0; i < n; i++)
+        if (params[i] && !(w->params[i] = strdup(params[i]))) ok = false;
+    if (!ok) {
+        for (int i = 0; i < n; i++) free(w->params[i]);
+        free(w);
+        return false;
+    }
+    pthread_mutex_lock(&s->queue_lock);
+    if (s->queue_tail) s->queue_tail->next = w;
+    else s->queue_head = w;
+    s->queue_tail = w;
+    s->queued++;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->queue_lock);
+    return true;
+}
+
+size_t srv_store_pending(srv_store *s) {
+    pthread_mutex_lock(&s->queue_lock);
+    size_t n = s->queued;
+    pthread_mutex_unlock(&s->queue_lock);
+    return n;
+}
+
+/* Runs a statement after the queue; `res` (may be NULL) is always initialized. With `queue`,
+ * an unreachable database queues a write (behind whatever waits already, so the order of
+ * writes holds) and *queued (may be NULL) says so. */
+static srv_store_status run_write(srv_store *s, const char *sql, int n, const char *const *params, bool queue,
+                                  bool *queued, srv_db_result *res) {
+    if (res) memset(res, 0, sizeof *res);
+    if (queued) *queued = false;
+    flush_queue(s);
+    bool behind = srv_store_pending(s) > 0;
+    srv_db_status st = behind ? SRV_DB_UNAVAILABLE : srv_db_query(s->db, sql, n, params, res);
+    if (st == SRV_DB_UNAVAILABLE && queue) {
+        if (!enqueue(s, sql, n, params)) return SRV_STORE_FAILED;
+        if (queued) *queued = true;
+        return SRV_STORE_OK;
+    }
+    return store_status(st);
+}
+
+static srv_store_status run(srv_store *s, const char *sql, int n, const char *const *params, srv_db_result *res) {
+    return run_write(s, sql, n, params, false, NULL, res);
+}
+
 void srv_store_close(srv_store *s) {
     if (!s) return;
-    sqlite3_close(s->db);
+    if (s->retry_started) {
+        pthread_mutex_lock(&s->queue_lock);
+        s->closing = true;
+        pthread_cond_signal(&s->wake);
+        pthread_mutex_unlock(&s->queue_lock);
+        pthread_join(s->retry_thread, NULL);
+    }
+    if (s->db) flush_queue(s);
+    if (s->queued)
+        fprintf(stderr, "ember serve: the database is unreachable: %zu queued write%s lost\n", s->queued,
+                s->queued == 1 ? "" : "s");
+    while (s->queue_head) {
+        pending_write *w = s->queue_head;
+        s->queue_head = w->next;
+        for (int i = 0; i < w->n; i++) free(w->params[i]);
+        free(w);
+    }
+    srv_db_close(s->db);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->queue_lock);
     free(s);
 }
 
-static sqlite3_stmt *prepare(srv_store *s, const char *sql) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) return NULL;
-    return st;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *text) {
-    if (text) sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, i);
-}
+/* ---- keys ---- */
 
 static bool valid_name(const char *name) {
     size_t n = name ? strlen(name) : 0;
     return n > 0 && n < 128 &&
            strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+static ember_status db_fail(ember_error *err, const srv_db_result *res) {
+    return ember_fail(err, EMBER_ERR_IO, "database: %s", res->message[0] ? res->message : "unreachable");
 }
 
 ember_status srv_store_key_add(srv_store *s, const char *name, char *key, size_t key_size, ember_error *err) {
@@ -141,53 +234,46 @@ ember_status srv_store_key_add(srv_store *s, const char *name, char *key, size_t
     if (!srv_random_hex(hex, 20)) return ember_fail(err, EMBER_ERR_IO, "no random bytes from the kernel");
     char text[64];
     snprintf(text, sizeof text, "ember-%s", hex);
-    char hash[65], prefix[16];
+    char hash[65], prefix[16], now[24];
     srv_sha256_hex(text, strlen(text), hash);
     snprintf(prefix, sizeof prefix, "%.10s", text);
-    sqlite3_stmt *st = prepare(s, "INSERT INTO keys (name, hash, prefix, created_at) VALUES (?, ?, ?, ?)");
-    if (!st) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
-    bind_text(st, 1, name);
-    bind_text(st, 2, hash);
-    bind_text(st, 3, prefix);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT) return ember_fail(err, EMBER_ERR_INVALID, "a key named '%s' exists already", name);
-    if (rc != SQLITE_DONE) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
-    snprintf(key, key_size, "%s", text);
-    return EMBER_OK;
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    const char *params[] = {name, hash, prefix, now};
+    srv_db_result res;
+    srv_db_status st = srv_db_query(s->db, "INSERT INTO keys (name, hash, prefix, created_at) VALUES (?, ?, ?, ?)", 4,
+                                    params, &res);
+    ember_status status = EMBER_OK;
+    if (st == SRV_DB_CONSTRAINT) status = ember_fail(err, EMBER_ERR_INVALID, "a key named '%s' exists already", name);
+    else if (st != SRV_DB_OK) status = db_fail(err, &res);
+    srv_db_result_free(&res);
+    if (status == EMBER_OK) snprintf(key, key_size, "%s", text);
+    return status;
 }
 
 ember_status srv_store_key_list(srv_store *s, ember_key_info **keys, size_t *count, ember_error *err) {
     *keys = NULL;
     *count = 0;
-    sqlite3_stmt *st = prepare(s, "SELECT name, prefix, created_at, last_used FROM keys ORDER BY id");
-    if (!st) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
-    ember_key_info *list = NULL;
-    size_t n = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ember_key_info *grown = realloc(list, sizeof *list * (n + 1));
-        if (!grown) {
-            free(list);
-            sqlite3_finalize(st);
-            return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-        }
-        list = grown;
-        memset(&list[n], 0, sizeof list[n]);
-        snprintf(list[n].name, sizeof list[n].name, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(list[n].prefix, sizeof list[n].prefix, "%s", (const char *)sqlite3_column_text(st, 1));
-        list[n].created_at = sqlite3_column_int64(st, 2);
-        list[n].last_used = sqlite3_column_int64(st, 3);
-        n++;
+    srv_db_result res;
+    if (srv_db_query(s->db, "SELECT name, prefix, created_at, last_used FROM keys ORDER BY id", 0, NULL, &res) !=
+        SRV_DB_OK) {
+        ember_status status = db_fail(err, &res);
+        srv_db_result_free(&res);
+        return status;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(list);
-        return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
+    ember_key_info *list = res.n_rows ? calloc((size_t)res.n_rows, sizeof *list) : NULL;
+    if (res.n_rows && !list) {
+        srv_db_result_free(&res);
+        return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < res.n_rows; i++) {
+        snprintf(list[i].name, sizeof list[i].name, "%s", srv_db_text(&res, i, 0));
+        snprintf(list[i].prefix, sizeof list[i].prefix, "%s", srv_db_text(&res, i, 1));
+        list[i].created_at = srv_db_int(&res, i, 2);
+        list[i].last_used = srv_db_int(&res, i, 3);
     }
     *keys = list;
-    *count = n;
+    *count = (size_t)res.n_rows;
+    srv_db_result_free(&res);
     return EMBER_OK;
 }
 
@@ -195,202 +281,187 @@ ember_status srv_store_key_remove(srv_store *s, const char *name, ember_error *e
     if (!valid_name(name)) return ember_fail(err, EMBER_ERR_NOT_FOUND, "no key named '%.130s'", name ? name : "");
     char owner[160];
     snprintf(owner, sizeof owner, "key:%s", name);
-    sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
-    sqlite3_stmt *st = prepare(s, "DELETE FROM keys WHERE name = ?");
-    int rc = SQLITE_ERROR;
-    if (st) {
-        bind_text(st, 1, name);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
+    srv_db_result res = {0};
+    srv_db_status st = srv_db_begin(s->db, NULL);
+    if (st == SRV_DB_OK) st = srv_db_query(s->db, "DELETE FROM keys WHERE name = ?", 1, (const char *[]){name}, &res);
+    bool found = st == SRV_DB_OK && res.changes > 0;
+    if (found) {
+        srv_db_result_free(&res);
+        st = srv_db_query(s->db, "DELETE FROM conversations WHERE owner = ?", 1, (const char *[]){owner}, &res);
     }
-    bool found = rc == SQLITE_DONE && sqlite3_changes(s->db) > 0;
-    if (found && (st = prepare(s, "DELETE FROM conversations WHERE owner = ?"))) {
-        bind_text(st, 1, owner);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    sqlite3_exec(s->db, rc == SQLITE_DONE ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-    if (rc != SQLITE_DONE) return ember_fail(err, EMBER_ERR_IO, "database: %s", sqlite3_errmsg(s->db));
-    if (!found) return ember_fail(err, EMBER_ERR_NOT_FOUND, "no key named '%s'", name);
-    return EMBER_OK;
+    ember_status status = EMBER_OK;
+    if (st != SRV_DB_OK) status = db_fail(err, &res);
+    srv_db_result_free(&res);
+    if (srv_db_end(s->db, st == SRV_DB_OK) != SRV_DB_OK && status == EMBER_OK)
+        status = ember_fail(err, EMBER_ERR_IO, "database: the deletion could not be committed");
+    if (status == EMBER_OK && !found) status = ember_fail(err, EMBER_ERR_NOT_FOUND, "no key named '%s'", name);
+    return status;
 }
 
 int srv_store_key_count(srv_store *s) {
-    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM keys");
-    if (!st) return -1;
-    int n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
+    srv_db_result res;
+    int n = run(s, "SELECT count(*) FROM keys", 0, NULL, &res) == SRV_STORE_OK ? (int)srv_db_int(&res, 0, 0) : -1;
+    srv_db_result_free(&res);
     return n;
 }
 
-bool srv_store_key_check(srv_store *s, const char hash_hex[65], char *owner, size_t owner_size) {
-    sqlite3_stmt *st = prepare(s, "SELECT id, name, hash FROM keys");
-    if (!st) return false;
-    sqlite3_int64 match = -1;
-    char name[128] = "";
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *hash = (const char *)sqlite3_column_text(st, 2);
-        if (hash && strlen(hash) == 64 && srv_equal_ct(hash, hash_hex, 64)) {
-            match = sqlite3_column_int64(st, 0);
-            snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 1));
-        }
+srv_store_status srv_store_key_check(srv_store *s, const char hash_hex[65], char *owner, size_t owner_size) {
+    srv_db_result res;
+    srv_store_status st = run(s, "SELECT id, name, hash FROM keys", 0, NULL, &res);
+    int match = -1;
+    for (int i = 0; st == SRV_STORE_OK && i < res.n_rows; i++) {
+        const char *hash = srv_db_text(&res, i, 2);
+        if (hash && strlen(hash) == 64 && srv_equal_ct(hash, hash_hex, 64)) match = i;
     }
-    sqlite3_finalize(st);
-    if (match < 0) return false;
-    snprintf(owner, owner_size, "key:%s", name);
-    if ((st = prepare(s, "UPDATE keys SET last_used = ? WHERE id = ?"))) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-        sqlite3_bind_int64(st, 2, match);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
+    if (st == SRV_STORE_OK && match < 0) st = SRV_STORE_NOT_FOUND;
+    if (st == SRV_STORE_OK) {
+        snprintf(owner, owner_size, "key:%s", srv_db_text(&res, match, 1));
+        char now[24];
+        snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+        const char *params[] = {now, srv_db_text(&res, match, 0)};
+        run_write(s, "UPDATE keys SET last_used = ? WHERE id = ?", 2, params, true, NULL, NULL);
     }
-    return true;
+    srv_db_result_free(&res);
+    return st;
 }
 
 /* ---- conversations ---- */
 
-static json_t *conv_row(sqlite3_stmt *st) {
+static json_t *conv_row(const srv_db_result *res, int row) {
     return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}",
-                     "id", (const char *)sqlite3_column_text(st, 0),
+                     "id", srv_db_text(res, row, 0),
                      "object", "conversation",
-                     "title", (const char *)sqlite3_column_text(st, 1),
-                     "created_at", (json_int_t)sqlite3_column_int64(st, 2),
-                     "updated_at", (json_int_t)sqlite3_column_int64(st, 3),
-                     "message_count", (json_int_t)sqlite3_column_int64(st, 4));
+                     "title", srv_db_text(res, row, 1),
+                     "created_at", (json_int_t)srv_db_int(res, row, 2),
+                     "updated_at", (json_int_t)srv_db_int(res, row, 3),
+                     "message_count", (json_int_t)srv_db_int(res, row, 4));
 }
 
-static const char CONV_COLUMNS[] =
-    "SELECT c.id, c.title, c.created_at, c.updated_at,"
-    " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) FROM conversations c ";
+#define CONV_COLUMNS                                                                                       \
+    "SELECT c.id, c.title, c.created_at, c.updated_at,"                                                  \
+    " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) FROM conversations c "
 
-json_t *srv_store_conv_list(srv_store *s, const char *owner) {
-    char sql[512];
-    snprintf(sql, sizeof sql, "%sWHERE c.owner = ? ORDER BY c.updated_at DESC, c.rowid DESC", CONV_COLUMNS);
-    sqlite3_stmt *st = prepare(s, sql);
-    if (!st) return NULL;
-    bind_text(st, 1, owner);
-    json_t *data = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(data, conv_row(st));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(data);
-        return NULL;
+srv_store_status srv_store_conv_list(srv_store *s, const char *owner, json_t **out) {
+    *out = NULL;
+    srv_db_result res;
+    srv_store_status st = run(s, CONV_COLUMNS "WHERE c.owner = ? ORDER BY c.updated_at DESC, c.{order} DESC", 1,
+                              (const char *[]){owner}, &res);
+    if (st == SRV_STORE_OK) {
+        json_t *data = json_array();
+        for (int i = 0; i < res.n_rows; i++) json_array_append_new(data, conv_row(&res, i));
+        *out = json_pack("{s:s, s:o}", "object", "list", "data", data);
     }
-    return json_pack("{s:s, s:o}", "object", "list", "data", data);
+    srv_db_result_free(&res);
+    return st == SRV_STORE_OK && !*out ? SRV_STORE_FAILED : st;
 }
 
-static json_t *conv_one(srv_store *s, const char *owner, const char *id) {
-    char sql[512];
-    snprintf(sql, sizeof sql, "%sWHERE c.owner = ? AND c.id = ?", CONV_COLUMNS);
-    sqlite3_stmt *st = prepare(s, sql);
-    if (!st) return NULL;
-    bind_text(st, 1, owner);
-    bind_text(st, 2, id);
-    json_t *conv = sqlite3_step(st) == SQLITE_ROW ? conv_row(st) : NULL;
-    sqlite3_finalize(st);
-    return conv;
+static srv_store_status conv_one(srv_store *s, const char *owner, const char *id, json_t **out) {
+    *out = NULL;
+    srv_db_result res;
+    srv_store_status st = run(s, CONV_COLUMNS "WHERE c.owner = ? AND c.id = ?", 2, (const char *[]){owner, id}, &res);
+    if (st == SRV_STORE_OK && res.n_rows == 0) st = SRV_STORE_NOT_FOUND;
+    if (st == SRV_STORE_OK && !(*out = conv_row(&res, 0))) st = SRV_STORE_FAILED;
+    srv_db_result_free(&res);
+    return st;
 }
 
-json_t *srv_store_conv_create(srv_store *s, const char *owner, const char *title) {
-    char hex[25], id[32];
-    if (!srv_random_hex(hex, 12)) return NULL;
+srv_store_status srv_store_conv_create(srv_store *s, const char *owner, const char *title, bool queue, json_t **out) {
+    *out = NULL;
+    char hex[25], id[32], now[24];
+    if (!srv_random_hex(hex, 12)) return SRV_STORE_FAILED;
     snprintf(id, sizeof id, "conv_%s", hex);
-    sqlite3_stmt *st = prepare(s, "INSERT INTO conversations (id, owner, title, created_at, updated_at) VALUES (?, ?, ?, ?, ?)");
-    if (!st) return NULL;
-    sqlite3_int64 now = (sqlite3_int64)time(NULL);
-    bind_text(st, 1, id);
-    bind_text(st, 2, owner);
-    bind_text(st, 3, title ? title : "New conversation");
-    sqlite3_bind_int64(st, 4, now);
-    sqlite3_bind_int64(st, 5, now);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? conv_one(s, owner, id) : NULL;
+    long long t = (long long)time(NULL);
+    snprintf(now, sizeof now, "%lld", t);
+    if (!title) title = "New conversation";
+    const char *params[] = {id, owner, title, now, now};
+    srv_store_status st = run_write(s, "INSERT INTO conversations (id, owner, title, created_at, updated_at)"
+                                       " VALUES (?, ?, ?, ?, ?)", 5, params, queue, NULL, NULL);
+    if (st != SRV_STORE_OK) return st;
+    /* Described from what was written: when the write is queued there is nothing to read. */
+    *out = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "id", id, "object", "conversation", "title", title,
+                     "created_at", (json_int_t)t, "updated_at", (json_int_t)t, "message_count", (json_int_t)0);
+    return *out ? SRV_STORE_OK : SRV_STORE_FAILED;
 }
 
-bool srv_store_conv_exists(srv_store *s, const char *owner, const char *id) {
-    json_t *conv = conv_one(s, owner, id);
+srv_store_status srv_store_conv_exists(srv_store *s, const char *owner, const char *id) {
+    json_t *conv;
+    srv_store_status st = conv_one(s, owner, id, &conv);
     json_decref(conv);
-    return conv != NULL;
+    return st;
 }
 
-json_t *srv_store_conv_get(srv_store *s, const char *owner, const char *id) {
-    json_t *conv = conv_one(s, owner, id);
-    if (!conv) return NULL;
-    sqlite3_stmt *st = prepare(s, "SELECT role, content, reasoning, ember, created_at FROM messages "
-                                  "WHERE conversation_id = ? ORDER BY id");
-    if (!st) {
-        json_decref(conv);
-        return NULL;
-    }
-    bind_text(st, 1, id);
+srv_store_status srv_store_conv_get(srv_store *s, const char *owner, const char *id, json_t **out) {
+    json_t *conv;
+    srv_store_status st = conv_one(s, owner, id, &conv);
+    *out = NULL;
+    if (st != SRV_STORE_OK) return st;
+    srv_db_result res;
+    st = run(s, "SELECT role, content, reasoning, ember, created_at FROM messages WHERE conversation_id = ? ORDER BY id",
+             1, (const char *[]){id}, &res);
     json_t *messages = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        json_t *m = json_pack("{s:s, s:s, s:I}", "role", (const char *)sqlite3_column_text(st, 0),
-                              "content", (const char *)sqlite3_column_text(st, 1),
-                              "created_at", (json_int_t)sqlite3_column_int64(st, 4));
-        const char *reasoning = (const char *)sqlite3_column_text(st, 2);
-        const char *ember = (const char *)sqlite3_column_text(st, 3);
+    for (int i = 0; st == SRV_STORE_OK && i < res.n_rows; i++) {
+        json_t *m = json_pack("{s:s, s:s, s:I}", "role", srv_db_text(&res, i, 0), "content", srv_db_text(&res, i, 1),
+                              "created_at", (json_int_t)srv_db_int(&res, i, 4));
+        const char *reasoning = srv_db_text(&res, i, 2);
+        const char *ember = srv_db_text(&res, i, 3);
         if (m && reasoning) json_object_set_new(m, "reasoning_content", json_string(reasoning));
         json_t *e = ember ? json_loads(ember, 0, NULL) : NULL;
         if (m && e) json_object_set_new(m, "ember", e);
         else json_decref(e);
         if (m) json_array_append_new(messages, m);
     }
-    sqlite3_finalize(st);
+    srv_db_result_free(&res);
+    if (st != SRV_STORE_OK) {
+        json_decref(messages);
+        json_decref(conv);
+        return st;
+    }
     json_object_set_new(conv, "messages", messages);
-    return conv;
+    *out = conv;
+    return SRV_STORE_OK;
 }
 
-json_t *srv_store_conv_rename(srv_store *s, const char *owner, const char *id, const char *title) {
-    sqlite3_stmt *st = prepare(s, "UPDATE conversations SET title = ?, updated_at = ? WHERE owner = ? AND id = ?");
-    if (!st) return NULL;
-    bind_text(st, 1, title);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-    bind_text(st, 3, owner);
-    bind_text(st, 4, id);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE || sqlite3_changes(s->db) == 0) return NULL;
-    return conv_one(s, owner, id);
+srv_store_status srv_store_conv_rename(srv_store *s, const char *owner, const char *id, const char *title,
+                                       json_t **out) {
+    *out = NULL;
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    srv_db_result res;
+    srv_store_status st = run(s, "UPDATE conversations SET title = ?, updated_at = ? WHERE owner = ? AND id = ?", 4,
+                              (const char *[]){title, now, owner, id}, &res);
+    if (st == SRV_STORE_OK && res.changes == 0) st = SRV_STORE_NOT_FOUND;
+    srv_db_result_free(&res);
+    return st == SRV_STORE_OK ? conv_one(s, owner, id, out) : st;
 }
 
-bool srv_store_conv_delete(srv_store *s, const char *owner, const char *id) {
-    sqlite3_stmt *st = prepare(s, "DELETE FROM conversations WHERE owner = ? AND id = ?");
-    if (!st) return false;
-    bind_text(st, 1, owner);
-    bind_text(st, 2, id);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE && sqlite3_changes(s->db) > 0;
+srv_store_status srv_store_conv_delete(srv_store *s, const char *owner, const char *id) {
+    srv_db_result res;
+    srv_store_status st = run(s, "DELETE FROM conversations WHERE owner = ? AND id = ?", 2, (const char *[]){owner, id},
+                              &res);
+    if (st == SRV_STORE_OK && res.changes == 0) st = SRV_STORE_NOT_FOUND;
+    srv_db_result_free(&res);
+    return st;
 }
 
-bool srv_store_conv_append(srv_store *s, const char *owner, const char *id, const char *role, const char *content,
-                           const char *reasoning, json_t *ember) {
-    if (!srv_store_conv_exists(s, owner, id)) return false;
+srv_store_status srv_store_conv_append(srv_store *s, const char *owner, const char *id, const char *role,
+                                       const char *content, const char *reasoning, json_t *ember, bool queue) {
     char *ember_text = ember ? json_dumps(ember, JSON_COMPACT) : NULL;
-    sqlite3_stmt *st = prepare(s, "INSERT INTO messages (conversation_id, role, content, reasoning, ember, created_at) "
-                                  "VALUES (?, ?, ?, ?, ?, ?)");
-    int rc = SQLITE_ERROR;
-    sqlite3_int64 now = (sqlite3_int64)time(NULL);
-    if (st) {
-        bind_text(st, 1, id);
-        bind_text(st, 2, role);
-        bind_text(st, 3, content ? content : "");
-        bind_text(st, 4, reasoning && reasoning[0] ? reasoning : NULL);
-        bind_text(st, 5, ember_text);
-        sqlite3_bind_int64(st, 6, now);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    /* One statement that checks the owner, so that a queued write needs no earlier read. */
+    const char *params[] = {role, content ? content : "", reasoning && reasoning[0] ? reasoning : NULL, ember_text,
+                            now, id, owner};
+    srv_db_result res;
+    bool queued;
+    srv_store_status st = run_write(s,
+                                    "INSERT INTO messages (conversation_id, role, content, reasoning, ember, created_at)"
+                                    " SELECT id, ?, ?, ?, ?, CAST(? AS BIGINT) FROM conversations"
+                                    " WHERE id = ? AND owner = ?",
+                                    7, params, queue, &queued, &res);
     free(ember_text);
-    if (rc != SQLITE_DONE) return false;
-    if ((st = prepare(s, "UPDATE conversations SET updated_at = ? WHERE id = ?"))) {
-        sqlite3_bind_int64(st, 1, now);
-        bind_text(st, 2, id);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    return true;
+    if (st == SRV_STORE_OK && res.changes == 0 && !queued) st = SRV_STORE_NOT_FOUND;
+    srv_db_result_free(&res);
+    if (st != SRV_STORE_OK) return st;
+    run_write(s, "UPDATE conversations SET updated_at = ? WHERE id = ?", 2, (const char *[]){now, id}, queue, NULL, NULL);
+    return SRV_STORE_OK;
 }

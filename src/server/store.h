@@ -1,10 +1,17 @@
 /*
- * store.h — the server's SQLite database (WAL): API keys, stored as SHA-256 hashes only, and
- * the conversations of each key (messages with reasoning and ember's own results).
+ * store.h — the server's database: API keys, stored as SHA-256 hashes only, and the
+ * conversations of each key (messages with reasoning and ember's own results). A SQLite file
+ * (WAL) by default, or a PostgreSQL database (`postgresql://…`) that several `ember serve`
+ * processes share; both through db.h, with the same schema (store_migrations.c).
  *
  * An owner is a string naming whose conversations these are: "key:NAME" for a database key,
- * "file:HASHPREFIX" for a key from --api-keys, "local" when no key is needed. One
- * connection in serialized mode: every function is safe from any thread.
+ * "file:HASHPREFIX" for a key from --api-keys, "local" when no key is needed. Every function
+ * is safe from any thread.
+ *
+ * When the database cannot be reached, calls answer SRV_STORE_UNAVAILABLE (the server says
+ * 503), except writes made with `queue`: those wait in memory, in order, and are written by
+ * the first store call that finds the database back, so an answer finished during an outage
+ * is not lost.
  */
 #ifndef EMBER_SERVER_STORE_H
 #define EMBER_SERVER_STORE_H
@@ -17,9 +24,24 @@
 
 typedef struct srv_store srv_store;
 
-/* Opens (creating the file, its folder and the tables when missing). */
-ember_status srv_store_open(const char *path, srv_store **store, ember_error *err);
+typedef enum srv_store_status {
+    SRV_STORE_OK = 0,
+    SRV_STORE_NOT_FOUND,    /* no such conversation / key for this owner */
+    SRV_STORE_UNAVAILABLE,  /* the database cannot be reached: try again later (503) */
+    SRV_STORE_FAILED,       /* the database refused or failed the statement (500) */
+} srv_store_status;
+
+/* The migrations of store_migrations.c. */
+extern const char *const srv_store_migrations[];
+extern const int srv_store_n_migrations;
+
+/* Opens `target` (a file path, created with its folder, or a postgresql:// URI) and brings its
+ * schema up to date. */
+ember_status srv_store_open(const char *target, srv_store **store, ember_error *err);
+/* Writes what is still queued if it can (the rest is lost: close says so on stderr). */
 void srv_store_close(srv_store *store);
+/* Writes waiting for the database. */
+size_t srv_store_pending(srv_store *store);
 
 /* ---- keys ---- */
 /* SHA-256 of text as 64 lowercase hex digits. */
@@ -34,20 +56,22 @@ ember_status srv_store_key_list(srv_store *store, ember_key_info **keys, size_t 
 ember_status srv_store_key_remove(srv_store *store, const char *name, ember_error *err);
 /* Keys in the database; -1 when it cannot be read. */
 int srv_store_key_count(srv_store *store);
-/* Whether a key with this hash exists (every row compared in constant time); on a match
- * writes its owner and records the use. */
-bool srv_store_key_check(srv_store *store, const char hash_hex[65], char *owner, size_t owner_size);
+/* Whether a key with this hash exists (every row compared in constant time; NOT_FOUND when
+ * none); on a match writes its owner and records the use. */
+srv_store_status srv_store_key_check(srv_store *store, const char hash_hex[65], char *owner, size_t owner_size);
 
-/* ---- conversations (JSON objects as the API returns them; NULL = not found / failed) ---- */
-json_t *srv_store_conv_list(srv_store *store, const char *owner);
-json_t *srv_store_conv_create(srv_store *store, const char *owner, const char *title);
+/* ---- conversations: JSON objects as the API returns them, in *out on SRV_STORE_OK ---- */
+srv_store_status srv_store_conv_list(srv_store *store, const char *owner, json_t **out);
+srv_store_status srv_store_conv_create(srv_store *store, const char *owner, const char *title, bool queue,
+                                       json_t **out);
 /* With its messages. */
-json_t *srv_store_conv_get(srv_store *store, const char *owner, const char *id);
-bool srv_store_conv_exists(srv_store *store, const char *owner, const char *id);
-json_t *srv_store_conv_rename(srv_store *store, const char *owner, const char *id, const char *title);
-bool srv_store_conv_delete(srv_store *store, const char *owner, const char *id);
+srv_store_status srv_store_conv_get(srv_store *store, const char *owner, const char *id, json_t **out);
+srv_store_status srv_store_conv_exists(srv_store *store, const char *owner, const char *id);
+srv_store_status srv_store_conv_rename(srv_store *store, const char *owner, const char *id, const char *title,
+                                       json_t **out);
+srv_store_status srv_store_conv_delete(srv_store *store, const char *owner, const char *id);
 /* Appends a message; `ember` (may be NULL) is a JSON object of ember's results. */
-bool srv_store_conv_append(srv_store *store, const char *owner, const char *id, const char *role,
-                           const char *content, const char *reasoning, json_t *ember);
+srv_store_status srv_store_conv_append(srv_store *store, const char *owner, const char *id, const char *role,
+                                       const char *content, const char *reasoning, json_t *ember, bool queue);
 
 #endif

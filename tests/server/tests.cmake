@@ -8,9 +8,16 @@ ember_test(test_server_units ${CMAKE_CURRENT_LIST_DIR}/test_server_units.c
   MODELS LIBS PkgConfig::JANSSON m TIMEOUT 120)
 target_include_directories(test_server_units PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
+# The store and its database drivers (SQLite here; PostgreSQL in test_postgres.mjs).
+ember_test(test_store ${CMAKE_CURRENT_LIST_DIR}/test_store.c
+  ${EMBER_CORE_SOURCES} ${server_src}/db.c ${server_src}/db_sqlite.c ${server_src}/db_postgres.c ${server_src}/store.c
+  ${server_src}/store_migrations.c
+  LIBS PkgConfig::JANSSON PkgConfig::SQLITE3 PkgConfig::LIBPQ PkgConfig::NETTLE TIMEOUT 60)
+target_include_directories(test_store PRIVATE ${PROJECT_SOURCE_DIR}/src)
+
 find_program(NODE_EXECUTABLE NAMES node nodejs)
 if(NODE_EXECUTABLE)
-  foreach(t test_openai test_load)
+  foreach(t test_openai test_load test_postgres)
     add_test(NAME server_${t} COMMAND ${NODE_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/${t}.mjs)
     set_tests_properties(server_${t} PROPERTIES
       ENVIRONMENT "OMP_WAIT_POLICY=passive;EMBER_TEST_MODELS=${EMBER_TEST_MODELS};EMBER_BIN=$<TARGET_FILE:ember-cli>"

@@ -1,0 +1,26 @@
+/*
+ * store_migrations.c — the store's schema, as numbered migrations shared by both drivers
+ * (db.h explains the {tokens}). Append a migration to change the schema; never edit one that
+ * has shipped: databases remember which versions they have applied. No ';' inside literals.
+ */
+#include "server/store.h"
+
+const char *const srv_store_migrations[] = {
+    /* 1: keys (SHA-256 hashes only), conversations and their messages. IF NOT EXISTS: the
+     * SQLite files of ember before migrations existed already hold these tables. */
+    "CREATE TABLE IF NOT EXISTS keys ("
+    "  id {serial}, name TEXT UNIQUE NOT NULL, hash TEXT UNIQUE NOT NULL,"
+    "  prefix TEXT NOT NULL, created_at BIGINT NOT NULL, last_used BIGINT NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS conversations ("
+    "  id TEXT PRIMARY KEY, owner TEXT NOT NULL, title TEXT NOT NULL,"
+    "  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL {order_column});"
+    "CREATE INDEX IF NOT EXISTS conversations_owner ON conversations (owner, updated_at);"
+    "CREATE TABLE IF NOT EXISTS messages ("
+    "  id {serial},"
+    "  conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,"
+    "  role TEXT NOT NULL, content TEXT NOT NULL, reasoning TEXT, ember TEXT,"
+    "  created_at BIGINT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id, id);",
+};
+
+const int srv_store_n_migrations = (int)(sizeof srv_store_migrations / sizeof srv_store_migrations[0]);
