@@ -2,7 +2,9 @@
 #include "commands.h"
 #include "options.h"
 #include "render.h"
+#include "interrupt.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,11 @@ static char *join_prompt(int argc, char **argv, int first) {
         strcat(text, argv[i]);
     }
     return text;
+}
+
+static bool is_blank(const char *text) {
+    while (*text && isspace((unsigned char)*text)) text++;
+    return *text == '\0';
 }
 
 int ember_cmd_ask(int argc, char **argv) {
@@ -57,6 +64,12 @@ int ember_cmd_ask(int argc, char **argv) {
     if (finish) { cli_options_free(&opts); return finish; }
     char *prompt = join_prompt(argc, argv, first_word);
     if (!prompt) { cli_options_free(&opts); return 1; }
+    if (is_blank(prompt)) {
+        fprintf(stderr, "ember ask: the prompt is empty\n%s", usage);
+        free(prompt);
+        cli_options_free(&opts);
+        return 2;
+    }
     ember_image **images = NULL;
     int n_images = 0;
     if (!cli_load_images(&opts, "ask", &images, &n_images)) {
@@ -79,7 +92,10 @@ int ember_cmd_ask(int argc, char **argv) {
 
     cli_render render;
     cli_render_init(&render, show_reasoning, json);
-    ember_status status = ember_run_chat(engine, chat, &opts.run, cli_render_event, &render, &result, &err);
+    bool interrupted = false;
+    cli_interrupt_install();
+    ember_status status = cli_run_interruptible(engine, chat, &opts.run, cli_render_event, &render, &result,
+                                                &interrupted, &err);
     cli_render_finish(&render);
     if (json && result) {
         char *text = ember_result_json(result);
@@ -88,6 +104,10 @@ int ember_cmd_ask(int argc, char **argv) {
     }
     if (status == EMBER_OK) rc = 0;
     if (result && !cli_vision_outputs(&opts, result, chat, 0)) rc = 1;
+    if (interrupted) {  /* Ctrl-C: what was generated is shown; the conventional status */
+        err = (ember_error){0};
+        rc = 130;
+    }
 
 out:
     if (err.status != EMBER_OK) fprintf(stderr, "ember ask: %s\n", err.message);

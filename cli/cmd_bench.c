@@ -17,12 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 typedef struct gen_count {
     int left;
 } gen_count;
@@ -49,13 +43,13 @@ static ember_seq *prefill(ember_engine *e, int n_prompt, unsigned seed, double *
     int32_t *tokens = malloc(sizeof *tokens * (size_t)n_prompt);
     srand(seed);
     for (int i = 0; i < n_prompt; i++) tokens[i] = rand() % n_vocab;
-    double t0 = now_s();
+    double t0 = cli_now_s();
     if (ember_seq_feed_tokens(seq, tokens, n_prompt, &err) != EMBER_OK || ember_seq_wait_idle(seq, &err) != EMBER_OK) {
         fprintf(stderr, "ember bench: %s\n", err.message);
         ember_seq_destroy(seq);
         seq = NULL;
     }
-    *seconds = now_s() - t0;
+    *seconds = cli_now_s() - t0;
     free(tokens);
     return seq;
 }
@@ -73,10 +67,10 @@ static double generate(ember_seq *root, int n, int n_gen, bool fork) {
         counts[i].left = n_gen;
         ember_seq_set_callbacks(seqs[i], count_down, NULL, &counts[i]);
     }
-    double t0 = now_s();
+    double t0 = cli_now_s();
     for (int i = 0; i < n; i++) ember_seq_generate(seqs[i], NULL);
     for (int i = 0; i < n; i++) ember_seq_wait_idle(seqs[i], NULL);
-    double t = now_s() - t0;
+    double t = cli_now_s() - t0;
     if (fork)
         for (int i = 0; i < n; i++) ember_seq_destroy(seqs[i]);
     free(seqs);
@@ -98,7 +92,7 @@ int ember_cmd_bench(int argc, char **argv) {
         if (strcmp(a, "-p") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 1 << 20, &n_prompt)) return 2; }
         else if (strcmp(a, "-n") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 1 << 20, &n_gen)) return 2; }
         else if (strcmp(a, "-r") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 100, &reps)) return 2; }
-        else if (strcmp(a, "--bench-agents") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, 64, &agents)) return 2; }
+        else if (strcmp(a, "--bench-agents") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, EMBER_AGENTS_MAX, &agents)) return 2; }
         else if (strcmp(a, "--json") == 0) json = true;
         else {
             fprintf(stderr, "usage: ember bench -m MODEL [-p N] [-n N] [-r REPS] [--bench-agents N] [-t T] [--json]\n");

@@ -45,12 +45,6 @@ typedef struct display {
     int last_tenth;        /* plain mode: the last 10% step printed */
 } display;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static int term_width(void) {
     struct winsize ws;
     if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
@@ -109,7 +103,7 @@ static void bar_line(display *d, const ember_pull_progress *p) {
 
 static void plain_line(display *d, const ember_pull_progress *p) {
     int tenth = p->file_size ? (int)(10 * p->file_bytes / p->file_size) : 10;
-    double t = now_s();
+    double t = cli_now_s();
     if (tenth == d->last_tenth && t - d->last_line < 10) return;
     if (tenth >= 10) return; /* the "verified" line follows */
     char done[32], size[32], speed[32], eta[32];
@@ -152,7 +146,7 @@ static void on_progress(const ember_pull_progress *p, void *user) {
             else
                 fprintf(stderr, "%s: downloading %s\n", p->file, size);
             d->last_tenth = p->file_size ? (int)(10 * p->file_bytes / p->file_size) : 0;
-            d->last_line = now_s();
+            d->last_line = cli_now_s();
         }
         if (d->tty)
             bar_line(d, p);

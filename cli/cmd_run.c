@@ -1,12 +1,17 @@
 /*
  * cmd_run.c — `ember run`: an interactive chat with history and line editing (libedit).
  * Lines starting with '/' are commands; everything else is the next user turn.
+ * Ctrl-C during an answer cancels that answer and keeps the conversation; at the prompt it
+ * drops the line being typed, and on an empty line (or twice in a row) it leaves, as Ctrl-D.
  */
 #include "commands.h"
 #include "options.h"
 #include "render.h"
+#include "interrupt.h"
 
+#include <ctype.h>
 #include <editline/readline.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,16 +64,67 @@ static void drop_pending(session *s) {
     s->n_pending = 0;
 }
 
-static char *read_line(bool interactive) {
-    if (interactive) {
-        char *line = readline(">>> ");
-        if (line && *line) add_history(line);
-        return line;
+/* Keys typed at the current prompt, to tell Ctrl-C on an empty line from one on a line. */
+static int typed;
+
+static int count_getc(FILE *in) {
+    unsigned char c;
+    ssize_t n = read(fileno(in), &c, 1);
+    if (n == 1) {
+        typed++;
+        return c;
     }
-    char buf[65536];
-    if (!fgets(buf, sizeof buf, stdin)) return NULL;
-    buf[strcspn(buf, "\n")] = '\0';
-    return strdup(buf);
+    return EOF;  /* end of input, or a signal (errno EINTR): readline returns NULL */
+}
+
+static int prompt_starts(void) {
+    typed = 0;
+    return 0;
+}
+
+/* The next line, or NULL to leave (end of input, Ctrl-C on an empty line or twice). */
+static char *read_line(bool interactive) {
+    if (!interactive) {
+        char buf[65536];
+        if (!fgets(buf, sizeof buf, stdin)) return NULL;
+        buf[strcspn(buf, "\n")] = '\0';
+        return strdup(buf);
+    }
+    bool interrupted_before = false;
+    for (;;) {
+        char *line = readline(">>> ");
+        if (line) {
+            if (*line) add_history(line);
+            return line;
+        }
+        bool interrupted = cli_interrupt_take() > 0;
+        fputs(interrupted ? "^C\n" : "\n", stdout);  /* the cursor leaves the prompt line */
+        fflush(stdout);
+        if (!interrupted || typed == 0 || interrupted_before) return NULL;
+        interrupted_before = true;  /* the line was dropped; a second Ctrl-C leaves */
+    }
+}
+
+/* `/mode`, `/reasoning` … without an argument: the current value and how to change it.
+ * False when cmd is not a setting. */
+static bool show_setting(session *s, const char *cmd) {
+    const ember_run_params *p = &s->opts->run;
+    if (strcmp(cmd, "/mode") == 0)
+        printf("mode: %s\nusage: /mode instant|thinking|contemplating\n", ember_mode_name(p->mode));
+    else if (strcmp(cmd, "/reasoning") == 0)
+        printf("reasoning strength: %s\nusage: /reasoning low|medium|high|xhigh\n", ember_reasoning_name(p->reasoning));
+    else if (strcmp(cmd, "/budget") == 0)
+        printf("think budget: %d tokens%s\nusage: /budget N (0 = none)\n", p->think_budget,
+               p->think_budget ? "" : " (none)");
+    else if (strcmp(cmd, "/agents") == 0)
+        printf("contemplating agents: %d\nusage: /agents N (1-%d)\n", p->agents, EMBER_AGENTS_MAX);
+    else if (strcmp(cmd, "/reasoning-shown") == 0)
+        printf("reasoning shown: %s\nusage: /reasoning-shown on|off\n", s->show_reasoning ? "on" : "off");
+    else if (strcmp(cmd, "/image") == 0)
+        printf("images attached to the next message: %d\nusage: /image PATH\n", s->n_pending);
+    else
+        return false;
+    return true;
 }
 
 /* Returns false for /exit. */
@@ -83,6 +139,8 @@ static bool command(session *s, char *line) {
         ember_prefix_cache_clear(s->cache);
         drop_pending(s);
         puts("(conversation cleared)");
+    } else if (!arg && show_setting(s, cmd)) {
+        /* a setting's command without its argument shows the value and the usage */
     } else if (strcmp(cmd, "/image") == 0 && arg) {
         ember_image *image = NULL;
         ember_error err = {0};
@@ -103,7 +161,7 @@ static bool command(session *s, char *line) {
     } else if (strcmp(cmd, "/budget") == 0 && arg) {
         if (cli_parse_int("/budget", arg, 0, 1 << 24, &n)) s->opts->run.think_budget = (int)n;
     } else if (strcmp(cmd, "/agents") == 0 && arg) {
-        if (cli_parse_int("/agents", arg, 1, 30, &n)) s->opts->run.agents = (int)n;
+        if (cli_parse_int("/agents", arg, 1, EMBER_AGENTS_MAX, &n)) s->opts->run.agents = (int)n;
     } else if (strcmp(cmd, "/reasoning-shown") == 0 && arg) {
         s->show_reasoning = strcmp(arg, "on") == 0;
     } else {
@@ -134,13 +192,22 @@ static void turn(session *s, const char *text) {
     cli_render render;
     cli_render_init(&render, s->show_reasoning, false);
     ember_result *result = NULL;
-    ember_status status = ember_run_chat(s->engine, s->chat, &s->opts->run, cli_render_event, &render, &result, &err);
+    bool interrupted = false;
+    ember_status status = cli_run_interruptible(s->engine, s->chat, &s->opts->run, cli_render_event, &render, &result,
+                                                &interrupted, &err);
     cli_render_finish(&render);
     ember_engine_get_stats(s->engine, &after);
     s->turns++;
     if (result && s->stats) print_stats(result, &before, &after);
     if (result) cli_vision_outputs(s->opts, result, s->chat, s->turns);
-    if (status == EMBER_OK && result) {
+    if (interrupted) {
+        /* the conversation goes on: a partial answer stays in it, an empty one leaves no turn */
+        fputs("(cancelled)\n", stderr);
+        if (result && ember_result_answer(result)[0])
+            ember_chat_add_assistant(s->chat, ember_result_reasoning(result), ember_result_answer(result), NULL);
+        else
+            ember_chat_pop(s->chat);
+    } else if (status == EMBER_OK && result) {
         ember_chat_add_assistant(s->chat, ember_result_reasoning(result), ember_result_answer(result), NULL);
     } else {
         fprintf(stderr, "ember: %s\n", err.message);
@@ -195,12 +262,17 @@ int ember_cmd_run(int argc, char **argv) {
     free(images);
     s.chat = ember_chat_create();
     bool interactive = isatty(STDIN_FILENO);
+    cli_interrupt_install();
+    rl_getc_function = count_getc;
+    rl_pre_input_hook = prompt_starts;
     if (interactive) printf("ember — %s mode. /help for commands, /exit or Ctrl-D to leave.\n", ember_mode_name(opts.run.mode));
     char *line;
     while ((line = read_line(interactive))) {
         bool go_on = true;
-        if (line[0] == '/') go_on = command(&s, line);
-        else if (line[0]) turn(&s, line);
+        const char *text = line;
+        while (isspace((unsigned char)*text)) text++;
+        if (text[0] == '/') go_on = command(&s, (char *)text);
+        else if (text[0]) turn(&s, line);
         free(line);
         if (!go_on) break;
     }

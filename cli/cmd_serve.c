@@ -15,7 +15,7 @@
 static const char usage[] =
     "usage: ember serve -m MODEL [options]\n"
     "  -m, --model FILE        GGUF model file, or the name of a pulled model (required)\n"
-    "      --mmproj FILE       vision projector GGUF (default: mmproj-*.gguf beside the model)\n"
+    "      --mmproj FILE       vision projector GGUF (default: *mmproj*.gguf beside the model)\n"
     "      --host ADDR         numeric address to listen on (default 127.0.0.1)\n"
     "      --port N            TCP port (default 8080; 0 = any free port)\n"
     "      --parallel N        runs generating at once (default 4)\n"
@@ -26,7 +26,7 @@ static const char usage[] =
     "      --api-keys FILE     more API keys, one per line\n"
     "  -c, --ctx N             KV cells shared by all requests (default: min(model, 8192))\n"
     "  -t, --threads N         CPU threads (default: all cores)\n"
-    "      --max-agents N      most Contemplating agents per request (default 8)\n"
+    "      --max-agents N      most Contemplating agents per request (default and limit 64)\n"
     "      --max-tokens N      token limit of requests that set none (default: a share of the context)\n"
     "      --max-body BYTES    largest request body (default 8 MiB)\n"
     "      --model-id ID       the model's id in the API (default: the file name)\n"
@@ -71,7 +71,7 @@ int ember_cmd_serve(int argc, char **argv) {
         else if (strcmp(a, "--api-keys") == 0) p.api_keys_file = v;
         else if (strcmp(a, "-c") == 0 || strcmp(a, "--ctx") == 0) ok = cli_parse_int(a, v, 0, 1 << 24, &n), p.engine.n_ctx = (int)n;
         else if (strcmp(a, "-t") == 0 || strcmp(a, "--threads") == 0) ok = cli_parse_int(a, v, 0, 1024, &n), p.engine.n_threads = (int)n;
-        else if (strcmp(a, "--max-agents") == 0) ok = cli_parse_int(a, v, 1, 64, &n), p.max_agents = (int)n;
+        else if (strcmp(a, "--max-agents") == 0) ok = cli_parse_int(a, v, 1, EMBER_AGENTS_MAX, &n), p.max_agents = (int)n;
         else if (strcmp(a, "--max-tokens") == 0) ok = cli_parse_int(a, v, 1, 1 << 24, &n), p.default_max_tokens = (int)n;
         else if (strcmp(a, "--max-body") == 0) ok = cli_parse_int(a, v, 1024, 1L << 30, &n), p.max_body_bytes = (size_t)n;
         else if (strcmp(a, "--model-id") == 0) p.model_id = v;
@@ -92,7 +92,7 @@ int ember_cmd_serve(int argc, char **argv) {
     if (!cli_model_resolve("serve", model_arg, model, sizeof model, mmproj, sizeof mmproj)) return 1;
     p.engine.model_path = model;
     if (!mmproj_arg && !mmproj[0]) {
-        /* a projector named mmproj-*.gguf beside the model gives the API image input */
+        /* a projector named *mmproj*.gguf beside the model gives the API image input */
         ember_model_info info;
         if (ember_model_inspect(model, &info, NULL) == EMBER_OK && info.mmproj_path[0])
             snprintf(mmproj, sizeof mmproj, "%s", info.mmproj_path);

@@ -11,6 +11,30 @@ static void print_count(const char *label, uint64_t n) {
     else printf("%-16s%llu\n", label, (unsigned long long)n);
 }
 
+/* A vision projector: what it is and which images it reads. */
+static void describe_projector(const ember_model_info *info, bool json) {
+    if (json) {
+        printf("{\"architecture\": \"%s\", \"projector\": true, \"projector_type\": \"%s\", \"parameters\": %llu, "
+               "\"quantization\": \"%s\", \"image_size\": %u, \"patch_size\": %u, \"layers\": %u, "
+               "\"embedding_length\": %u, \"projection_dim\": %u, \"file_size\": %llu}\n",
+               info->architecture, info->projector_type, (unsigned long long)info->n_params, info->quantization,
+               info->image_size, info->patch_size, info->n_layers, info->n_embd, info->projection_dim,
+               (unsigned long long)info->file_size);
+        return;
+    }
+    printf("%-16s%s\n", "name", info->name);
+    printf("%-16s%s\n", "kind", "vision projector (give it to a model with --mmproj)");
+    printf("%-16s%s\n", "projector type", info->projector_type[0] ? info->projector_type : "unknown");
+    print_count("parameters", info->n_params);
+    printf("%-16s%s\n", "quantization", info->quantization);
+    printf("%-16s%u px\n", "image size", info->image_size);
+    printf("%-16s%u px\n", "patch size", info->patch_size);
+    printf("%-16s%u\n", "encoder layers", info->n_layers);
+    printf("%-16s%u\n", "embedding", info->n_embd);
+    printf("%-16s%u\n", "projection", info->projection_dim);
+    print_count("file size", info->file_size);
+}
+
 int ember_cmd_show(int argc, char **argv) {
     const char *path = NULL;
     bool json = false;
@@ -32,6 +56,10 @@ int ember_cmd_show(int argc, char **argv) {
     if (status != EMBER_OK && status != EMBER_ERR_UNSUPPORTED) {
         fprintf(stderr, "ember show: %s\n", err.message);
         return 1;
+    }
+    if (info.is_projector) {
+        describe_projector(&info, json);
+        return 0;
     }
     if (json) {
         printf("{\"architecture\": \"%s\", \"parameters\": %llu, \"quantization\": \"%s\", "

@@ -1,5 +1,7 @@
 #include "commands.h"
 
+#include <time.h>
+
 #include <stddef.h>
 
 /* Add a line here when a command's cmd_*.c lands. */
@@ -16,3 +18,9 @@ const ember_cmd ember_cmds[] = {
     {"keys", ember_cmd_keys, "manage the API keys of ember serve (add, list, rm)"},
     {NULL, NULL, NULL},
 };
+
+double cli_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

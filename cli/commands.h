@@ -27,4 +27,7 @@ int ember_cmd_serve(int argc, char **argv);
 int ember_cmd_keys(int argc, char **argv);
 int ember_cmd_bench(int argc, char **argv);
 
+/* Seconds on the monotonic clock (progress lines, timings, status lines). */
+double cli_now_s(void);
+
 #endif

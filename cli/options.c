@@ -19,7 +19,7 @@ const char cli_options_help[] =
     "      --verbose           show llama.cpp's own log\n"
     "modes:\n"
     "      --mode M            instant | thinking | contemplating (default: thinking)\n"
-    "      --reasoning R       low | medium | high | xhigh (default: medium)\n"
+    "      --reasoning R       low | medium | high | xhigh (default: high, the template's)\n"
     "      --think-budget N    close the reasoning channel after N tokens (thought compression)\n"
     "      --budget-cue        before closing, tell the model to conclude\n"
     "      --agents N          contemplating: parallel agents (default 4, at most 64)\n"
@@ -50,7 +50,7 @@ const char cli_options_help[] =
     "      --no-zoom           do not offer the zoom tool (offered with images when reasoning)\n"
     "      --save-crops DIR    write each zoom's crop as DIR/crop-N.png\n"
     "      --draw-boxes FILE   draw the answer's boxes on the image into FILE (a PNG)\n"
-    "      (--mmproj is found beside the model when named mmproj-*.gguf)\n";
+    "      (--mmproj is found beside the model when named *mmproj*.gguf)\n";
 
 void cli_options_init(cli_options *o) {
     memset(o, 0, sizeof *o);
@@ -165,7 +165,7 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         if (!cli_parse_int(arg, val, 1, 1 << 24, &n)) return CLI_PARSE_ERROR;
         o->run.think_budget = (int)n;
     } else if (is(arg, "--agents", NULL)) {
-        if (!cli_parse_int(arg, val, 1, 64, &n)) return CLI_PARSE_ERROR;
+        if (!cli_parse_int(arg, val, 1, EMBER_AGENTS_MAX, &n)) return CLI_PARSE_ERROR;
         o->run.agents = (int)n;
     } else if (is(arg, "--keep-fraction", NULL)) {
         if (!cli_parse_float(arg, val, 0, 1, &d)) return CLI_PARSE_ERROR;

@@ -4,6 +4,8 @@
 #
 #   scripts/llama-cpp.sh dir            print the cache directory (src/ and build/ inside)
 #   scripts/llama-cpp.sh libs           build ggml, llama and mtmd (what libember links)
+#   scripts/llama-cpp.sh server         also build llama-server (the prompt parity test's
+#                                       reference: its /apply-template runs the official templates)
 #   scripts/llama-cpp.sh tools          also build llama-bench, llama-batched-bench,
 #                                       llama-server and llama-mtmd-cli (benchmarks)
 #
@@ -87,16 +89,22 @@ configure() {
 }
 
 build() {
+  mkdir -p "$dir"
+  # One build at a time per cache entry (tests and benchmarks may ask at once).
+  exec 9>"$dir/.lock"
+  flock 9
   fetch_source
   configure
   log "building $* (first time takes several minutes)"
   cmake --build "$dir/build" --target "$@" -j "$(nproc)" >"$dir/build.log" 2>&1 ||
     { tail -40 "$dir/build.log" >&2; exit 1; }
+  flock -u 9
 }
 
 case "${1:-}" in
   dir) echo "$dir" ;;
   libs) build ggml llama mtmd; echo "$dir" ;;
+  server) build ggml llama mtmd llama-server; echo "$dir" ;;
   tools) build ggml llama mtmd llama-bench llama-batched-bench llama-server llama-mtmd-cli; echo "$dir" ;;
-  *) echo "usage: $0 dir|libs|tools" >&2; exit 2 ;;
+  *) echo "usage: $0 dir|libs|server|tools" >&2; exit 2 ;;
 esac

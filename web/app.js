@@ -58,6 +58,8 @@ async function refresh() {
   try {
     const models = await api('GET', '/v1/models');
     $('model').textContent = models.data[0]?.id || '';
+    const maxAgents = models.data[0]?.ember?.max_agents;  // the server's limit, the only one
+    if (maxAgents) $('agents').max = String(maxAgents);
     const list = await api('GET', '/v1/conversations');
     $('conversations').replaceChildren(...list.data.map((c) => {
       const li = el('li', c.id === state.conversation?.id ? 'active' : '', c.title);

@@ -40,11 +40,20 @@ typedef struct ember_model_info {
     uint32_t n_vocab;        /* tokens in the vocabulary */
     bool has_vision;         /* a projector was found next to the model (or given) */
     char mmproj_path[1024];  /* that projector's path, or empty */
+    /* When the file is itself a vision projector (architecture "clip"): */
+    bool is_projector;
+    char projector_type[32]; /* clip.projector_type, e.g. "qwen3vl_merger"; "" if not given */
+    uint32_t image_size;     /* nominal input side in pixels */
+    uint32_t patch_size;     /* pixels per patch side */
+    uint32_t projection_dim; /* size of the embeddings it hands to the language model */
 } ember_model_info;
 
 /* Reads a GGUF's metadata without loading its weights. Fails with EMBER_ERR_NOT_FOUND,
  * EMBER_ERR_FORMAT (not a GGUF) or EMBER_ERR_UNSUPPORTED (an architecture ember cannot chat
- * with is still described; the status says so). */
+ * with is still described; the status says so). A vision projector is described too
+ * (is_projector and its fields; n_layers and n_embd are the vision encoder's), with
+ * EMBER_ERR_UNSUPPORTED since it is not a model to chat with. Projectors beside a model are
+ * found by name: *mmproj*.gguf (see README). */
 EMBER_API ember_status ember_model_inspect(const char *path, ember_model_info *info,
                                            ember_error *err);
 

@@ -32,6 +32,10 @@ EMBER_API const char *ember_reasoning_name(ember_reasoning reasoning);
 EMBER_API bool ember_mode_parse(const char *text, ember_mode *mode);
 EMBER_API bool ember_reasoning_parse(const char *text, ember_reasoning *reasoning);
 
+/* The most Contemplating agents a run may have: the CLI (--agents, /agents), the server's
+ * --max-agents and its default, and the web app (through GET /v1/models) all use this one. */
+#define EMBER_AGENTS_MAX 64
+
 typedef struct ember_run_params {
     ember_mode mode;
     ember_reasoning reasoning;   /* strength written into the system block */
@@ -42,7 +46,7 @@ typedef struct ember_run_params {
     const char *system;          /* system prompt, or NULL for the model's default */
     const char *current_date;    /* "YYYY-MM-DD" for the system block, or NULL for today */
     /* Contemplating */
-    int agents;                  /* parallel agents; 0 = 4 */
+    int agents;                  /* parallel agents, 1..EMBER_AGENTS_MAX; 0 = 4 */
     bool early_stop;             /* confidence threshold and consensus stopping */
     float keep_fraction;         /* agents scoring below this quantile of finishers stop (0.9) */
     float consensus;             /* stop everyone once the weighted vote share reaches this (0.75) */

@@ -49,7 +49,8 @@ typedef struct ember_server_params {
     const char *api_keys_file;  /* more keys, one per line ('#' starts a comment); NULL = none */
     const char *model_id;       /* the model's id in the API; NULL = the model file's name */
     size_t max_body_bytes;      /* larger request bodies get 413; 0 = 8 MiB */
-    int max_agents;             /* most Contemplating agents a request may ask for; 0 = 8 */
+    int max_agents;             /* most Contemplating agents a request may ask for;
+                                   0 = EMBER_AGENTS_MAX, also the most allowed */
     int default_max_tokens;     /* limit for requests that set none; 0 = the run's share of
                                    the context (n_ctx / parallel, less the prompt) */
     bool log_requests;          /* one line per request on stderr */

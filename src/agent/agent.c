@@ -5,6 +5,8 @@
  * turn or at a tool call.
  */
 #include "agent/agent.h"
+#include "chat/json_text.h"
+#include "core/error.h"
 #include "core/utf8.h"
 
 #include <jansson.h>
@@ -146,7 +148,7 @@ static void agent_on_tool_message(agent *a, const char *recipient, const char *t
         size_t i;
         json_t *call;
         json_array_foreach(arr, i, call) {
-            char *args = json_dumps(json_object_get(call, "arguments"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+            char *args = json_text_dump(json_object_get(call, "arguments"), true);
             const char *name = json_string_value(json_object_get(call, "name"));
             if (args && name) {
                 result_add_call(a->run->result, name, args);
@@ -164,7 +166,7 @@ static void agent_on_tool_message(agent *a, const char *recipient, const char *t
             json_t *all = json_loads(a->calls_json, 0, NULL), *more = json_loads(calls, 0, NULL);
             json_array_extend(all, more);
             free(a->calls_json);
-            a->calls_json = json_dumps(all, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            a->calls_json = json_text_dump(all, true);
             json_decref(all);
             json_decref(more);
         }
@@ -293,8 +295,10 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     if (atomic_load(&run->cancelled)) return stop(a, "cancelled");
     /* Calls may come several in a turn, separated by <|eom|>: the turn's end ends the round
      * (unless the sampling ignores the end: a run of fixed length). */
-    if ((tok->is_eog || chat_parser_turn_ended(a->parser)) && !a->ignore_eos)
+    if ((tok->is_eog || chat_parser_turn_ended(a->parser)) && !a->ignore_eos) {
+        a->ended_in_reasoning = channel == EMBER_CHANNEL_REASONING && !a->saw_tool_call;
         return stop(a, a->saw_tool_call ? "tool_calls" : "stop");
+    }
     if (a->max_tokens > 0 && a->generated >= a->max_tokens) return stop(a, "length");
     if (a->should_stop && a->should_stop(a)) return stop(a, a->stop_reason ? a->stop_reason : "stopped");
     if (a->think_budget > 0 && !a->budget_reached &&
@@ -352,6 +356,14 @@ ember_status agent_generate(agent *a, ember_error *err) {
     agent_flush(a);
     if (status == EMBER_ERR_CANCELLED) a->stop_reason = "cancelled";
     return status;
+}
+
+ember_status agent_open_answer(agent *a, ember_error *err) {
+    ember_status status = ember_seq_feed_text(a->seq, a->run->format->close_reasoning, true, err);
+    if (status != EMBER_OK) return status;
+    if (!agent_restart(a, CHAT_OPEN_ANSWER)) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    a->ended_in_reasoning = false;
+    return agent_generate(a, err);
 }
 
 void agent_flush(agent *a) {

@@ -57,6 +57,7 @@ typedef struct agent {
     int think_budget;           /* 0 = none */
     bool ignore_eos;            /* the run's sampling.ignore_eos: only the token limit ends it */
     bool budget_reached;
+    bool ended_in_reasoning;    /* the model ended its turn with the reasoning channel open */
     bool saw_tool_call;
     char *calls_json;           /* the calls of this generation round, a JSON array, or NULL */
     const char *stop_reason;    /* set when the agent stops itself */
@@ -119,6 +120,9 @@ void agent_set_idle(agent *a, ember_seq_idle_fn on_idle);
 bool agent_restart(agent *a, chat_opening opening);
 /* Queues a TOOL_RESULT event for the agent's next token (copies the strings). */
 void agent_defer_result(agent *a, const char *name, const char *arguments, const char *text);
+/* After the model ended its turn inside the reasoning channel: closes the channel and opens
+ * the answer as budget forcing does (the end-of-turn token was never fed), then generates on. */
+ember_status agent_open_answer(agent *a, ember_error *err);
 /* Flushes the parser and held UTF-8 bytes (after the agent stopped). */
 void agent_flush(agent *a);
 /* Current confidence score (lowest window mean so far; the running mean before a window fills). */

@@ -37,7 +37,7 @@ bool ember_reasoning_parse(const char *text, ember_reasoning *r) {
 void ember_run_params_init(ember_run_params *p) {
     memset(p, 0, sizeof *p);
     p->mode = EMBER_MODE_THINKING;
-    p->reasoning = EMBER_REASONING_MEDIUM;
+    p->reasoning = EMBER_REASONING_HIGH;  /* Muse Glimmer's template default */
     ember_sampling_init(&p->sampling);
     p->agents = 4;
     p->early_stop = true;

@@ -1,5 +1,6 @@
 /* result.c — ember_result: getters and the JSON that `ember ask --json` prints. */
 #include "agent/result.h"
+#include "agent/vote.h"
 #include "core/utf8.h"
 #include "vision/vision.h"
 
@@ -106,21 +107,40 @@ static json_t *timings_json(const ember_timings *t) {
                      "total_ms", t->total_ms);
 }
 
+/* Each agent's answer: what it wrote on the answer channel, or, for an agent that never left
+ * its reasoning, the answer read from the reasoning (answer_from says which) — the text the
+ * vote normalized. */
 static json_t *agents_json(const ember_result *r) {
     json_t *agents = json_array();
     for (int i = 0; i < r->n_agents; i++) {
         const result_agent *a = &r->agents[i];
-        json_array_append_new(agents, json_pack("{s:i, s:s, s:i, s:f, s:o, s:o, s:b, s:s}",
+        bool own = a->answer.len > 0;
+        char *answer = own ? strdup(strbuf_str(&a->answer)) : vote_answer_extract(strbuf_str(&a->reasoning));
+        json_array_append_new(agents, json_pack("{s:i, s:s, s:i, s:f, s:o, s:s, s:o, s:b, s:s}",
             "index", i,
             "approach", a->approach ? a->approach : "",
             "tokens", a->tokens,
             "confidence", (double)a->confidence,
-            "answer", text_json(strbuf_str(&a->answer)),
+            "answer", text_json(answer ? answer : ""),
+            "answer_from", own ? "answer" : "reasoning",
             "normalized_answer", text_json(a->normalized ? a->normalized : ""),
             "stopped_early", a->stopped_early,
             "stop_reason", a->stop_reason ? a->stop_reason : "finished"));
+        free(answer);
     }
     return agents;
+}
+
+/* The agents whose normalized answer is the winning one (those the vote counted for it). */
+static json_t *vote_agents_json(const ember_result *r) {
+    json_t *list = json_array();
+    for (int i = 0; r->vote_answer && i < r->n_agents; i++) {
+        const result_agent *a = &r->agents[i];
+        bool counted = a->finished || !a->stopped_early;
+        if (counted && a->normalized && strcmp(a->normalized, r->vote_answer) == 0)
+            json_array_append_new(list, json_integer(i));
+    }
+    return list;
 }
 
 char *ember_result_json(const ember_result *r) {
@@ -134,6 +154,7 @@ char *ember_result_json(const ember_result *r) {
     if (!root) return NULL;
     if (r->error) json_object_set_new(root, "error", text_json(r->error));
     if (r->budget_reached) json_object_set_new(root, "think_budget_reached", json_true());
+    if (r->answer_forced) json_object_set_new(root, "answer_forced", json_true());
     if (r->n_calls) {
         json_t *calls = json_array();
         for (int i = 0; i < r->n_calls; i++) {
@@ -167,10 +188,11 @@ char *ember_result_json(const ember_result *r) {
     }
     if (r->mode == EMBER_MODE_CONTEMPLATING) {
         json_object_set_new(root, "agents", agents_json(r));
-        json_object_set_new(root, "vote", json_pack("{s:o, s:f, s:i}",
+        json_object_set_new(root, "vote", json_pack("{s:o, s:f, s:o, s:i}",
                                                     "answer", text_json(r->vote_answer ? r->vote_answer : ""),
                                                     "share", (double)r->vote_share,
-                                                    "agents", r->vote_agents));
+                                                    "agents", vote_agents_json(r),
+                                                    "count", r->vote_agents));
         json_object_set_new(root, "synthesis", json_pack("{s:o, s:o}", "answer", text_json(strbuf_str(&r->answer)),
                                                          "brief", text_json(r->synthesis_brief ? r->synthesis_brief : "")));
     }

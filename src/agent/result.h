@@ -44,6 +44,7 @@ struct ember_result {
     float vote_share;
     int vote_agents;
     bool budget_reached;
+    bool answer_forced;          /* the model ended its turn while reasoning; ember opened the answer */
     char *synthesis_brief;       /* what the synthesizer was shown */
     /* Vision */
     ember_zoom *zooms;           /* each crop is a reference the result owns */

@@ -4,6 +4,7 @@
  * contemplate.c. The run owns its sequences and destroys them before it returns.
  */
 #include "agent/agent.h"
+#include "chat/json_text.h"
 #include "agent/contemplate.h"
 #include "agent/zoom.h"
 #include "core/error.h"
@@ -20,8 +21,8 @@ static ember_status validate(const ember_chat *chat, const ember_run_params *p, 
         return ember_fail(err, EMBER_ERR_INVALID, "unknown reasoning strength");
     if (p->think_budget < 0 || p->max_tokens < 0)
         return ember_fail(err, EMBER_ERR_INVALID, "budgets and token limits must not be negative");
-    if (p->mode == EMBER_MODE_CONTEMPLATING && (p->agents < 0 || p->agents > 64))
-        return ember_fail(err, EMBER_ERR_INVALID, "agents must be between 1 and 64");
+    if (p->mode == EMBER_MODE_CONTEMPLATING && (p->agents < 0 || p->agents > EMBER_AGENTS_MAX))
+        return ember_fail(err, EMBER_ERR_INVALID, "agents must be between 1 and %d", EMBER_AGENTS_MAX);
     return EMBER_OK;
 }
 
@@ -147,7 +148,7 @@ static bool run_tools(run_ctx *run, ember_chat *chat, const char *calls_json, co
     for (size_t i = 0; jobs && zooms && zoom_text && i < n; i++) {
         json_t *call = json_array_get(calls, i);
         jobs[i] = (tool_job){.tools = run->params.tools, .name = json_string_value(json_object_get(call, "name")),
-                             .arguments = json_dumps(json_object_get(call, "arguments"), JSON_COMPACT | JSON_PRESERVE_ORDER),
+                             .arguments = json_text_dump(json_object_get(call, "arguments"), true),
                              .timeout_s = run->params.tool_timeout_s};
         if (run_is_zoom(run, jobs[i].name)) {
             run_zoom(run, -1, jobs[i].arguments, &zooms[i], &zoom_text[i]);
@@ -232,6 +233,13 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
         a.on_token = run_track_kv_hook;
         a.think_budget = run->params.mode == EMBER_MODE_THINKING ? run->params.think_budget : 0;
         status = agent_generate(&a, err);
+        /* Thinking always answers: a turn that ended inside the reasoning channel gets the
+         * channel closed and the answer opened, as the think budget would. */
+        if (status == EMBER_OK && a.ended_in_reasoning && run->params.mode == EMBER_MODE_THINKING &&
+            !atomic_load(&run->cancelled) && (!a.max_tokens || a.generated < a.max_tokens)) {
+            r->answer_forced = true;
+            status = agent_open_answer(&a, err);
+        }
         strbuf_append(&r->reasoning, strbuf_str(&reasoning), reasoning.len);
         r->usage.reasoning_tokens += a.reasoning_tokens;
         r->usage.answer_tokens += a.answer_tokens;

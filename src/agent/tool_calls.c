@@ -9,6 +9,7 @@
  * decode). Several invokes may share one block. ChatML writes {"name": …, "arguments": {…}}.
  */
 #include "ember.h"
+#include "chat/json_text.h"
 #include "core/error.h"
 
 #include <jansson.h>
@@ -114,7 +115,7 @@ ember_status ember_tool_calls_parse(const char *format, const char *recipient, c
     if (strcmp(format, "muse-glimmer") == 0) status = parse_atem(recipient ? recipient : "", body, tools, calls, err);
     else if (strcmp(format, "chatml-think") == 0) status = parse_chatml(body, calls, err);
     else status = ember_fail(err, EMBER_ERR_NOT_FOUND, "unknown chat format '%s'", format);
-    if (status == EMBER_OK) *calls_json = json_dumps(calls, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (status == EMBER_OK) *calls_json = json_text_dump(calls, true);
     json_decref(calls);
     json_decref(tools);
     if (status == EMBER_OK && !*calls_json) status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");

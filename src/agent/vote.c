@@ -116,6 +116,13 @@ static size_t canonical_number(const char *s, strbuf *out) {
     return (size_t)(p - s);
 }
 
+char *vote_answer_extract(const char *text) {
+    const char *start;
+    size_t len;
+    extract(text ? text : "", &start, &len);
+    return strndup(start, len);
+}
+
 char *ember_answer_normalize(const char *text) {
     if (!text) return strdup("");
     const char *start;

@@ -12,6 +12,9 @@ typedef struct vote_outcome {
 
 /* answers[i] NULL or "" = no answer (not counted). Weights are clamped to a small positive. */
 vote_outcome vote_tally(const char *const *answers, const float *weights, int n);
+/* The final answer in a text, as ember_answer_normalize finds it (a \boxed{}, "the answer is
+ * …", "Answer: …", or the last line) before normalizing; free() it. */
+char *vote_answer_extract(const char *text);
 /* The q-quantile (0..1) of n values (sorted copy; linear interpolation). */
 float vote_quantile(const float *values, int n, float q);
 

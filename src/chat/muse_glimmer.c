@@ -13,6 +13,7 @@
  * prompt is "<|start|>assistant", optionally followed by the opened channel.
  */
 #include "chat/muse_glimmer.h"
+#include "chat/json_text.h"
 #include "chat/stream_parser.h"
 
 #include <ctype.h>
@@ -24,13 +25,7 @@
 static const char KNOWLEDGE_CUTOFF[] = "2026-01-04";
 
 /* jinja's tojson: ", " and ": " separators, keys in their order, UTF-8 kept. */
-static bool append_json(strbuf *out, const json_t *value) {
-    char *text = json_dumps(value, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
-    if (!text) return false;
-    bool ok = strbuf_puts(out, text);
-    free(text);
-    return ok;
-}
+static bool append_json(strbuf *out, const json_t *value) { return json_text_write(out, value, false); }
 
 static void tool_namespace(const char *name, char *ns, size_t size) {
     size_t n = strcspn(name, ".");
@@ -195,9 +190,12 @@ static void render_default_system(strbuf *out, const chat_render_opts *o, json_t
     render_system_tail(out, o, tools);
 }
 
-/* One ATEM parameter value: strings and numbers as they are, the rest as JSON. */
+/* One ATEM parameter value: strings and numbers as they are (a real as the template prints a
+ * float: 2.0, 0.1), the rest as JSON. */
 static void render_atem_value(strbuf *out, json_t *v) {
+    char num[32];
     if (json_is_string(v)) strbuf_puts(out, json_string_value(v));
+    else if (json_is_real(v)) json_text_real_scalar(json_real_value(v), num), strbuf_puts(out, num);
     else if (json_is_true(v)) strbuf_puts(out, "true");
     else if (json_is_false(v)) strbuf_puts(out, "false");
     else if (json_is_null(v)) strbuf_puts(out, "null");
@@ -292,7 +290,7 @@ static bool render(const ember_chat *chat, const chat_render_opts *o, strbuf *ou
     }
     render_opening(out, o);
     json_decref(tools);
-    return out->data != NULL;
+    return out->data != NULL && !out->failed;
 }
 
 /* ---- parser ---------------------------------------------------------------------------- */

@@ -92,10 +92,28 @@ static void name_core(const char *name, char *out, size_t size) {
     else if (sep && sep != cut && is_quant_label(sep + 1, strlen(sep + 1))) *sep = '\0';
 }
 
-/* Finds the vision projector beside a model: an mmproj*.gguf whose name, without "mmproj-"
- * and quantization labels, equals the model's (mmproj-Qwen2.5-VL-7B-f16.gguf for
- * Qwen2.5-VL-7B-Q4_K_M.gguf), else one without a name of its own (mmproj-F16.gguf, as in
- * repositories with one model). Another model's projector is never taken. */
+/* A projector's file name without "mmproj" and the separators around it, wherever it stands:
+ * "mmproj-Qwen2.5-VL-7B-f16.gguf" -> "Qwen2.5-VL-7B-f16.gguf", "tiny-mmproj.gguf" ->
+ * "tiny.gguf". False when the name does not contain "mmproj" or is not a .gguf. */
+static bool projector_rest(const char *name, char *out, size_t size) {
+    size_t len = strlen(name);
+    const char *at = name;
+    while (*at && strncasecmp(at, "mmproj", 6) != 0) at++;
+    if (!*at || len < 5 || strcasecmp(name + len - 5, ".gguf") != 0) return false;
+    size_t head = (size_t)(at - name);
+    while (head > 0 && strchr("-_.", name[head - 1])) head--;
+    const char *tail = at + 6;
+    while (*tail == '-' || *tail == '_' || (*tail == '.' && strcasecmp(tail, ".gguf") != 0)) tail++;
+    bool join = head > 0 && strcasecmp(tail, ".gguf") != 0;
+    snprintf(out, size, "%.*s%s%s", (int)head, name, join ? "-" : "", tail);
+    return true;
+}
+
+/* Finds the vision projector beside a model: a *mmproj*.gguf whose name, without "mmproj"
+ * and quantization labels, equals the model's (mmproj-Qwen2.5-VL-7B-f16.gguf or
+ * Qwen2.5-VL-7B-mmproj-f16.gguf for Qwen2.5-VL-7B-Q4_K_M.gguf), else one without a name of its
+ * own (mmproj-F16.gguf, as in repositories with one model). Another model's projector is
+ * never taken. */
 void inspect_find_mmproj(const char *model_path, char *out, size_t size) {
     out[0] = '\0';
     char *copy = strdup(model_path), *copy2 = strdup(model_path);
@@ -113,11 +131,8 @@ void inspect_find_mmproj(const char *model_path, char *out, size_t size) {
     if (d) {
         struct dirent *ent;
         while ((ent = readdir(d))) {
-            size_t len = strlen(ent->d_name);
-            if (strncasecmp(ent->d_name, "mmproj", 6) != 0 || len < 5 || strcasecmp(ent->d_name + len - 5, ".gguf") != 0)
-                continue;
-            const char *rest = ent->d_name + 6;
-            while (*rest == '-' || *rest == '_' || *rest == '.') rest++;
+            char rest[512];
+            if (!projector_rest(ent->d_name, rest, sizeof rest)) continue;
             char core[512];
             name_core(rest, core, sizeof core);
             int score = strcasecmp(core, model_core) == 0 ? 3 : core[0] == '\0' ? (strncasecmp(rest, "F16", 3) == 0 ? 2 : 1) : 0;
@@ -209,10 +224,21 @@ ember_status ember_model_inspect(const char *path, ember_model_info *info, ember
     copy_str(info->chat_format, sizeof info->chat_format,
              inspect_chat_format(info->architecture, get_str(g, "tokenizer.chat_template")));
 
-    inspect_find_mmproj(path, info->mmproj_path, sizeof info->mmproj_path);
-    info->has_vision = info->mmproj_path[0] != '\0';
-
     bool is_projector = strcmp(info->architecture, "clip") == 0;
+    if (is_projector) {
+        info->is_projector = true;
+        copy_str(info->projector_type, sizeof info->projector_type, get_str(g, "clip.projector_type"));
+        info->image_size = get_u32(g, "clip.vision.image_size");
+        info->patch_size = get_u32(g, "clip.vision.patch_size");
+        info->n_layers = get_u32(g, "clip.vision.block_count");
+        info->n_embd = get_u32(g, "clip.vision.embedding_length");
+        info->projection_dim = get_u32(g, "clip.vision.projection_dim");
+        copy_str(info->chat_format, sizeof info->chat_format, "none");
+    } else {
+        inspect_find_mmproj(path, info->mmproj_path, sizeof info->mmproj_path);
+        info->has_vision = info->mmproj_path[0] != '\0';
+    }
+
     gguf_free(g);
     ggml_free(meta);
     if (is_projector)

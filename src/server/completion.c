@@ -210,6 +210,10 @@ void srv_completion_end(srv_conn *c) {
     if (!job) return;
     if (!job->run_over && !job->seen_done) job->cancelled_by_client = true;
     job_end_run(job, !job->seen_done);
+    if (job->result) {
+        const ember_usage *u = ember_result_usage(job->result);
+        c->tokens = u->prompt_tokens + u->reasoning_tokens + u->answer_tokens;
+    }
     job->conn = NULL;
     job_release(job);
 }

@@ -3,6 +3,7 @@
  * failure names the field; nothing here allocates more than the body's size suggests.
  */
 #include "server/request.h"
+#include "chat/json_text.h"
 #include "core/strbuf.h"
 #include "server/schema_gbnf.h"
 
@@ -207,7 +208,7 @@ static bool parse_calls(json_t *calls, const char *param, srv_message *m, srv_er
         srv_call *call = &m->calls[m->n_calls++];
         call->name = dup_str(name);
         call->id = id ? dup_str(id) : NULL;
-        if (json_is_object(args)) call->arguments = json_dumps(args, JSON_COMPACT);
+        if (json_is_object(args)) call->arguments = json_text_dump(args, true);
         else if (json_is_string(args) && json_string_length(args) > 0) {
             json_t *parsed = json_loads(json_string_value(args), 0, NULL);
             if (!json_is_object(parsed)) {
@@ -486,7 +487,7 @@ bool srv_request_parse(const char *body, size_t len, const srv_request_limits *l
                        srv_error *err) {
     memset(req, 0, sizeof *req);
     req->mode = EMBER_MODE_THINKING;
-    req->reasoning = EMBER_REASONING_MEDIUM;
+    req->reasoning = EMBER_REASONING_HIGH;  /* Muse Glimmer's template default */
     req->early_stop = true;
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);

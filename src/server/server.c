@@ -25,7 +25,7 @@
 #define POLLRDHUP 0x2000
 #endif
 
-enum { DEFAULT_PORT = 8080, DEFAULT_PARALLEL = 4, DEFAULT_QUEUE = 64, DEFAULT_MAX_AGENTS = 8 };
+enum { DEFAULT_PORT = 8080, DEFAULT_PARALLEL = 4, DEFAULT_QUEUE = 64, DEFAULT_MAX_AGENTS = EMBER_AGENTS_MAX };
 static const size_t DEFAULT_MAX_BODY = 8u << 20;
 
 /* ---- responses ------------------------------------------------------------------------- */
@@ -93,9 +93,9 @@ bool srv_conn_gone(srv_conn *c) {
 /* ---- small endpoints ------------------------------------------------------------------- */
 
 static json_t *model_object(ember_server *s) {
-    return json_pack("{s:s, s:s, s:I, s:s, s:{s:s, s:i}}", "id", s->model_id, "object", "model",
+    return json_pack("{s:s, s:s, s:I, s:s, s:{s:s, s:i, s:i}}", "id", s->model_id, "object", "model",
                      "created", (json_int_t)s->created, "owned_by", "ember",
-                     "ember", "chat_format", s->chat_format, "n_ctx", s->n_ctx);
+                     "ember", "chat_format", s->chat_format, "n_ctx", s->n_ctx, "max_agents", s->max_agents);
 }
 
 static enum MHD_Result handle_models(srv_conn *c, const char *id) {
@@ -261,6 +261,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
         c->srv = s;
         c->connection = connection;
         c->t_start = ember_now_s();
+        snprintf(c->method, sizeof c->method, "%s", method);
+        snprintf(c->path, sizeof c->path, "%s", url);
         *con_cls = c;
         const char *length = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (length && strtoull(length, NULL, 10) > s->max_body) c->too_large = true;
@@ -286,12 +288,10 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
     if (!c) return;
     if (c->job) srv_completion_end(c);
     if (c->status) srv_metrics_request(&s->metrics, c->status);
-    if (s->log_requests) {
-        const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_HTTP_STATUS);
-        (void)info;
-        fprintf(stderr, "ember serve: %d %.0f ms%s\n", c->status, (ember_now_s() - c->t_start) * 1e3,
+    if (s->log_requests)
+        fprintf(stderr, "ember serve: %s %s %d %.0f ms tokens=%d key=%s%s\n", c->method, c->path, c->status,
+                (ember_now_s() - c->t_start) * 1e3, c->tokens, c->owner[0] ? c->owner : "-",
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection closed early)");
-    }
     strbuf_free(&c->body);
     free(c);
     *con_cls = NULL;
@@ -388,7 +388,7 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
     if (!s) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     s->parallel = p->parallel ? p->parallel : DEFAULT_PARALLEL;
     s->max_agents = p->max_agents ? p->max_agents : DEFAULT_MAX_AGENTS;
-    if (s->max_agents > 64) s->max_agents = 64;
+    if (s->max_agents > EMBER_AGENTS_MAX) s->max_agents = EMBER_AGENTS_MAX;
     s->default_max_tokens = p->default_max_tokens;
     s->max_body = p->max_body_bytes ? p->max_body_bytes : DEFAULT_MAX_BODY;
     s->log_requests = p->log_requests;

@@ -55,8 +55,12 @@ typedef struct srv_conn {
     bool too_large;               /* more than max_body arrived: answer 413 */
     bool answered;
     int status;                   /* the status queued, for metrics and the log */
+    int tokens;                   /* a completion's prompt + generated tokens, for the log */
+    char method[8];               /* for the log */
+    char path[160];
     double t_start;               /* monotonic seconds */
-    char owner[160];              /* whose conversations (after authentication) */
+    char owner[160];              /* whose conversations (after authentication): the key's name,
+                                     "file:HASH" for --api-keys keys, "local" without keys */
     srv_job *job;                 /* a chat completion in flight, or NULL */
 } srv_conn;
 

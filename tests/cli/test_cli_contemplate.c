@@ -19,10 +19,12 @@
 
 static json_t *contemplate(const char *agent_grammar, const char *const *extra, test_proc *proc) {
     const char *grammar = test_temp_file(agent_grammar, 1);
-    /* the date is fixed: the system block carries it, and seeds are chosen for this prompt */
+    /* the date and strength are fixed: the system block carries them, and seeds are chosen for
+     * this prompt */
     const char *args[40] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--mode", "contemplating",
-                            "--agent-grammar-file", grammar, "--max-tokens", "200", "--json", "--date", "2026-01-01"};
-    int n = 12;
+                            "--agent-grammar-file", grammar, "--max-tokens", "200", "--json", "--date", "2026-01-01",
+                            "--reasoning", "medium"};
+    int n = 14;
     for (int i = 0; extra[i]; i++) args[n++] = extra[i];
     args[n++] = "What is 6 times 7?";
     args[n] = NULL;
@@ -60,7 +62,10 @@ static void agents_vote_and_synthesize(void **state) {
     }
     json_t *vote = json_object_get(root, "vote");
     assert_string_equal(json_string_value(json_object_get(vote, "answer")), "42");
-    assert_int_equal(json_integer_value(json_object_get(vote, "agents")), 3);
+    json_t *voters = json_object_get(vote, "agents");
+    assert_int_equal(json_array_size(voters), 3);
+    for (size_t k = 0; k < 3; k++) assert_int_equal(json_integer_value(json_array_get(voters, k)), (json_int_t)k);
+    assert_int_equal(json_integer_value(json_object_get(vote, "count")), 3);
     assert_true(json_real_value(json_object_get(vote, "share")) > 0.99);
     /* the synthesizer was shown every candidate and the vote */
     const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
@@ -120,6 +125,26 @@ static void vote_is_the_weighted_majority(void **state) {
     }
 }
 
+/* An agent that never leaves its reasoning still reports the answer the vote read there. */
+static void answer_read_from_reasoning(void **state) {
+    (void)state;
+    test_proc proc;
+    json_t *root = contemplate("root ::= \"x\"{3,10} \"\\nAnswer: 7\"\n",
+                               (const char *[]){"--agents", "2", "--no-early-stop", "--seed", "5", NULL}, &proc);
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(root, "agents"), i, a) {
+        assert_string_equal(json_string_value(json_object_get(a, "answer_from")), "reasoning");
+        assert_string_equal(json_string_value(json_object_get(a, "answer")), "7");
+        assert_string_equal(json_string_value(json_object_get(a, "normalized_answer")), "7");
+    }
+    json_t *vote = json_object_get(root, "vote");
+    assert_string_equal(json_string_value(json_object_get(vote, "answer")), "7");
+    assert_int_equal(json_array_size(json_object_get(vote, "agents")), 2);
+    json_decref(root);
+    test_proc_free(&proc);
+}
+
 static void early_stop_saves_tokens(void **state) {
     (void)state;
     const char *grammar =
@@ -153,6 +178,7 @@ int main(void) {
         cmocka_unit_test(agents_vote_and_synthesize),
         cmocka_unit_test(prompt_is_evaluated_once_whatever_n),
         cmocka_unit_test(vote_is_the_weighted_majority),
+        cmocka_unit_test(answer_read_from_reasoning),
         cmocka_unit_test(early_stop_saves_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
 # client (Node's test runner; skipped with 77 when `npm ci` has not installed it).
 set(server_src ${PROJECT_SOURCE_DIR}/src/server)
 ember_test(test_server_units ${CMAKE_CURRENT_LIST_DIR}/test_server_units.c
-  ${EMBER_CORE_SOURCES} ${server_src}/request.c ${server_src}/schema_gbnf.c ${server_src}/gate.c
+  ${EMBER_CORE_SOURCES} ${PROJECT_SOURCE_DIR}/src/chat/json_text.c ${server_src}/request.c ${server_src}/schema_gbnf.c ${server_src}/gate.c
   ${server_src}/metrics.c
   MODELS LIBS PkgConfig::JANSSON m TIMEOUT 120)
 target_include_directories(test_server_units PRIVATE ${PROJECT_SOURCE_DIR}/src)
