@@ -166,6 +166,7 @@ static void job_end_run(srv_job *job, bool cancel) {
     if (job->result) {
         const ember_usage *u = ember_result_usage(job->result);
         srv_metrics_tokens(&s->metrics, u->prompt_tokens, u->reasoning_tokens, u->answer_tokens);
+        if (job->conn) job->conn->tokens = u->prompt_tokens + u->reasoning_tokens + u->answer_tokens;
     }
     if (cancel && job->t_admitted > 0 && !job->seen_done) srv_metrics_cancelled(&s->metrics);
     double now = ember_now_s();
@@ -210,10 +211,6 @@ void srv_completion_end(srv_conn *c) {
     if (!job) return;
     if (!job->run_over && !job->seen_done) job->cancelled_by_client = true;
     job_end_run(job, !job->seen_done);
-    if (job->result) {
-        const ember_usage *u = ember_result_usage(job->result);
-        c->tokens = u->prompt_tokens + u->reasoning_tokens + u->answer_tokens;
-    }
     job->conn = NULL;
     job_release(job);
 }

@@ -3,3 +3,4 @@ ember_test(test_cli_args ${CMAKE_CURRENT_LIST_DIR}/test_cli_args.c MODELS TIMEOU
 ember_test(test_cli_contemplate ${CMAKE_CURRENT_LIST_DIR}/test_cli_contemplate.c MODELS LIBS PkgConfig::JANSSON TIMEOUT 600)
 ember_test(test_cli_tools ${CMAKE_CURRENT_LIST_DIR}/test_cli_tools.c MODELS LIBS PkgConfig::JANSSON TIMEOUT 300)
 ember_test(test_cli_terminal ${CMAKE_CURRENT_LIST_DIR}/test_cli_terminal.c MODELS LIBS util TIMEOUT 300)
+ember_test(test_cli_behaviour ${CMAKE_CURRENT_LIST_DIR}/test_cli_behaviour.c MODELS LIBS PkgConfig::JANSSON PkgConfig::LIBCURL TIMEOUT 300)
