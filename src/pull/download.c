@@ -109,18 +109,6 @@ typedef struct xfer {
     double last_report;
 } xfer;
 
-static bool header_is(const char *line, size_t len, const char *name, char *out, size_t size) {
-    size_t n = strlen(name);
-    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return false;
-    const char *v = line + n + 1, *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
-    size_t vlen = (size_t)(end - v) < size ? (size_t)(end - v) : size - 1;
-    memcpy(out, v, vlen);
-    out[vlen] = '\0';
-    return true;
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user) {
     xfer *x = user;
     size_t len = size * nmemb;
@@ -130,9 +118,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user) {
         x->content_range[0] = x->x_error_code[0] = x->x_error_message[0] = '\0';
         return len;
     }
-    if (!header_is(data, len, "Content-Range", x->content_range, sizeof x->content_range) &&
-        !header_is(data, len, "X-Error-Code", x->x_error_code, sizeof x->x_error_code))
-        header_is(data, len, "X-Error-Message", x->x_error_message, sizeof x->x_error_message);
+    if (!pull_header_value(data, len, "Content-Range", x->content_range, sizeof x->content_range) &&
+        !pull_header_value(data, len, "X-Error-Code", x->x_error_code, sizeof x->x_error_code))
+        pull_header_value(data, len, "X-Error-Message", x->x_error_message, sizeof x->x_error_message);
     return len;
 }
 

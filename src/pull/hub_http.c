@@ -177,20 +177,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
 }
 
 /* Copies a header's value if `line` is that header (case-insensitive name), trimmed. */
-static bool header_value(const char *line, size_t len, const char *name, char *out, size_t size) {
-    size_t n = strlen(name);
-    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return false;
-    const char *v = line + n + 1;
-    const char *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
-    size_t vlen = (size_t)(end - v);
-    if (vlen >= size) vlen = size - 1;
-    memcpy(out, v, vlen);
-    out[vlen] = '\0';
-    return true;
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user) {
     hub_answer *a = user;
     size_t len = size * nmemb;
@@ -198,9 +184,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user) {
         a->x_error_code[0] = a->x_error_message[0] = a->link[0] = '\0';
         return len;
     }
-    if (!header_value(data, len, "X-Error-Code", a->x_error_code, sizeof a->x_error_code) &&
-        !header_value(data, len, "X-Error-Message", a->x_error_message, sizeof a->x_error_message))
-        header_value(data, len, "Link", a->link, sizeof a->link);
+    if (!pull_header_value(data, len, "X-Error-Code", a->x_error_code, sizeof a->x_error_code) &&
+        !pull_header_value(data, len, "X-Error-Message", a->x_error_message, sizeof a->x_error_message))
+        pull_header_value(data, len, "Link", a->link, sizeof a->link);
     return len;
 }
 

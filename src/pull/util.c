@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -160,4 +161,16 @@ void pull_size_format(uint64_t bytes, char out[32]) {
         snprintf(out, 32, "%llu B", (unsigned long long)bytes);
     else
         snprintf(out, 32, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+bool pull_header_value(const char *line, size_t len, const char *name, char *out, size_t size) {
+    size_t n = strlen(name);
+    if (len <= n || line[n] != ':' || strncasecmp(line, name, n) != 0) return false;
+    const char *v = line + n + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    size_t vlen = (size_t)(end - v) < size ? (size_t)(end - v) : size - 1;
+    memcpy(out, v, vlen);
+    out[vlen] = '\0';
+    return true;
 }

@@ -46,6 +46,10 @@ const char *pull_basename(const char *path);
 void pull_time_format(int64_t t, char out[32]);
 int64_t pull_time_parse(const char *text);
 
+/* A raw HTTP header line (libcurl's header callback: "Name: value\r\n", not NUL-terminated):
+ * when it is header `name` (case-insensitive), its trimmed value into out (cut to size). */
+bool pull_header_value(const char *line, size_t len, const char *name, char *out, size_t size);
+
 /* "1.5 GB"-style decimal size for messages. */
 void pull_size_format(uint64_t bytes, char out[32]);
 

@@ -849,9 +849,5 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(r, "X-Accel-Buffering", "no");
-    enum MHD_Result ret = MHD_queue_response(c->connection, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    c->status = 200;
-    c->answered = true;
-    return ret;
+    return srv_queue(c, 200, r);
 }

@@ -56,6 +56,10 @@ enum MHD_Result srv_respond(srv_conn *c, int status, const char *content_type, c
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (status == 429 || status == 503) MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     if (status == 401) MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    return srv_queue(c, status, r);
+}
+
+enum MHD_Result srv_queue(srv_conn *c, int status, struct MHD_Response *r) {
     enum MHD_Result ret = MHD_queue_response(c->connection, (unsigned)status, r);
     MHD_destroy_response(r);
     c->status = status;
@@ -166,11 +170,7 @@ static enum MHD_Result handle_static(srv_conn *c, const char *url) {
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type(rel));
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    enum MHD_Result ret = MHD_queue_response(c->connection, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    c->status = 200;
-    c->answered = true;
-    return ret;
+    return srv_queue(c, 200, r);
 }
 
 /* ---- authentication -------------------------------------------------------------------- */

@@ -67,6 +67,9 @@ typedef struct srv_conn {
 /* True once the client has closed its end (or the server is stopping). */
 bool srv_conn_gone(srv_conn *c);
 
+/* Queues a prepared response (and destroys the caller's reference), recording the status for
+ * the log and metrics. */
+enum MHD_Result srv_queue(srv_conn *c, int status, struct MHD_Response *r);
 /* Queue a response; take ownership of body (malloc'd). Always MHD_YES unless MHD refuses. */
 enum MHD_Result srv_respond(srv_conn *c, int status, const char *content_type, char *body);
 enum MHD_Result srv_respond_json(srv_conn *c, int status, json_t *value);   /* steals value */
