@@ -20,7 +20,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -70,47 +69,6 @@ static int free_port(void) {
     return ntohs(a.sin_port);
 }
 
-typedef struct reply {
-    char *data;
-    size_t len;
-} reply;
-
-static size_t on_data(char *data, size_t size, size_t n, void *user) {
-    reply *r = user;
-    char *grown = realloc(r->data, r->len + size * n + 1);
-    if (!grown) return 0;
-    memcpy(grown + r->len, data, size * n);
-    r->len += size * n;
-    grown[r->len] = '\0';
-    r->data = grown;
-    return size * n;
-}
-
-/* GET or POST (body != NULL) on the server; returns the HTTP status, *out the body. */
-static long http(int port, const char *path, const char *body, char **out) {
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *h = curl_easy_init();
-    reply r = {0};
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
-    if (out) *out = r.data;
-    else free(r.data);
-    return status;
-}
-
 typedef struct server {
     pid_t pid;
     int port;
@@ -143,7 +101,7 @@ static void server_start(server *s, const family *f, const char *dir) {
     }
     close(log);
     for (int i = 0; i < 600; i++) {  /* up to 60 s: loading a tiny model takes well under one */
-        if (http(s->port, "/health", NULL, NULL) == 200) return;
+        if (test_http(s->port, "/health", NULL, NULL) == 200) return;
         int st;
         if (waitpid(s->pid, &st, WNOHANG) == s->pid) break;
         struct timespec ts = {0, 100 * 1000 * 1000};
@@ -282,7 +240,7 @@ static bool check_case(const server *s, const family *f, json_t *c, const char *
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     char *answer = NULL;
-    long status = http(s->port, "/apply-template", body, &answer);
+    long status = test_http(s->port, "/apply-template", body, &answer);
     free(body);
     json_t *root = answer ? json_loads(answer, 0, NULL) : NULL;
     const char *want = json_string_value(json_object_get(root, "prompt"));
@@ -364,11 +322,8 @@ static void renders_match_the_official_templates(void **state) {
 }
 
 int main(void) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(renders_match_the_official_templates),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -141,31 +140,6 @@ static void thinking_always_answers(void **state) {
     remove(grammar);
 }
 
-static size_t discard(char *data, size_t size, size_t n, void *user) {
-    (void)data, (void)user;
-    return size * n;
-}
-
-static long request(int port, const char *path, const char *body) {
-    char url[128];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    CURL *h = curl_easy_init();
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    long status = 0;
-    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
-    return status;
-}
-
 static void serve_log_says_what_happened(void **state) {
     (void)state;
     char db[] = "/tmp/ember-log-XXXXXX";
@@ -194,12 +168,12 @@ static void serve_log_says_what_happened(void **state) {
     const char *colon = strrchr(strstr(line, "http://"), ':');
     assert_non_null(colon);
     int port = atoi(colon + 1);
-    assert_int_equal(request(port, "/health", NULL), 200);
-    assert_int_equal(request(port, "/v1/chat/completions",
+    assert_int_equal(test_http(port, "/health", NULL, NULL), 200);
+    assert_int_equal(test_http(port, "/v1/chat/completions",
                              "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"reasoning_effort\":\"none\","
-                             "\"max_tokens\":4}"),
+                             "\"max_tokens\":4}", NULL),
                      200);
-    assert_int_equal(request(port, "/v1/nothing", NULL), 404);
+    assert_int_equal(test_http(port, "/v1/nothing", NULL, NULL), 404);
     kill(pid, SIGTERM);
     int status;
     waitpid(pid, &status, 0);
@@ -228,7 +202,6 @@ static void serve_log_says_what_happened(void **state) {
 }
 
 int main(void) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(blank_prompts_are_usage_errors),
         cmocka_unit_test(settings_without_an_argument_show_value_and_usage),
@@ -237,7 +210,5 @@ int main(void) {
         cmocka_unit_test(thinking_always_answers),
         cmocka_unit_test(serve_log_says_what_happened),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    curl_global_cleanup();
-    return rc;
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

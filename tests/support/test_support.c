@@ -1,6 +1,8 @@
 /* test_support.c — see test_support.h. */
 #include "test_support.h"
 
+#include <curl/curl.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -102,4 +104,44 @@ bool test_run_ember(test_proc *proc, const char *input, const char *const *argv)
 void test_proc_free(test_proc *proc) {
     free(proc->out);
     free(proc->err);
+}
+
+typedef struct http_reply {
+    char *data;
+    size_t len;
+} http_reply;
+
+static size_t http_collect(char *data, size_t size, size_t n, void *user) {
+    http_reply *r = user;
+    char *grown = realloc(r->data, r->len + size * n + 1);
+    if (!grown) return 0;
+    memcpy(grown + r->len, data, size * n);
+    r->len += size * n;
+    grown[r->len] = '\0';
+    r->data = grown;
+    return size * n;
+}
+
+long test_http(int port, const char *path, const char *body, char **out) {
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    CURL *h = curl_easy_init();
+    http_reply r = {0};
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    }
+    long status = 0;
+    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    if (out) *out = r.data;
+    else free(r.data);
+    return status;
 }

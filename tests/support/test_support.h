@@ -24,4 +24,8 @@ void test_proc_free(test_proc *proc);
 /* Writes text to a fresh temporary file and returns its path (static buffer per slot). */
 const char *test_temp_file(const char *text, int slot);
 
+/* GET (body NULL) or POST of a JSON body to http://127.0.0.1:PORT/PATH; returns the HTTP
+ * status (0 when no answer came), *out (may be NULL) the response body to free(). */
+long test_http(int port, const char *path, const char *body, char **out);
+
 #endif
