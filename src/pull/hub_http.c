@@ -176,7 +176,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
     return strbuf_append(&a->body, data, size * nmemb) ? size * nmemb : 0;
 }
 
-/* Copies a header's value if `line` is that header (case-insensitive name), trimmed. */
+/* Keeps the headers the Hub's answers are read by (errors, the next page's link). */
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user) {
     hub_answer *a = user;
     size_t len = size * nmemb;
@@ -230,18 +230,27 @@ static ember_status hub_get(const hub_client *client, const char *url, hub_answe
     return EMBER_OK;
 }
 
+/* GET a repository's API page: EMBER_OK with the body in a->body (the caller frees it), or the
+ * failure (network, or the Hub's error status as hub_http_error words it). */
+static ember_status hub_get_page(const hub_client *client, const char *url, const char *repo, hub_answer *a,
+                                 ember_error *err) {
+    ember_status st = hub_get(client, url, a, err);
+    if (st != EMBER_OK) return st;
+    if (a->code == 200) return EMBER_OK;
+    st = hub_http_error(client, repo, "repository", a->code, a->x_error_code, a->x_error_message, err);
+    strbuf_free(&a->body);
+    return st;
+}
+
 ember_status hub_get_model_info(const hub_client *client, const char *repo,
                                 hub_model_info *info, ember_error *err) {
     char url[1024];
     if (!pull_format(url, sizeof url, "%s/api/models/%s", client->endpoint, repo))
         return ember_fail(err, EMBER_ERR_INVALID, "repository name too long");
     hub_answer a;
-    ember_status st = hub_get(client, url, &a, err);
+    ember_status st = hub_get_page(client, url, repo, &a, err);
     if (st != EMBER_OK) return st;
-    if (a.code != 200)
-        st = hub_http_error(client, repo, "repository", a.code, a.x_error_code,
-                            a.x_error_message, err);
-    else if (hub_parse_model_info(a.body.data ? a.body.data : "", a.body.len, info, NULL) != EMBER_OK)
+    if (hub_parse_model_info(strbuf_str(&a.body), a.body.len, info, NULL) != EMBER_OK)
         st = ember_fail(err, EMBER_ERR_FORMAT,
                        "%s did not answer with the Hub's JSON for %s (is HF_ENDPOINT a Hugging "
                        "Face Hub or mirror?)", client->endpoint, repo);
@@ -257,13 +266,9 @@ ember_status hub_get_tree(const hub_client *client, const char *repo, const char
         return ember_fail(err, EMBER_ERR_INVALID, "repository name too long");
     for (int page = 0; page < HUB_MAX_PAGES; page++) {
         hub_answer a;
-        ember_status st = hub_get(client, url, &a, err);
+        ember_status st = hub_get_page(client, url, repo, &a, err);
         if (st != EMBER_OK) return st;
-        if (a.code != 200)
-            st = hub_http_error(client, repo, "repository", a.code, a.x_error_code,
-                                a.x_error_message, err);
-        else
-            st = hub_parse_tree(a.body.data ? a.body.data : "", a.body.len, list, err);
+        st = hub_parse_tree(strbuf_str(&a.body), a.body.len, list, err);
         strbuf_free(&a.body);
         if (st != EMBER_OK) return st;
         char next[2048];
