@@ -12,7 +12,9 @@
 
 const char cli_options_help[] =
     "model:\n"
-    "  -m, --model FILE        GGUF model file (required)\n"
+    "  -m, --model FILE        GGUF model file (required, unless --engine)\n"
+    "      --engine URL        generate on a remote llama-server / vLLM / SGLang instead\n"
+    "                          (repeat for replicas; vllm+URL or sglang+URL names the kind)\n"
     "      --mmproj FILE       vision projector GGUF\n"
     "  -c, --ctx N             context size in tokens, shared by all sequences (default: min(model, 8192))\n"
     "  -t, --threads N         CPU threads (default: all cores)\n"
@@ -126,7 +128,7 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         "--think-budget", "--agents", "--keep-fraction", "--consensus", "--max-tokens", "--temp",
         "--top-k", "--top-p", "--min-p", "--seed", "--grammar", "--grammar-file",
         "--agent-grammar-file", "--system", "--date", "--tools", "--mcp-config", "--search-url",
-        "--max-tool-steps", "--image", "--image-max-tokens", "--save-crops", "--draw-boxes", NULL};
+        "--max-tool-steps", "--image", "--image-max-tokens", "--save-crops", "--draw-boxes", "--engine", NULL};
     if (is(arg, "--verbose", NULL)) { o->engine.verbose = true; return CLI_PARSE_OK; }
     if (is(arg, "--budget-cue", NULL)) { o->run.budget_cue = true; return CLI_PARSE_OK; }
     if (is(arg, "--no-early-stop", NULL)) { o->run.early_stop = false; return CLI_PARSE_OK; }
@@ -225,28 +227,47 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         o->save_crops = val;
     } else if (is(arg, "--draw-boxes", NULL)) {
         o->draw_boxes = val;
+    } else if (is(arg, "--engine", NULL)) {
+        if (o->n_engine_urls == (int)(sizeof o->engine_urls / sizeof o->engine_urls[0])) {
+            fprintf(stderr, "ember: at most %d --engine URLs\n", o->n_engine_urls);
+            return CLI_PARSE_ERROR;
+        }
+        o->engine_urls[o->n_engine_urls++] = val;
     }
     return CLI_PARSE_OK;
 }
 
+/* The engine's generation goes to remote servers: no local model to resolve. */
+static void finish_remote(cli_options *o) {
+    o->engine.engine_urls = o->engine_urls;
+    o->engine.n_engine_urls = o->n_engine_urls;
+}
+
 int cli_options_finish(cli_options *o, const char *command) {
-    if (!o->model_path[0]) {
-        fprintf(stderr, "ember %s: no model given (-m MODEL.gguf)\n", command);
+    if (o->n_engine_urls > 0 && o->model_path[0]) {
+        fprintf(stderr, "ember %s: give either -m MODEL or --engine URL, not both\n", command);
         return 2;
     }
-    /* a path, or the name of a pulled model (whose projector then comes along) */
-    char resolved[sizeof o->model_path], mmproj[sizeof o->mmproj_path] = "";
-    if (!cli_model_resolve(command, o->model_path, resolved, sizeof resolved, mmproj, sizeof mmproj)) return 1;
-    memcpy(o->model_path, resolved, sizeof resolved);
-    if (!o->mmproj_path[0] && mmproj[0]) memcpy(o->mmproj_path, mmproj, sizeof mmproj);
-    /* with images (or a chat that may get some), the projector beside the model comes along */
-    if (!o->mmproj_path[0] && (o->n_images > 0 || o->want_vision)) {
-        ember_model_info info;
-        ember_model_inspect(o->model_path, &info, NULL);
-        if (info.mmproj_path[0]) snprintf(o->mmproj_path, sizeof o->mmproj_path, "%s", info.mmproj_path);
+    if (o->n_engine_urls > 0) finish_remote(o);
+    else if (!o->model_path[0]) {
+        fprintf(stderr, "ember %s: no model given (-m MODEL.gguf, or --engine URL)\n", command);
+        return 2;
     }
-    o->engine.model_path = o->model_path;
-    o->engine.mmproj_path = o->mmproj_path[0] ? o->mmproj_path : NULL;
+    if (o->n_engine_urls == 0) {
+        /* a path, or the name of a pulled model (whose projector then comes along) */
+        char resolved[sizeof o->model_path], mmproj[sizeof o->mmproj_path] = "";
+        if (!cli_model_resolve(command, o->model_path, resolved, sizeof resolved, mmproj, sizeof mmproj)) return 1;
+        memcpy(o->model_path, resolved, sizeof resolved);
+        if (!o->mmproj_path[0] && mmproj[0]) memcpy(o->mmproj_path, mmproj, sizeof mmproj);
+        /* with images (or a chat that may get some), the projector beside the model comes along */
+        if (!o->mmproj_path[0] && (o->n_images > 0 || o->want_vision)) {
+            ember_model_info info;
+            ember_model_inspect(o->model_path, &info, NULL);
+            if (info.mmproj_path[0]) snprintf(o->mmproj_path, sizeof o->mmproj_path, "%s", info.mmproj_path);
+        }
+        o->engine.model_path = o->model_path;
+        o->engine.mmproj_path = o->mmproj_path[0] ? o->mmproj_path : NULL;
+    }
     o->run.sampling.grammar = o->grammar_text;
     o->run.agent_grammar = o->agent_grammar;
     if (!o->seed_given) o->run.sampling.seed = (uint32_t)time(NULL) ^ (uint32_t)getpid();

@@ -25,6 +25,9 @@ typedef struct cli_options {
     bool want_vision;         /* set by a command that may take images later (ember run) */
     const char *save_crops;   /* --save-crops DIR */
     const char *draw_boxes;   /* --draw-boxes FILE.png */
+    /* remote engines */
+    const char *engine_urls[16]; /* --engine URL, in order (replaces -m) */
+    int n_engine_urls;
 } cli_options;
 
 typedef enum cli_parse {

@@ -73,6 +73,14 @@ typedef struct ember_engine_params {
     int image_max_tokens;     /* with a projector: most tokens one image may become (larger
                                  images are scaled down by the projector); 0 = its default */
     int image_min_tokens;     /* fewest tokens for an image (small ones are scaled up); 0 = its default */
+    /* Remote engines instead of llama.cpp in-process: URLs of llama-server, vLLM or SGLang
+     * servers serving the same model ("vllm+http://…" / "sglang+http://…" name the kind,
+     * otherwise it is detected). model_path and mmproj_path are then unused; sequences
+     * generate over HTTP (raw completions of ember's own prompts, streamed), spread over the
+     * healthy replicas by least outstanding tokens, resuming on another replica from the
+     * last confirmed text when one fails. No images yet. */
+    const char *const *engine_urls;
+    int n_engine_urls;
 } ember_engine_params;
 
 EMBER_API void ember_engine_params_init(ember_engine_params *params);
@@ -105,6 +113,22 @@ typedef struct ember_engine_stats {
 
 /* Safe from any thread, token callbacks included. */
 EMBER_API void ember_engine_get_stats(ember_engine *engine, ember_engine_stats *stats);
+
+/* One remote replica of an engine made with engine_urls. */
+typedef struct ember_replica_stats {
+    char url[256];
+    char engine[16];              /* "llama-server", "vllm", "sglang" */
+    bool healthy;                 /* the last health check or request succeeded */
+    int active;                   /* requests in flight */
+    int slots;                    /* most requests at once */
+    long long outstanding_tokens; /* tokens its streams may still produce */
+    uint64_t requests;            /* requests sent */
+    uint64_t failures;            /* requests that failed (connection, HTTP error, broken stream) */
+    uint64_t tokens;              /* tokens received */
+} ember_replica_stats;
+
+/* Fills up to `max` replicas' stats; returns how many the engine has (0 when in-process). */
+EMBER_API int ember_engine_replicas(ember_engine *engine, ember_replica_stats *stats, int max);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Sampling                                                                                  */

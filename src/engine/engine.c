@@ -72,6 +72,7 @@ static void engine_free(ember_engine *e) {
 
 ember_status ember_engine_create(const ember_engine_params *p, ember_engine **out, ember_error *err) {
     *out = NULL;
+    if (p && p->n_engine_urls > 0) return remote_engine_create(p, out, err);
     if (!p || !p->model_path) return ember_fail(err, EMBER_ERR_INVALID, "no model given (-m MODEL.gguf)");
     if (p->n_ctx < 0 || p->n_threads < 0 || p->n_seq_max < 0 || p->n_batch < 0)
         return ember_fail(err, EMBER_ERR_INVALID, "context, threads, sequences and batch must not be negative");
@@ -149,6 +150,7 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
 }
 
 void ember_engine_destroy(ember_engine *e) {
+    if (e) BACKEND_DISPATCH_VOID(e, engine_destroy, e);
     if (!e) return;
     engine_lock(e);
     e->stop = true;
@@ -158,11 +160,21 @@ void ember_engine_destroy(ember_engine *e) {
     engine_free(e);
 }
 
-const char *ember_engine_chat_format(const ember_engine *e) { return e->chat_format; }
-int ember_engine_n_ctx(const ember_engine *e) { return e->n_ctx; }
-int ember_engine_n_vocab(const ember_engine *e) { return e->n_vocab; }
+const char *ember_engine_chat_format(const ember_engine *e) {
+    BACKEND_DISPATCH(e, chat_format, e);
+    return e->chat_format;
+}
+int ember_engine_n_ctx(const ember_engine *e) {
+    BACKEND_DISPATCH(e, n_ctx, e);
+    return e->n_ctx;
+}
+int ember_engine_n_vocab(const ember_engine *e) {
+    BACKEND_DISPATCH(e, n_vocab, e);
+    return e->n_vocab;
+}
 
 void ember_engine_get_stats(ember_engine *e, ember_engine_stats *stats) {
+    BACKEND_DISPATCH_VOID(e, get_stats, e, stats);
     engine_lock_unless_scheduler(e);
     *stats = e->stats;
     engine_unlock_unless_scheduler(e);

@@ -32,6 +32,7 @@
 #define EMBER_ENGINE_INTERNAL_H
 
 #include "ember.h"
+#include "backend/backend.h"
 
 #include <llama.h>
 #include <mtmd.h>
@@ -71,6 +72,7 @@ typedef struct seq_image {
 } seq_image;
 
 struct ember_seq {
+    backend_tag tag;          /* NULL ops: this engine's own (backend.h); must stay first */
     ember_engine *engine;
     int id;                   /* llama seq id, index into engine->seqs */
     ember_sampler *sampler;
@@ -102,6 +104,7 @@ struct ember_seq {
 };
 
 struct ember_engine {
+    backend_tag tag;             /* NULL ops: this engine's own (backend.h); must stay first */
     struct llama_model *model;
     const struct llama_vocab *vocab;
     struct llama_context *ctx;

@@ -333,6 +333,7 @@ static ember_status need_vision(ember_engine *e, int n_images, ember_error *err)
 
 ember_status ember_seq_reset_media(ember_seq *seq, const char *text, bool special, const ember_image *const *images,
                                    int n_images, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_reset_media, seq, text, special, images, n_images, err);
     ember_engine *e = seq->engine;
     ember_status status = need_vision(e, n_images, err);
     if (status != EMBER_OK) return status;
@@ -357,6 +358,7 @@ ember_status ember_seq_reset_media(ember_seq *seq, const char *text, bool specia
 }
 
 ember_status ember_seq_feed_image(ember_seq *seq, const ember_image *image, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_feed_image, seq, image, err);
     ember_engine *e = seq->engine;
     ember_status status = need_vision(e, image ? 1 : -1, err);
     if (status != EMBER_OK) return status;
@@ -376,6 +378,7 @@ ember_status ember_seq_feed_image(ember_seq *seq, const ember_image *image, embe
 }
 
 int ember_engine_image_tokens(ember_engine *e, const ember_image *image) {
+    BACKEND_DISPATCH(e, image_tokens, e, image);
     if (!e->mtmd || !image) return -1;
     const ember_image *one[1] = {image};
     media_prompt mp;
@@ -386,9 +389,18 @@ int ember_engine_image_tokens(ember_engine *e, const ember_image *image) {
     return n;
 }
 
-bool ember_engine_has_vision(const ember_engine *e) { return e->mtmd != NULL; }
-int ember_seq_n_encoded(const ember_seq *seq) { return atomic_load(&((ember_seq *)seq)->n_encoded); }
-int ember_engine_image_size(const ember_engine *e) { return e->mtmd ? e->image_size : 0; }
+bool ember_engine_has_vision(const ember_engine *e) {
+    BACKEND_DISPATCH(e, has_vision, e);
+    return e->mtmd != NULL;
+}
+int ember_seq_n_encoded(const ember_seq *seq) {
+    BACKEND_DISPATCH(seq, seq_n_encoded, seq);
+    return atomic_load(&((ember_seq *)seq)->n_encoded);
+}
+int ember_engine_image_size(const ember_engine *e) {
+    BACKEND_DISPATCH(e, image_size, e);
+    return e->mtmd ? e->image_size : 0;
+}
 
 bool media_step(ember_engine *e) {
     for (int k = 0; k < e->n_seq_max; k++) {

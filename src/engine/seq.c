@@ -173,6 +173,7 @@ static ember_seq *seq_alloc(ember_engine *e, const ember_sampling *sampling, emb
 
 ember_status ember_seq_create(ember_engine *e, const ember_sampling *sampling, ember_seq **out,
                               ember_error *err) {
+    BACKEND_DISPATCH(e, seq_create, e, sampling, out, err);
     ember_sampling defaults;
     if (!sampling) {
         ember_sampling_init(&defaults);
@@ -186,6 +187,7 @@ ember_status ember_seq_create(ember_engine *e, const ember_sampling *sampling, e
 }
 
 void ember_seq_destroy(ember_seq *seq) {
+    if (seq) BACKEND_DISPATCH_VOID(seq, seq_destroy, seq);
     if (!seq) return;
     ember_engine *e = seq->engine;
     engine_lock(e);
@@ -206,6 +208,7 @@ void ember_seq_destroy(ember_seq *seq) {
 
 void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token, ember_seq_idle_fn on_idle,
                              void *user) {
+    BACKEND_DISPATCH_VOID(seq, seq_set_callbacks, seq, on_token, on_idle, user);
     engine_lock_unless_scheduler(seq->engine);
     seq->on_token = on_token;
     seq->on_idle = on_idle;
@@ -232,6 +235,7 @@ int seq_tokenize(ember_engine *e, const char *text, bool special, llama_token **
 }
 
 int ember_engine_count_tokens(ember_engine *e, const char *text, bool special) {
+    BACKEND_DISPATCH(e, count_tokens, e, text, special);
     llama_token *tokens = NULL;
     int n = seq_tokenize(e, text, special, &tokens);
     free(tokens);
@@ -239,6 +243,7 @@ int ember_engine_count_tokens(ember_engine *e, const char *text, bool special) {
 }
 
 ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_feed_tokens, seq, tokens, n, err);
     ember_engine *e = seq->engine;
     for (int i = 0; i < n; i++)
         if (tokens[i] < 0 || tokens[i] >= e->n_vocab)
@@ -260,6 +265,7 @@ ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n,
 }
 
 ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_feed_text, seq, text, special, err);
     llama_token *tokens = NULL;
     int n = seq_tokenize(seq->engine, text, special, &tokens);
     if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
@@ -269,6 +275,7 @@ ember_status ember_seq_feed_text(ember_seq *seq, const char *text, bool special,
 }
 
 ember_status ember_seq_generate(ember_seq *seq, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_generate, seq, err);
     ember_engine *e = seq->engine;
     engine_lock_unless_scheduler(e);
     ember_status status = EMBER_OK;
@@ -284,6 +291,7 @@ ember_status ember_seq_generate(ember_seq *seq, ember_error *err) {
 }
 
 ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_wait_idle, seq, err);
     ember_engine *e = seq->engine;
     if (engine_on_scheduler(e))
         return ember_fail(err, EMBER_ERR_INVALID, "ember_seq_wait_idle called from a callback");
@@ -305,6 +313,7 @@ ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err) {
 
 ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, ember_seq **out,
                             ember_error *err) {
+    BACKEND_DISPATCH(parent, seq_fork, parent, sampling, out, err);
     ember_engine *e = parent->engine;
     ember_sampling defaults;
     if (!sampling) {
@@ -356,6 +365,7 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
 }
 
 void ember_seq_cancel(ember_seq *seq) {
+    BACKEND_DISPATCH_VOID(seq, seq_cancel, seq);
     engine_lock_unless_scheduler(seq->engine);
     if (seq_is_busy(seq)) {
         seq->cancel_requested = true;
@@ -365,6 +375,7 @@ void ember_seq_cancel(ember_seq *seq) {
 }
 
 ember_status ember_seq_set_sampling(ember_seq *seq, const ember_sampling *sampling, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_set_sampling, seq, sampling, err);
     ember_sampler *fresh = sampler_create(seq->engine, sampling, err);
     if (!fresh) return err ? err->status : EMBER_ERR_NOMEM;
     engine_lock_unless_scheduler(seq->engine);
@@ -462,6 +473,7 @@ ember_status seq_append_input(ember_seq *seq, const llama_token *tokens, int n, 
 /* Keeps the longest common prefix of the sequence and `text`, drops the rest from the KV
  * cache and queues the remainder: a conversation's next turn re-evaluates only what is new. */
 ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special, ember_error *err) {
+    BACKEND_DISPATCH(seq, seq_reset_media, seq, text, special, NULL, 0, err);
     llama_token *tokens = NULL;
     int n = seq_tokenize(seq->engine, text, special, &tokens);
     if (n < 0) return ember_fail(err, EMBER_ERR_INVALID, "the text could not be tokenized");
@@ -470,6 +482,15 @@ ember_status ember_seq_reset_text(ember_seq *seq, const char *text, bool special
     return status;
 }
 
-int ember_seq_n_tokens(const ember_seq *seq) { return seq->n_tokens; }
-int ember_seq_n_evaluated(const ember_seq *seq) { return seq->n_evaluated; }
-int ember_seq_id(const ember_seq *seq) { return seq->id; }
+int ember_seq_n_tokens(const ember_seq *seq) {
+    BACKEND_DISPATCH(seq, seq_n_tokens, seq);
+    return seq->n_tokens;
+}
+int ember_seq_n_evaluated(const ember_seq *seq) {
+    BACKEND_DISPATCH(seq, seq_n_evaluated, seq);
+    return seq->n_evaluated;
+}
+int ember_seq_id(const ember_seq *seq) {
+    BACKEND_DISPATCH(seq, seq_id, seq);
+    return seq->id;
+}
