@@ -14,7 +14,9 @@
 
 static const char usage[] =
     "usage: ember serve -m MODEL [options]\n"
-    "  -m, --model FILE        GGUF model file, or the name of a pulled model (required)\n"
+    "  -m, --model FILE        GGUF model file, or the name of a pulled model\n"
+    "      --engine URL        or: generate on remote llama-server / vLLM / SGLang replicas\n"
+    "                          (repeatable; vllm+URL / sglang+URL name the kind)\n"
     "      --mmproj FILE       vision projector GGUF (default: *mmproj*.gguf beside the model)\n"
     "      --host ADDR         numeric address to listen on (default 127.0.0.1)\n"
     "      --port N            TCP port (default 8080; 0 = any free port)\n"
@@ -44,6 +46,8 @@ int ember_cmd_serve(int argc, char **argv) {
     ember_server_params_init(&p);
     static char model[1024], mmproj[1024];
     const char *model_arg = NULL, *mmproj_arg = NULL, *tools_list = NULL;
+    static const char *engines[16];
+    int n_engines = 0;
     ember_tools_options tools_opts;
     ember_tools_options_init(&tools_opts);
     for (int i = 1; i < argc; i++) {
@@ -63,6 +67,13 @@ int ember_cmd_serve(int argc, char **argv) {
         bool ok = true;
         if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) model_arg = v;
         else if (strcmp(a, "--mmproj") == 0) mmproj_arg = v;
+        else if (strcmp(a, "--engine") == 0) {
+            if (n_engines == (int)(sizeof engines / sizeof engines[0])) {
+                fprintf(stderr, "ember serve: at most %d --engine URLs\n", n_engines);
+                return 2;
+            }
+            engines[n_engines++] = v;
+        }
         else if (strcmp(a, "--host") == 0) p.host = v;
         else if (strcmp(a, "--port") == 0) ok = cli_parse_int(a, v, 0, 65535, &n), p.port = (int)n;
         else if (strcmp(a, "--parallel") == 0) ok = cli_parse_int(a, v, 1, 256, &n), p.parallel = (int)n;
@@ -85,19 +96,25 @@ int ember_cmd_serve(int argc, char **argv) {
         }
         if (!ok) return 2;
     }
-    if (!model_arg) {
-        fprintf(stderr, "ember serve: no model given (-m MODEL.gguf)\n%s", usage);
+    if (!model_arg == !n_engines) {
+        fprintf(stderr, "ember serve: give a model (-m MODEL.gguf) or remote engines (--engine URL), one of them\n%s",
+                usage);
         return 2;
     }
-    if (!cli_model_resolve("serve", model_arg, model, sizeof model, mmproj, sizeof mmproj)) return 1;
-    p.engine.model_path = model;
-    if (!mmproj_arg && !mmproj[0]) {
-        /* a projector named *mmproj*.gguf beside the model gives the API image input */
-        ember_model_info info;
-        if (ember_model_inspect(model, &info, NULL) == EMBER_OK && info.mmproj_path[0])
-            snprintf(mmproj, sizeof mmproj, "%s", info.mmproj_path);
+    if (n_engines) {
+        p.engine.engine_urls = engines;
+        p.engine.n_engine_urls = n_engines;
+    } else {
+        if (!cli_model_resolve("serve", model_arg, model, sizeof model, mmproj, sizeof mmproj)) return 1;
+        p.engine.model_path = model;
+        if (!mmproj_arg && !mmproj[0]) {
+            /* a projector named *mmproj*.gguf beside the model gives the API image input */
+            ember_model_info info;
+            if (ember_model_inspect(model, &info, NULL) == EMBER_OK && info.mmproj_path[0])
+                snprintf(mmproj, sizeof mmproj, "%s", info.mmproj_path);
+        }
+        p.engine.mmproj_path = mmproj_arg ? mmproj_arg : mmproj[0] ? mmproj : NULL;
     }
-    p.engine.mmproj_path = mmproj_arg ? mmproj_arg : mmproj[0] ? mmproj : NULL;
 
     /* Signals are taken by sigwait below; every thread the server starts inherits the mask. */
     sigset_t stop;

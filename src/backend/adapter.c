@@ -14,7 +14,7 @@
  *                 "stop"|"length"}, usage}. POST /tokenize {model, prompt,
  *                 add_special_tokens=false}. GET /health.
  *   SGLang        as vLLM for /v1/completions, grammar in `ebnf`; GET /health.
- * "ignore_eos" is never sent: ember relies on the model's end of turn.
+ * "ignore_eos" (all three) only when the sampling asks for it (equal-work benchmarks).
  */
 #include "backend/adapter.h"
 
@@ -29,6 +29,7 @@ static void add_sampling(json_t *body, const ember_sampling *s) {
     json_object_set_new(body, "top_p", json_real(s->top_p > 0 ? s->top_p : 1.0));
     json_object_set_new(body, "min_p", json_real(s->min_p));
     json_object_set_new(body, "seed", json_integer(s->seed));
+    if (s->ignore_eos) json_object_set_new(body, "ignore_eos", json_true());
 }
 
 static float mean_of(const float *values, int n) {

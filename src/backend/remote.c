@@ -77,11 +77,13 @@ typedef struct remote_seq {
 #define SEQ(s) ((remote_seq *)(void *)(s))
 
 /* Special tokens each format's parser needs to see as text. */
-static const char *const KEEP_MUSE[] = {"<|start|>", "<|message|>", "<|eom|>", "<|eot|>",
+/* The end-of-generation tokens are among them: their text is what the in-process engine
+ * hands the parser too. */
+static const char *const KEEP_MUSE[] = {"<|start|>", "<|message|>", "<|eom|>", "<|eot|>", "<|end_of_text|>",
                                         "<atem:function_calls>", "<atem:invoke", "<atem:parameter",
                                         "</atem:parameter>", "</atem:invoke>", "</atem:function_calls>",
                                         NULL};
-static const char *const KEEP_CHATML[] = {"<|im_start|>", "<|im_end|>", "<think>", "</think>",
+static const char *const KEEP_CHATML[] = {"<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "</think>",
                                           "<tool_call>", "</tool_call>", NULL};
 
 /* ---- tokens ---- */

@@ -380,7 +380,8 @@ static const char *base_name(const char *path) {
 
 ember_status ember_server_create(const ember_server_params *p, ember_server **out, ember_error *err) {
     *out = NULL;
-    if (!p || !p->engine.model_path) return ember_fail(err, EMBER_ERR_INVALID, "no model given");
+    if (!p || (!p->engine.model_path && p->engine.n_engine_urls == 0))
+        return ember_fail(err, EMBER_ERR_INVALID, "no model given");
     if (p->port < 0 || p->port > 65535) return ember_fail(err, EMBER_ERR_INVALID, "the port must be 0-65535");
     if (p->parallel < 0 || p->max_agents < 0 || p->default_max_tokens < 0)
         return ember_fail(err, EMBER_ERR_INVALID, "parallel, agents and token limits must not be negative");
@@ -394,7 +395,9 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
     s->log_requests = p->log_requests;
     s->created = (int64_t)time(NULL);
     s->host = strdup(p->host ? p->host : "127.0.0.1");
-    s->model_id = strdup(p->model_id ? p->model_id : base_name(p->engine.model_path));
+    s->model_id = strdup(p->model_id                ? p->model_id
+                         : p->engine.model_path ? base_name(p->engine.model_path)
+                                                : "ember-remote");
     s->web_dir = p->web_dir ? strdup(p->web_dir) : NULL;
     s->tools = p->tools;
     if (!s->host || !s->model_id || (p->web_dir && !s->web_dir)) {
@@ -426,7 +429,10 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
     s->n_ctx = ember_engine_n_ctx(s->engine);
     s->chat_format = ember_engine_chat_format(s->engine);
     int queue = p->queue == 0 ? DEFAULT_QUEUE : p->queue < 0 ? 0 : p->queue;
-    srv_gate_init(&s->gate, s->parallel, queue, s->n_seq_max, s->n_ctx);
+    /* Remote replicas hold each request in a context of its own (n_ctx each), not in one
+     * shared cache: the gate then counts sequences and runs, not cells. */
+    bool remote = ember_engine_replicas(s->engine, NULL, 0) > 0;
+    srv_gate_init(&s->gate, s->parallel, queue, s->n_seq_max, remote ? s->n_ctx * s->n_seq_max : s->n_ctx);
     srv_metrics_init(&s->metrics);
 
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;

@@ -34,9 +34,16 @@ export function addKey(db, name) {
   return execFileSync(EMBER, ['keys', 'add', name, '--db', db], { encoding: 'utf8' }).trim();
 }
 
-/* Starts `ember serve -m MODEL --port 0 ...args`; resolves once it listens. */
+/* Starts `ember serve -m MODEL --port 0 ...args` (or --engine URL … with EMBER_TEST_ENGINES);
+ * resolves once it listens. */
 export async function startServer(args = [], { modelName } = {}) {
-  const proc = spawn(EMBER, ['serve', '-m', model(modelName), '--port', '0', ...args], {
+  // EMBER_TEST_ENGINES (space-separated URLs): the same server in front of remote engines
+  // (tests/backend), named as the local model would be.
+  const engines = process.env.EMBER_TEST_ENGINES?.split(' ').filter(Boolean) ?? [];
+  const source = engines.length && !modelName
+    ? [...engines.flatMap((url) => ['--engine', url]), '--model-id', 'glimmer-tiny.gguf']
+    : ['-m', model(modelName)];
+  const proc = spawn(EMBER, ['serve', ...source, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, OMP_WAIT_POLICY: 'passive' },
   });

@@ -270,7 +270,7 @@ test('an exchange is stored once even when the run ends before the first look at
 
 test('conversations: stored per exchange, listed, read, renamed, deleted', async () => {
   const r = await api.chat.completions.create({
-    model: 'm', messages: user('Remember me'), reasoning_effort: 'low', max_tokens: 60, seed: 2,
+    model: 'm', messages: user('Remember me'), reasoning_effort: 'low', max_tokens: 120, seed: 2,
     ember: { grammar: G.thinking, store: true },
   });
   const id = r.ember.conversation_id;

@@ -41,7 +41,7 @@ test('a key created once authenticates on both servers; a wrong one on neither',
 test('a conversation written through one server is read through the other', async () => {
   const apiA = client(OpenAI, a, key);
   const r = await apiA.chat.completions.create({
-    model: 'm', messages: user('Remember me'), reasoning_effort: 'low', max_tokens: 60, seed: 2,
+    model: 'm', messages: user('Remember me'), reasoning_effort: 'low', max_tokens: 120, seed: 2,
     ember: { grammar: G.thinking, store: true },
   });
   const id = r.ember.conversation_id;
