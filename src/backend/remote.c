@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/strbuf.h"
+#include "core/utf8.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -95,7 +96,9 @@ static int tokenize_count(remote_engine *e, const char *text) {
         remote_replica *r = &e->pool.replicas[i];
         char url[600];
         snprintf(url, sizeof url, "%s%s", r->url, r->adapter->tokenize_path);
-        json_t *body = r->adapter->tokenize_request(text, r->model), *response;
+        char *clean = utf8_sanitize(text, strlen(text), NULL);
+        json_t *body = clean ? r->adapter->tokenize_request(clean, r->model) : NULL, *response;
+        free(clean);
         int status = remote_http_json(url, body, 30.0, &response);
         json_decref(body);
         int n = status == 200 ? r->adapter->tokenize_count(response) : -1;
@@ -410,8 +413,10 @@ static ember_status stream_once(remote_seq *s, int replica_index, stream_ctx *c)
     c->seq = s;
     c->replica = r;
     c->replica_index = replica_index;
+    /* JSON carries UTF-8 only: a byte the model produced alone (or an excerpt cut inside a
+     * character) travels as U+FFFD. */
     pthread_mutex_lock(&s->mu);
-    char *prompt = strdup(strbuf_str(&s->text));
+    char *prompt = utf8_sanitize(strbuf_str(&s->text), s->text.len, NULL);
     ember_sampling sampling = s->sampling;
     pthread_mutex_unlock(&s->mu);
     if (!prompt) return EMBER_ERR_NOMEM;

@@ -113,6 +113,33 @@ static enum MHD_Result handle_models(srv_conn *c, const char *id) {
     return srv_respond_json(c, 200, json_pack("{s:s, s:[o]}", "object", "list", "data", model_object(s)));
 }
 
+/* Per-replica metrics of remote engines (none in-process). */
+static void render_replicas(ember_engine *engine, strbuf *out) {
+    ember_replica_stats r[16];
+    int n = ember_engine_replicas(engine, r, 16);
+    if (n > 16) n = 16;
+    static const struct {
+        const char *name, *type, *help;
+    } series[] = {
+        {"ember_replica_up", "gauge", "1 while the remote replica answers its health check"},
+        {"ember_replica_active_requests", "gauge", "requests in flight on the replica"},
+        {"ember_replica_slots", "gauge", "requests the replica takes at once"},
+        {"ember_replica_outstanding_tokens", "gauge", "tokens the replica's streams may still produce"},
+        {"ember_replica_requests_total", "counter", "requests sent to the replica"},
+        {"ember_replica_failures_total", "counter", "requests that failed on the replica (then resumed elsewhere)"},
+        {"ember_replica_tokens_total", "counter", "tokens received from the replica"},
+    };
+    for (size_t k = 0; n > 0 && k < sizeof series / sizeof series[0]; k++) {
+        strbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", series[k].name, series[k].help, series[k].name, series[k].type);
+        for (int i = 0; i < n; i++) {
+            long long v = k == 0 ? r[i].healthy : k == 1 ? r[i].active : k == 2 ? r[i].slots
+                        : k == 3 ? r[i].outstanding_tokens : k == 4 ? (long long)r[i].requests
+                        : k == 5 ? (long long)r[i].failures : (long long)r[i].tokens;
+            strbuf_printf(out, "%s{url=\"%s\",engine=\"%s\"} %lld\n", series[k].name, r[i].url, r[i].engine, v);
+        }
+    }
+}
+
 static enum MHD_Result handle_metrics(srv_conn *c) {
     ember_server *s = c->srv;
     srv_gauges g = {.n_ctx = s->n_ctx, .parallel = s->parallel};
@@ -126,6 +153,7 @@ static enum MHD_Result handle_metrics(srv_conn *c) {
     g.max_batch_seqs = stats.max_batch_seqs;
     strbuf out = {0};
     srv_metrics_render(&s->metrics, &g, &out);
+    render_replicas(s->engine, &out);
     return srv_respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.failed ? (strbuf_free(&out), NULL) : strbuf_take(&out));
 }
 

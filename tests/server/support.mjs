@@ -36,10 +36,10 @@ export function addKey(db, name) {
 
 /* Starts `ember serve -m MODEL --port 0 ...args` (or --engine URL … with EMBER_TEST_ENGINES);
  * resolves once it listens. */
-export async function startServer(args = [], { modelName } = {}) {
-  // EMBER_TEST_ENGINES (space-separated URLs): the same server in front of remote engines
-  // (tests/backend), named as the local model would be.
-  const engines = process.env.EMBER_TEST_ENGINES?.split(' ').filter(Boolean) ?? [];
+export async function startServer(args = [], { modelName, engines: given } = {}) {
+  // `engines`, or EMBER_TEST_ENGINES (space-separated URLs): the same server in front of remote
+  // engines (tests/backend), named as the local model would be.
+  const engines = given ?? process.env.EMBER_TEST_ENGINES?.split(' ').filter(Boolean) ?? [];
   const source = engines.length && !modelName
     ? [...engines.flatMap((url) => ['--engine', url]), '--model-id', 'glimmer-tiny.gguf']
     : ['-m', model(modelName)];
