@@ -9,8 +9,8 @@
  *   - the shape of one streamed event (llama-server's native `content` +
  *     `completion_probabilities`, or OpenAI's `choices[0].text` + `logprobs`);
  *   - tokenize and health endpoints.
- * Images: llama-server takes them with the raw prompt (`multimodal_data`, base64, one media
- * marker per image); vLLM and SGLang take images only through chat completions, which would
+ * Images: llama-server takes them with the raw prompt (`multimodal_data`, base64 PNG, one
+ * media marker per image: the server's own, from /props); vLLM and SGLang take images only through chat completions, which would
  * hand prompt rendering to the engine, so ember refuses images on those (documented).
  */
 #ifndef EMBER_BACKEND_ADAPTER_H
@@ -54,7 +54,7 @@ typedef struct remote_request {
     int max_tokens;
     int top_logprobs;         /* top log-probabilities per token (confidence) */
     const char *const *keep_tokens; /* special tokens the output text must show, NULL-ended */
-    const char *const *images_base64; /* one per media marker in prompt */
+    const char *const *images_base64; /* one per media marker in prompt (the replica's marker) */
     int n_images;
 } remote_request;
 
@@ -63,7 +63,7 @@ typedef struct remote_adapter {
     const char *completions_path;  /* raw completions, streamed */
     const char *tokenize_path;
     const char *health_path;
-    const char *media_marker;      /* where an image goes in the prompt; NULL = no images */
+    bool images;                   /* takes images with the raw prompt */
     bool lazy_grammar;             /* grammars that switch on at a trigger pattern */
     json_t *(*request)(const remote_request *req);
     json_t *(*tokenize_request)(const char *text, const char *model);

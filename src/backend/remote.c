@@ -25,6 +25,8 @@
 #include "core/utf8.h"
 
 #include <curl/curl.h>
+#include <nettle/base64.h>
+#include <png.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -44,6 +46,7 @@ typedef struct remote_engine {
     char chat_format[32];
     int n_ctx;
     const char *const *keep_tokens;
+    bool vision;                /* every replica takes images */
     pthread_mutex_t mu;         /* guards stats and next_id */
     ember_engine_stats stats;
     int next_id;
@@ -69,6 +72,8 @@ typedef struct remote_seq {
     bool fed;                   /* the callback fed text: restart the request */
     ember_status status;        /* why it last went idle */
     char error[256];            /* and what the engine said, when it refused the request */
+    char **images;              /* base64 PNGs, one per media marker in text, in order */
+    int n_images;
     int n_tokens_known;         /* tokens of text[0, known_len) */
     size_t known_len;
     int n_evaluated;
@@ -125,18 +130,18 @@ static int n_vocab(const ember_engine *e) {
     (void)e;
     return 0;
 }
-static bool has_vision(const ember_engine *e) {
-    (void)e;
-    return false;
-}
+static bool has_vision(const ember_engine *e) { return ENGINE(e)->vision; }
 static int image_size(const ember_engine *e) {
     (void)e;
     return 0;
 }
+/* The remote projector's count is not asked for (no endpoint tells it before a request):
+ * an estimate of one token per 28x28 pixels (a 14-pixel patch merged 2x2, as the Glimmer and
+ * Qwen-VL projectors do), for admission and context checks. */
 static int image_tokens(ember_engine *e, const ember_image *image) {
-    (void)e;
-    (void)image;
-    return -1;
+    if (!ENGINE(e)->vision) return -1;
+    long long n = ((long long)ember_image_width(image) + 27) / 28 * (((long long)ember_image_height(image) + 27) / 28);
+    return n < 16 ? 16 : n > 4096 ? 4096 : (int)n;
 }
 static int count_tokens(ember_engine *e, const char *text, bool special) {
     (void)special;
@@ -147,6 +152,58 @@ static void get_stats(ember_engine *engine, ember_engine_stats *stats) {
     pthread_mutex_lock(&e->mu);
     *stats = e->stats;
     pthread_mutex_unlock(&e->mu);
+}
+
+/* ---- images: PNG in base64, as llama-server's multimodal_data takes them ---- */
+
+static char *image_base64(const ember_image *image) {
+    png_image png;
+    memset(&png, 0, sizeof png);
+    png.version = PNG_IMAGE_VERSION;
+    png.width = (png_uint_32)ember_image_width(image);
+    png.height = (png_uint_32)ember_image_height(image);
+    png.format = PNG_FORMAT_RGB;
+    png_alloc_size_t size = 0;
+    if (!png_image_write_to_memory(&png, NULL, &size, 0, ember_image_rgb(image), 0, NULL)) return NULL;
+    uint8_t *data = malloc(size);
+    char *text = data ? malloc(BASE64_ENCODE_RAW_LENGTH(size) + 1) : NULL;
+    if (text && png_image_write_to_memory(&png, data, &size, 0, ember_image_rgb(image), 0, NULL)) {
+        base64_encode_raw(text, size, data);
+        text[BASE64_ENCODE_RAW_LENGTH(size)] = '\0';
+    } else {
+        free(text);
+        text = NULL;
+    }
+    png_image_free(&png);
+    free(data);
+    return text;
+}
+
+static void free_images(char **images, int n) {
+    for (int i = 0; i < n; i++) free(images[i]);
+    free(images);
+}
+
+/* Appends encoded images to the sequence's list (with its mutex held). */
+static bool add_images(remote_seq *s, char **encoded, int n) {
+    if (n == 0) return true;
+    char **grown = realloc(s->images, sizeof *grown * (size_t)(s->n_images + n));
+    if (!grown) return false;
+    s->images = grown;
+    memcpy(s->images + s->n_images, encoded, sizeof *encoded * (size_t)n);
+    s->n_images += n;
+    return true;
+}
+
+static char **encode_all(const ember_image *const *images, int n) {
+    char **out = calloc((size_t)(n ? n : 1), sizeof *out);
+    for (int i = 0; out && i < n; i++) {
+        if (!(out[i] = image_base64(images[i]))) {
+            free_images(out, i);
+            return NULL;
+        }
+    }
+    return out;
 }
 
 /* ---- sequences ---- */
@@ -218,6 +275,7 @@ static void seq_destroy(ember_seq *seq) {
     s->engine->stats.seqs_active--;
     pthread_mutex_unlock(&s->engine->mu);
     strbuf_free(&s->text);
+    free_images(s->images, s->n_images);
     free(s->grammar);
     free(s->grammar_trigger);
     pthread_cond_destroy(&s->idle_cv);
@@ -247,9 +305,17 @@ static ember_status seq_feed_text(ember_seq *seq, const char *text, bool special
 }
 
 static ember_status seq_feed_image(ember_seq *seq, const ember_image *image, ember_error *err) {
-    (void)seq;
-    (void)image;
-    return ember_fail(err, EMBER_ERR_UNSUPPORTED, "images are not supported with remote engines yet");
+    remote_seq *s = SEQ(seq);
+    if (!s->engine->vision)
+        return ember_fail(err, EMBER_ERR_UNSUPPORTED, "the remote engines take no images (llama-server --mmproj)");
+    char **one = encode_all(&image, 1);
+    if (!one) return ember_fail(err, EMBER_ERR_NOMEM, "cannot encode the image");
+    pthread_mutex_lock(&s->mu);
+    bool ok = strbuf_puts(&s->text, EMBER_IMAGE_MARKER) && add_images(s, one, 1);
+    pthread_mutex_unlock(&s->mu);
+    if (!ok) free_images(one, 1);
+    else free(one);
+    return ok ? EMBER_OK : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
 }
 
 static ember_status seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n, ember_error *err) {
@@ -262,9 +328,11 @@ static ember_status seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n
 static ember_status seq_reset_media(ember_seq *seq, const char *text, bool special, const ember_image *const *images,
                                     int n_images, ember_error *err) {
     (void)special;
-    (void)images;
     remote_seq *s = SEQ(seq);
-    if (n_images > 0) return ember_fail(err, EMBER_ERR_UNSUPPORTED, "images are not supported with remote engines yet");
+    if (n_images > 0 && !s->engine->vision)
+        return ember_fail(err, EMBER_ERR_UNSUPPORTED, "the remote engines take no images (llama-server --mmproj)");
+    char **encoded = encode_all(images, n_images);
+    if (!encoded) return ember_fail(err, EMBER_ERR_NOMEM, "cannot encode the images");
     pthread_mutex_lock(&s->mu);
     if (s->generating) {
         pthread_mutex_unlock(&s->mu);
@@ -275,8 +343,13 @@ static ember_status seq_reset_media(ember_seq *seq, const char *text, bool speci
     while (common < s->text.len && common < len && s->text.data[common] == text[common]) common++;
     if (common < s->known_len) s->known_len = 0, s->n_tokens_known = 0;
     strbuf_clear(&s->text);
-    bool ok = strbuf_append(&s->text, text, len);
+    free_images(s->images, s->n_images);
+    s->images = NULL;
+    s->n_images = 0;
+    bool ok = strbuf_append(&s->text, text, len) && add_images(s, encoded, n_images);
     pthread_mutex_unlock(&s->mu);
+    if (!ok) free_images(encoded, n_images);
+    else free(encoded);
     return ok ? EMBER_OK : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
 }
 
@@ -404,6 +477,26 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
     return atomic_load(&c->seq->cancel) ? 1 : 0;
 }
 
+/* `prompt` with each EMBER_IMAGE_MARKER replaced by the replica's media marker. */
+static char *replace_markers(const char *prompt, const char *marker) {
+    strbuf out = {0};
+    size_t n = strlen(EMBER_IMAGE_MARKER);
+    for (const char *p = prompt, *hit; *p; p = hit + n) {
+        hit = strstr(p, EMBER_IMAGE_MARKER);
+        if (!hit) {
+            strbuf_puts(&out, p);
+            break;
+        }
+        strbuf_append(&out, p, (size_t)(hit - p));
+        strbuf_puts(&out, marker);
+    }
+    if (out.failed) {
+        strbuf_free(&out);
+        return NULL;
+    }
+    return out.data ? strbuf_take(&out) : strdup("");
+}
+
 /* One request from the sequence's current text. Returns EMBER_OK when it ended as planned
  * (finish, pause or restart), EMBER_ERR_IO when the replica failed. */
 static ember_status stream_once(remote_seq *s, int replica_index, stream_ctx *c) {
@@ -418,15 +511,29 @@ static ember_status stream_once(remote_seq *s, int replica_index, stream_ctx *c)
     pthread_mutex_lock(&s->mu);
     char *prompt = utf8_sanitize(strbuf_str(&s->text), s->text.len, NULL);
     ember_sampling sampling = s->sampling;
+    /* the images' text is immutable once encoded: the request may point at it unlocked */
+    const char **images = s->n_images ? calloc((size_t)s->n_images, sizeof *images) : NULL;
+    int n_images = images ? s->n_images : 0;
+    for (int i = 0; i < n_images; i++) images[i] = s->images[i];
     pthread_mutex_unlock(&s->mu);
-    if (!prompt) return EMBER_ERR_NOMEM;
+    if (prompt && n_images && strcmp(r->media_marker, EMBER_IMAGE_MARKER) != 0) {
+        char *marked = replace_markers(prompt, r->media_marker);
+        free(prompt);
+        prompt = marked;
+    }
+    if (!prompt) {
+        free(images);
+        return EMBER_ERR_NOMEM;
+    }
     remote_request req = {.prompt = prompt, .model = r->model, .sampling = &sampling, .max_tokens = 0,
-                          .top_logprobs = REMOTE_TOP_LOGPROBS, .keep_tokens = e->keep_tokens};
+                          .top_logprobs = REMOTE_TOP_LOGPROBS, .keep_tokens = e->keep_tokens,
+                          .images_base64 = images, .n_images = n_images};
     if (!r->adapter->lazy_grammar && sampling.grammar_trigger) sampling.grammar = NULL;
     json_t *body = r->adapter->request(&req);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     free(prompt);
+    free(images);
     if (!text) return EMBER_ERR_NOMEM;
     char url[600];
     snprintf(url, sizeof url, "%s%s", r->url, r->adapter->completions_path);
@@ -596,6 +703,11 @@ static ember_status seq_fork(ember_seq *parent, const ember_sampling *sampling, 
     bool ok = strbuf_append(&s->text, p->text.data ? p->text.data : "", p->text.len);
     s->n_tokens_known = p->n_tokens_known;
     s->known_len = p->known_len;
+    for (int i = 0; ok && i < p->n_images; i++) {
+        char *copy = strdup(p->images[i]);
+        ok = copy && add_images(s, &copy, 1);
+        if (!ok) free(copy);
+    }
     pthread_mutex_unlock(&p->mu);
     ember_status status = ok ? copy_sampling(s, sampling, err) : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     if (status != EMBER_OK) {
@@ -698,7 +810,9 @@ ember_status remote_engine_create(const ember_engine_params *p, ember_engine **o
         engine_destroy((ember_engine *)(void *)e);
         return status;
     }
+    e->vision = true;
     for (int i = 0; i < e->pool.n; i++) {
+        e->vision = e->vision && e->pool.replicas[i].vision && e->pool.replicas[i].adapter->images;
         int c = e->pool.replicas[i].n_ctx;
         if (c > 0 && (e->n_ctx == 0 || c < e->n_ctx)) e->n_ctx = c;
     }

@@ -66,6 +66,9 @@ static bool probe(remote_replica *r, const remote_adapter *forced) {
         r->slots = json_is_integer(slots) ? (int)json_integer_value(slots) : 1;
         json_t *ctx = json_object_get(json_object_get(props, "default_generation_settings"), "n_ctx");
         r->n_ctx = json_is_integer(ctx) ? (int)json_integer_value(ctx) : 0;
+        r->vision = json_is_true(json_object_get(json_object_get(props, "modalities"), "vision"));
+        const char *marker = json_string_value(json_object_get(props, "media_marker"));
+        snprintf(r->media_marker, sizeof r->media_marker, "%s", marker ? marker : "<__media__>");
         const char *alias = json_string_value(json_object_get(props, "model_alias"));
         snprintf(r->model, sizeof r->model, "%s", alias ? alias : "");
     }

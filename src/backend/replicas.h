@@ -21,6 +21,8 @@ typedef struct remote_replica {
     char model[256];             /* the served model's name */
     int slots;                   /* most requests at once */
     int n_ctx;                   /* context per request (0 = unknown) */
+    bool vision;                 /* takes images with the raw prompt (llama-server --mmproj) */
+    char media_marker[64];       /* where an image goes in its prompt (llama-server's /props) */
     int active;                  /* requests in flight */
     long long outstanding;       /* tokens its streams may still produce */
     bool healthy;

@@ -7,7 +7,9 @@ import { model } from '../server/support.mjs';
 import { requireLlamaServer, startReplica } from './replicas.mjs';
 
 requireLlamaServer();
-const replicas = await Promise.all([startReplica(model()), startReplica(model())]);
+// with the projector, as the local suite's server finds it beside the model
+const vision = { extra: ['--mmproj', model('mmproj-glimmer-tiny.gguf')] };
+const replicas = await Promise.all([startReplica(model(), vision), startReplica(model(), vision)]);
 const suite = fileURLToPath(new URL('../server/test_openai.mjs', import.meta.url));
 const child = spawn(process.execPath, [suite], {
   stdio: 'inherit',
