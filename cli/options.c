@@ -26,6 +26,7 @@ const char cli_options_help[] =
     "      --budget-cue        before closing, tell the model to conclude\n"
     "      --agents N          contemplating: parallel agents (default 4, at most 64)\n"
     "      --no-early-stop     contemplating: let every agent finish\n"
+    "      --ignore-eos        generate --max-tokens whatever the model says (equal-work benchmarks)\n"
     "      --keep-fraction F   contemplating: stop agents below this quantile of finishers (0.9)\n"
     "      --consensus F       contemplating: stop all at this weighted vote share (0.75)\n"
     "sampling:\n"
@@ -132,6 +133,7 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
     if (is(arg, "--verbose", NULL)) { o->engine.verbose = true; return CLI_PARSE_OK; }
     if (is(arg, "--budget-cue", NULL)) { o->run.budget_cue = true; return CLI_PARSE_OK; }
     if (is(arg, "--no-early-stop", NULL)) { o->run.early_stop = false; return CLI_PARSE_OK; }
+    if (is(arg, "--ignore-eos", NULL)) { o->run.sampling.ignore_eos = true; return CLI_PARSE_OK; }
     if (is(arg, "--no-zoom", NULL)) { o->run.no_zoom = true; return CLI_PARSE_OK; }
     bool known = false;
     for (int k = 0; with_value[k]; k++) known = known || strcmp(arg, with_value[k]) == 0;

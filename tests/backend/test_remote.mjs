@@ -16,7 +16,7 @@ const run = promisify(execFile);
 let a, b;
 
 before(async () => {
-  [a, b] = await Promise.all([startReplica(model()), startReplica(model())]);
+  [a, b] = await Promise.all([startReplica(model(), { ctx: 8192 }), startReplica(model(), { ctx: 8192 })]);
 });
 
 after(async () => {
@@ -86,7 +86,7 @@ const long = (tokens, seed) => ({ model: 'm', messages: [{ role: 'user', content
   max_tokens: tokens, ignore_eos: true, temperature: 1, seed, stream: true });
 
 test('ember serve --engine A --engine B: a replica killed mid-Contemplating and mid-load, no request fails', async () => {
-  const c = await startReplica(model());
+  const c = await startReplica(model(), { ctx: 8192 });
   const server = await startServer(['--parallel', '16', '-t', '1'], { engines: [a.url, c.url] });
   try {
     const api = client(OpenAI, server);
@@ -112,7 +112,7 @@ test('ember serve --engine A --engine B: a replica killed mid-Contemplating and 
   }
 
   // 16 streams over A and a new replica D, which is killed once tokens flow
-  const d = await startReplica(model());
+  const d = await startReplica(model(), { ctx: 8192 });
   const load = await startServer(['--parallel', '16', '-t', '1'], { engines: [a.url, d.url] });
   try {
     const api = client(OpenAI, load);
