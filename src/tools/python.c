@@ -240,14 +240,12 @@ void tool_python_call(const tool_config *cfg, const json_t *args, double deadlin
     argv[a++] = "/tmp/main.py";
     argv[a] = NULL;
 
-    /* RLIMIT_NPROC counts every task of the real uid. As root the sandbox runs as nobody,
-     * who has none; otherwise the user's own tasks count too, so the allowance is added to
-     * what they run already. */
+    /* RLIMIT_NPROC counts every task of the real uid: the tasks that uid runs already (the
+     * user's own; as root, nobody's, which other daemons may use too) count against it, so
+     * the allowance is added to them. */
     rlim_t nproc = (rlim_t)cfg->python_max_processes;
-    if (!as_root) {
-        long mine = count_user_tasks(getuid());
-        nproc = mine < 0 ? RLIM_INFINITY : nproc + (rlim_t)mine;
-    }
+    long already = count_user_tasks(as_root ? (uid_t)NOBODY : getuid());
+    nproc = already < 0 ? RLIM_INFINITY : nproc + (rlim_t)already;
     /* CPU: SIGXCPU at the limit (Python dies of it), SIGKILL a second later regardless. */
     proc_limit limits[] = {
         {RLIMIT_CPU, (rlim_t)cfg->python_cpu_seconds, (rlim_t)cfg->python_cpu_seconds + 1},
