@@ -16,6 +16,8 @@ const ember_cmd ember_cmds[] = {
     {"tool", ember_cmd_tool, "run one tool (calculator, python, web_fetch, web_search, MCP) and print JSON"},
     {"serve", ember_cmd_serve, "serve an OpenAI-compatible API (chat completions, SSE, keys, metrics)"},
     {"keys", ember_cmd_keys, "manage the API keys of ember serve (add, list, rm)"},
+    {"train", ember_cmd_train, "train a small model (ember-nano) with libllama's optimizer"},
+    {"eval", ember_cmd_eval, "score a model on a JSONL dataset across modes, budgets and agents (table, JSON, plot)"},
     {NULL, NULL, NULL},
 };
 

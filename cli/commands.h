@@ -26,6 +26,8 @@ int ember_cmd_rm(int argc, char **argv);
 int ember_cmd_serve(int argc, char **argv);
 int ember_cmd_keys(int argc, char **argv);
 int ember_cmd_bench(int argc, char **argv);
+int ember_cmd_train(int argc, char **argv);
+int ember_cmd_eval(int argc, char **argv);
 
 /* Seconds on the monotonic clock (progress lines, timings, status lines). */
 double cli_now_s(void);

@@ -32,5 +32,7 @@
 #include "ember/tools.h"    /* tool registry: built-ins and MCP */
 #include "ember/pull.h"     /* model store and pull */
 #include "ember/server.h"   /* ember serve and API keys */
+#include "ember/train.h"    /* ember train: the training loop and the arithmetic task family */
+#include "ember/eval.h"     /* ember eval: datasets, scoring, plots */
 
 #endif /* EMBER_H */

@@ -14,6 +14,7 @@ packages=(
   libpq-dev postgresql            # server store on PostgreSQL (--db postgresql://…); its tests
   libgmp-dev libmpfr-dev          # calculator tool
   libpng-dev                      # crops, drawn boxes
+  libplplot-dev plplot-driver-cairo  # ember eval's plots (PNG through cairo)
   bubblewrap python3              # python tool sandbox
   clang libclang-rt-14-dev        # fuzz targets (libFuzzer)
 )

@@ -124,6 +124,9 @@ int gm_build_qwen3(const struct gm_opts *o, struct gm_writer *w) {
     int rc = 0;
     rc |= gm_writer_matrix(w, o->type, o->n_embd, o->n_vocab, "token_embd.weight");
     rc |= gm_writer_norm(w, o->n_embd, 1.0f, "output_norm.weight");
+    if (o->untied) {
+        rc |= gm_writer_matrix(w, o->type, o->n_embd, o->n_vocab, "output.weight");
+    }
     for (int i = 0; i < o->n_layer && rc == 0; i++) {
         rc |= gm_writer_norm(w, o->n_embd, 1.0f, "blk.%d.attn_norm.weight", i);
         rc |= gm_writer_matrix(w, o->type, o->n_embd, n_q, "blk.%d.attn_q.weight", i);

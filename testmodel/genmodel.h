@@ -49,6 +49,7 @@ struct gm_opts {
     int v_patch;          /* vision: patch side in pixels */
     int v_grid;           /* vision: position-embedding grid side (nominal image = grid*patch*2) */
     int n_threads;        /* worker threads for weight generation; 0 = online CPUs */
+    bool untied;          /* qwen3: write output.weight instead of tying it to token_embd */
 };
 
 /* Name of an architecture as written in general.architecture. */
@@ -109,6 +110,7 @@ int gm_writer_matrix(struct gm_writer *w, enum ggml_type type, int64_t ne0, int6
 
 /* Number of elements over all tensors added so far. */
 int64_t gm_writer_n_params(const struct gm_writer *w);
+
 
 /* Writes the file: metadata first, then every tensor generated from `seed`. Writes to
  * "<path>.tmp" and renames it over `path` on success, so a reader never sees half a file.

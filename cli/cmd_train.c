@@ -1,0 +1,177 @@
+/*
+ * cmd_train.c — `ember train`: trains a small qwen3 model with libllama's optimizer on the
+ * arithmetic task family (or on a JSONL file of examples), with a progress bar, resumable
+ * checkpoints and Ctrl-C that stops after the current step and still writes the model.
+ * `ember train --write-data FILE` writes problems as JSONL for `ember eval` instead.
+ */
+#include "commands.h"
+#include "ember.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+    "usage: ember train -m INIT.gguf -o OUT.gguf [options]\n"
+    "       ember train --write-data FILE [--held-out] [--count N] [--seed N]\n"
+    "Trains a qwen3 model (F32, untied output, as many KV heads as query heads; e.g. from\n"
+    "ember-genmodel --arch qwen3 --untied --n-head-kv N equal to --n-head) on\n"
+    "chat-formatted examples; the loss is on the assistant's tokens only.\n"
+    "options:\n"
+    "  -m, --model FILE       model to start from\n"
+    "  -o, --out FILE         trained model to write\n"
+    "  --checkpoints DIR      write model.gguf + state.json there; a rerun resumes\n"
+    "  --checkpoint-every N   optimizer steps between checkpoints (500)\n"
+    "  --data FILE            JSONL examples {question, reasoning?, answer, mode?} instead of\n"
+    "                         generated arithmetic problems\n"
+    "  --examples N           generated problems (40000)\n"
+    "  --mix T,I,C            shares of thinking traces, instant answers, calculator calls (70,20,10)\n"
+    "  --seed N               data seed (1)\n"
+    "  --epochs N             passes over the data (1)\n"
+    "  --ctx N                tokens per window (256)\n"
+    "  --batch N              windows per optimizer step (4)\n"
+    "  --lr X --lr-min X      peak and final learning rate (1e-3, 5e-5; cosine after warm-up)\n"
+    "  --warmup N             warm-up steps (100)\n"
+    "  --weight-decay X       AdamW weight decay (0.01)\n"
+    "  -t, --threads N        CPU threads (all)\n"
+    "  --write-data FILE      write problems as JSONL and exit (--held-out: the held-out split,\n"
+    "                         disjoint from all training data; --count N, default 500)\n";
+
+static volatile int g_cancel;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    g_cancel = 1;
+}
+
+static void progress(const ember_train_progress *pr, void *user) {
+    (void)user;
+    const bool tty = isatty(STDERR_FILENO);
+    const double frac = pr->steps ? (double)pr->step / (double)pr->steps : 0;
+    const double eta = frac > 0 && pr->elapsed_s > 0 ? pr->elapsed_s * (1 - frac) / frac : 0;
+    char bar[31];
+    const int filled = (int)(frac * 30);
+    for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '.';
+    bar[30] = '\0';
+    if (pr->checkpoint) {
+        fprintf(stderr, "%scheckpoint at step %lld\n", tty ? "\r\033[K" : "", (long long)pr->step);
+        return;
+    }
+    fprintf(stderr, "%s[%s] %5.1f%% step %lld/%lld loss %.4f acc %.3f lr %.2e %.0f tok/s eta %.0fs%s",
+            tty ? "\r\033[K" : "", bar, 100 * frac, (long long)pr->step, (long long)pr->steps, pr->loss,
+            pr->accuracy, (double)pr->lr, pr->tokens_per_s, eta, tty ? "" : "\n");
+    fflush(stderr);
+}
+
+static bool parse_long(const char *s, long long min, long long *out) {
+    char *end = NULL;
+    errno = 0;
+    const long long v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || errno || *end || end == s || v < min) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_float(const char *s, float *out) {
+    char *end = NULL;
+    errno = 0;
+    const float v = s ? strtof(s, &end) : 0;
+    if (!s || errno || *end || end == s || !(v >= 0)) return false;
+    *out = v;
+    return true;
+}
+
+int ember_cmd_train(int argc, char **argv) {
+    ember_train_params p;
+    ember_train_params_init(&p);
+    const char *write_data = NULL;
+    bool held_out = false;
+    long long count = 500;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long long n = 0;
+        bool ok = true, takes = true;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--held-out")) {
+            held_out = true, takes = false;
+        } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
+            ok = v, p.model = v;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
+            ok = v, p.out = v;
+        } else if (!strcmp(a, "--checkpoints")) {
+            ok = v, p.checkpoint_dir = v;
+        } else if (!strcmp(a, "--data")) {
+            ok = v, p.data = v;
+        } else if (!strcmp(a, "--write-data")) {
+            ok = v, write_data = v;
+        } else if (!strcmp(a, "--count")) {
+            ok = parse_long(v, 0, &count);
+        } else if (!strcmp(a, "--checkpoint-every")) {
+            ok = parse_long(v, 1, &n), p.checkpoint_every = (int)n;
+        } else if (!strcmp(a, "--examples")) {
+            ok = parse_long(v, 1, &n), p.examples = n;
+        } else if (!strcmp(a, "--seed")) {
+            ok = parse_long(v, 0, &n), p.seed = (uint64_t)n;
+        } else if (!strcmp(a, "--epochs")) {
+            ok = parse_long(v, 1, &n) && n < 1000, p.epochs = (int)n;
+        } else if (!strcmp(a, "--ctx")) {
+            ok = parse_long(v, 16, &n) && n <= 16384, p.ctx = (int)n;
+        } else if (!strcmp(a, "--batch")) {
+            ok = parse_long(v, 1, &n) && n <= 256, p.batch = (int)n;
+        } else if (!strcmp(a, "--warmup")) {
+            ok = parse_long(v, 0, &n) && n < 1 << 30, p.warmup_steps = (int)n;
+        } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
+            ok = parse_long(v, 1, &n) && n <= 1024, p.threads = (int)n;
+        } else if (!strcmp(a, "--lr")) {
+            ok = parse_float(v, &p.lr);
+        } else if (!strcmp(a, "--lr-min")) {
+            ok = parse_float(v, &p.lr_min);
+        } else if (!strcmp(a, "--weight-decay")) {
+            ok = parse_float(v, &p.weight_decay);
+        } else if (!strcmp(a, "--mix")) {
+            ok = v && sscanf(v, "%d,%d,%d", &p.thinking_pct, &p.instant_pct, &p.tool_pct) == 3;
+        } else {
+            fprintf(stderr, "ember train: unknown option %s (see --help)\n", a);
+            return 2;
+        }
+        if (!ok) {
+            fprintf(stderr, "ember train: %s needs a valid value (see --help)\n", a);
+            return 2;
+        }
+        if (takes) i++;
+    }
+    ember_error err = {0};
+    if (write_data) {
+        if (ember_arith_write_jsonl(write_data, p.seed, count, held_out, &err) != EMBER_OK) {
+            fprintf(stderr, "ember train: %s\n", err.message);
+            return 1;
+        }
+        fprintf(stderr, "wrote %lld %s problems to %s\n", count, held_out ? "held-out" : "train", write_data);
+        return 0;
+    }
+    if (!p.model || !p.out) {
+        fputs("ember train: needs -m INIT.gguf and -o OUT.gguf (see --help)\n", stderr);
+        return 2;
+    }
+    p.progress = progress;
+    p.cancel = &g_cancel;
+    signal(SIGINT, on_sigint);
+    ember_train_report rep;
+    const ember_status st = ember_train(&p, &rep, &err);
+    signal(SIGINT, SIG_DFL);
+    fprintf(stderr, "\n");
+    if (st != EMBER_OK) {
+        fprintf(stderr, "ember train: %s\n", err.message);
+        return st == EMBER_ERR_CANCELLED ? 130 : 1;
+    }
+    printf("trained %lld steps (%lld tokens, %lld examples, %lld too long) in %.0f s%s; loss %.4f -> %.4f; wrote %s\n",
+           (long long)rep.steps, (long long)rep.tokens, (long long)rep.examples, (long long)rep.skipped, rep.seconds,
+           rep.resumed_at ? " after resuming" : "", rep.first_loss, rep.last_loss, p.out);
+    return 0;
+}

@@ -1,0 +1,99 @@
+/*
+ * ember/train.h — training a small model with libllama's optimizer (AdamW), and the arithmetic
+ * task family ember-nano learns. Part of libember's public API (included by ember.h).
+ *
+ * What training does: a model (an F32 GGUF, e.g. one ember-genmodel initialised) learns chat
+ * turns rendered with ember's own chat format, so what it learns is exactly what `ember ask`
+ * shows it. Examples are packed into windows of `ctx` tokens; `batch` windows make one step.
+ *
+ * The loss covers the assistant's tokens only (a position without a target has an all-zero
+ * label row). Training runs on ember's own qwen3 graph with ggml-opt's AdamW, the optimizer
+ * libllama uses: llama_opt_epoch trains through the KV cache, whose write has no backward
+ * pass, so it never trains the key and value projections (see src/train/qwen3_net.h).
+ *
+ * Threads: ember_train blocks the calling thread; the progress callback runs on it.
+ */
+#ifndef EMBER_PUBLIC_TRAIN_H
+#define EMBER_PUBLIC_TRAIN_H
+
+#include "ember/run.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the arithmetic task family ------------------------------------------------------ */
+
+/* Writes `count` problems as JSONL lines {"question", "answer", "expression"} — the held-out
+ * split (disjoint from anything training generates) or the train split — drawn from `seed`. */
+EMBER_API ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t count,
+                                               bool held_out, ember_error *err);
+
+/* ---- training ------------------------------------------------------------------------- */
+
+typedef struct ember_train_progress {
+    int64_t step;            /* optimizer steps done */
+    int64_t steps;           /* steps this run will take */
+    int64_t tokens;          /* token positions trained on so far */
+    double loss;             /* mean loss over the last report interval */
+    double accuracy;         /* next-token accuracy over the trained positions */
+    double tokens_per_s;
+    double elapsed_s;
+    float lr;                /* the learning rate of the last step */
+    bool checkpoint;         /* a checkpoint was just written */
+} ember_train_progress;
+
+typedef void (*ember_train_progress_fn)(const ember_train_progress *progress, void *user);
+
+typedef struct ember_train_params {
+    const char *model;           /* F32 GGUF to start from */
+    const char *out;             /* the trained model (GGUF) */
+    const char *checkpoint_dir;  /* checkpoints (model + state.json) to resume from; NULL = none */
+    const char *data;            /* JSONL of examples {"question", "reasoning"?, "answer", "mode"?}
+                                    to train on; NULL = generated arithmetic problems */
+    uint64_t seed;               /* the data's seed (problems, phrasings, order) */
+    int64_t examples;            /* generated problems (default 40000) */
+    int thinking_pct;            /* mix of generated examples: step-by-step reasoning (70), */
+    int instant_pct;             /* direct answers (20), */
+    int tool_pct;                /* calculator calls (10) */
+    int epochs;                  /* passes over the data (1) */
+    int ctx;                     /* tokens per window (256) */
+    int batch;                   /* windows per optimizer step (4) */
+    float lr;                    /* peak learning rate (1e-3) */
+    float lr_min;                /* cosine floor (5e-5) */
+    int warmup_steps;            /* linear warm-up (100) */
+    float weight_decay;          /* AdamW decoupled weight decay (0.01) */
+    int threads;                 /* 0 = all cores */
+    int checkpoint_every;        /* steps between checkpoints (500) */
+    ember_train_progress_fn progress; /* called every few steps and at checkpoints; may be NULL */
+    void *user;
+    volatile int *cancel;        /* set non-zero to stop after the current step (then a final
+                                    checkpoint and the output are written); may be NULL */
+} ember_train_params;
+
+EMBER_API void ember_train_params_init(ember_train_params *params);
+
+typedef struct ember_train_report {
+    int64_t steps;               /* steps taken by this run */
+    int64_t resumed_at;          /* step the run resumed from (0 = fresh) */
+    int64_t tokens;              /* token positions trained on */
+    int64_t examples;            /* examples packed */
+    int64_t skipped;             /* examples longer than a window */
+    double first_loss;           /* mean loss of the first report interval */
+    double last_loss;            /* mean loss of the last report interval */
+    double seconds;
+} ember_train_report;
+
+/* Trains and writes params->out. A run with a checkpoint_dir that holds a state.json of the
+ * same data and seed resumes after its last checkpointed step (optimizer moments restart).
+ * EMBER_ERR_UNSUPPORTED when the model's weights are not F32 or it cannot be trained. */
+EMBER_API ember_status ember_train(const ember_train_params *params, ember_train_report *report,
+                                   ember_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * arith.c — arithmetic problems, their phrasings and their step-by-step traces.
+ *
+ * The trace is written for a very small model: every line is one local step whose inputs sit a
+ * few tokens away (a column's two digits and the carry from the line above), numbers are
+ * written without spaces so each digit is one token, and every intermediate value is stated
+ * before it is used. An addition "47+385":
+ *
+ *     47+385        the block's header
+ *     7+5=12        units; the result's tens digit is the carry
+ *     4+8+1=13      tens, with the carry
+ *     0+3+1=4       hundreds (a missing digit is written 0)
+ *     =432          the digits read back, leading zeros dropped
+ *
+ * A subtraction with a ≥ b borrows with "1x-y" (ten added) and "-1" on the next column; with
+ * a < b it is rewritten "a-b=-(b-a)". The one product is worked first by partial products
+ * (23*17: 23*7, then 23*1 shifted, then their sum), the expression is restated with the
+ * product's value, and the sums and differences run left to right.
+ */
+#include "train/arith.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t arith_mix(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+/* A small deterministic stream over one problem's draws. */
+typedef struct draw {
+    uint64_t state;
+} draw;
+
+static uint64_t draw_next(draw *d) {
+    d->state = arith_mix(d->state);
+    return d->state;
+}
+
+static int draw_below(draw *d, int n) {
+    return (int)(draw_next(d) % (uint64_t)n);
+}
+
+/* Operands: a mix of one-, two- and three-digit numbers, so short and long columns both occur. */
+static int draw_operand(draw *d, int max_digits) {
+    const int r = draw_below(d, 100);
+    int digits = r < 15 ? 1 : r < 40 ? 2 : 3;
+    if (digits > max_digits) {
+        digits = r < 30 ? 1 : max_digits;
+    }
+    static const int limit[] = {1, 10, 100, 1000};
+    return draw_below(d, limit[digits]);
+}
+
+static void draw_problem(draw *d, arith_problem *p) {
+    const int r = draw_below(d, 100);
+    p->n = r < 35 ? 2 : r < 70 ? 3 : 4;
+    const int mul_at = draw_below(d, 100) < 50 ? draw_below(d, p->n - 1) : -1;
+    for (int i = 0; i < p->n - 1; i++) {
+        p->op[i] = i == mul_at ? '*' : draw_below(d, 2) ? '+' : '-';
+    }
+    for (int i = 0; i < p->n; i++) {
+        const bool in_product = i == mul_at || i == mul_at + 1;
+        p->v[i] = draw_operand(d, in_product ? 2 : 3);
+    }
+}
+
+void arith_canonical(const arith_problem *p, strbuf *out) {
+    strbuf_printf(out, "%d", p->v[0]);
+    for (int i = 1; i < p->n; i++) {
+        strbuf_printf(out, " %c %d", p->op[i - 1], p->v[i]);
+    }
+}
+
+static void compact(const arith_problem *p, strbuf *out) {
+    strbuf_printf(out, "%d", p->v[0]);
+    for (int i = 1; i < p->n; i++) {
+        strbuf_printf(out, "%c%d", p->op[i - 1], p->v[i]);
+    }
+}
+
+bool arith_is_held_out(const arith_problem *p) {
+    uint64_t h = 0x5EEDull;
+    for (int i = 0; i < p->n; i++) {
+        h = arith_mix(h ^ (uint64_t)(p->v[i] + 1) ^ ((uint64_t)(i < p->n - 1 ? p->op[i] : 0) << 16));
+    }
+    return h % 16 == 0;
+}
+
+void arith_problem_at(uint64_t seed, uint64_t index, bool held_out, arith_problem *p) {
+    draw d = {arith_mix(seed * 0x100000001B3ull) ^ arith_mix(index * 2 + (held_out ? 1 : 0))};
+    do {
+        draw_problem(&d, p);
+    } while (arith_is_held_out(p) != held_out);
+}
+
+long arith_answer(const arith_problem *p) {
+    long terms[ARITH_MAX_OPERANDS];
+    char ops[ARITH_MAX_OPERANDS];
+    int n = 0;
+    terms[n] = p->v[0];
+    for (int i = 1; i < p->n; i++) {
+        if (p->op[i - 1] == '*') {
+            terms[n] *= p->v[i];
+        } else {
+            ops[n] = p->op[i - 1];
+            terms[++n] = p->v[i];
+        }
+    }
+    long value = terms[0];
+    for (int i = 1; i <= n; i++) {
+        value = ops[i - 1] == '+' ? value + terms[i] : value - terms[i];
+    }
+    return value;
+}
+
+void arith_answer_text(const arith_problem *p, strbuf *out) {
+    arith_canonical(p, out);
+    strbuf_printf(out, " = %ld", arith_answer(p));
+}
+
+/* ---- questions ----------------------------------------------------------------------- */
+
+static const char *const question_forms[] = {
+    "What is %s?", "What's %s?", "what is %s", "Compute %s.", "Calculate %s.", "Evaluate %s.",
+    "Work out %s.", "Find %s.", "Find the value of %s.", "%s = ?", "%s =", "%s?",
+    "How much is %s?", "Solve %s.", "Please calculate %s.", "Can you compute %s?",
+    "Tell me %s.", "What does %s equal?", "What do you get for %s?", "Quick: %s",
+    "Give me the result of %s.", "Determine %s.", "What is the value of %s?", "calculate %s",
+    "Could you work out %s for me?", "I need the answer to %s.", "%s", "Compute: %s",
+};
+
+static const char *pick(draw *d, const char *const *options, int n) {
+    return options[draw_below(d, n)];
+}
+
+void arith_question(const arith_problem *p, uint64_t variant, strbuf *out) {
+    draw d = {arith_mix(variant ^ 0xA5A5A5A5ull)};
+    /* One spelling per operator for the whole question, as a person writes. */
+    static const char *const plus[] = {"+", "+", "+", "plus"};
+    static const char *const minus[] = {"-", "-", "\xe2\x88\x92", "minus"};
+    static const char *const times[] = {"\xc3\x97", "*", "x", "times", "\xc3\x97", "*", "multiplied by"};
+    const char *sp = pick(&d, plus, 4);
+    const char *sm = pick(&d, minus, 4);
+    const char *st = pick(&d, times, 7);
+    const bool tight = draw_below(&d, 4) == 0; /* "47+385" instead of "47 + 385" */
+    strbuf expr = {0};
+    strbuf_printf(&expr, "%d", p->v[0]);
+    for (int i = 1; i < p->n; i++) {
+        const char *word = p->op[i - 1] == '+' ? sp : p->op[i - 1] == '-' ? sm : st;
+        const bool symbol = strlen(word) <= 3 && word[0] != 'x';
+        strbuf_printf(&expr, tight && symbol ? "%s%d" : " %s %d", word, p->v[i]);
+    }
+    const int n_forms = (int)(sizeof(question_forms) / sizeof(question_forms[0]));
+    strbuf_printf(out, pick(&d, question_forms, n_forms), strbuf_str(&expr));
+    strbuf_free(&expr);
+}
+
+/* ---- traces ------------------------------------------------------------------------- */
+
+static int digits_of(long v, int *d) {
+    int n = 0;
+    do {
+        d[n++] = (int)(v % 10);
+        v /= 10;
+    } while (v > 0);
+    return n;
+}
+
+static void put_digits_value(strbuf *out, const int *res, int n) {
+    while (n > 1 && res[n - 1] == 0) {
+        n--;
+    }
+    strbuf_puts(out, "=");
+    for (int i = n - 1; i >= 0; i--) {
+        strbuf_printf(out, "%d", res[i]);
+    }
+    strbuf_puts(out, "\n");
+}
+
+/* a+b for a, b >= 0, column by column. */
+static long trace_add(long a, long b, strbuf *out) {
+    int da[8] = {0}, db[8] = {0}, res[9] = {0};
+    const int na = digits_of(a, da), nb = digits_of(b, db);
+    const int n = na > nb ? na : nb;
+    strbuf_printf(out, "%ld+%ld\n", a, b);
+    int carry = 0;
+    for (int i = 0; i < n; i++) {
+        const int s = da[i] + db[i] + carry;
+        strbuf_printf(out, carry ? "%d+%d+1=%d\n" : "%d+%d=%d\n", da[i], db[i], s);
+        res[i] = s % 10;
+        carry = s / 10;
+    }
+    int nr = n;
+    if (carry) {
+        res[nr++] = carry;
+    }
+    put_digits_value(out, res, nr);
+    return a + b;
+}
+
+/* a-b for a >= b >= 0, column by column with borrows. */
+static long trace_sub(long a, long b, strbuf *out) {
+    int da[8] = {0}, db[8] = {0}, res[8] = {0};
+    const int n = digits_of(a, da);
+    digits_of(b, db);
+    strbuf_printf(out, "%ld-%ld\n", a, b);
+    int borrow = 0;
+    for (int i = 0; i < n; i++) {
+        const int x = da[i] - borrow;
+        const bool lend = x < db[i];
+        const int r = x + (lend ? 10 : 0) - db[i];
+        strbuf_printf(out, "%s%d-%d%s=%d\n", lend ? "1" : "", da[i], db[i], borrow ? "-1" : "", r);
+        res[i] = r;
+        borrow = lend;
+    }
+    put_digits_value(out, res, n);
+    return a - b;
+}
+
+/* a*b for 0 <= a, b <= 99: one partial product per digit of b, then their sum. */
+static long trace_mul(long a, long b, strbuf *out) {
+    int da[4] = {0}, db[4] = {0};
+    const int na = digits_of(a, da), nb = digits_of(b, db);
+    strbuf_printf(out, "%ld*%ld\n", a, b);
+    long partial[2] = {0, 0};
+    for (int j = 0; j < nb; j++) {
+        int res[4] = {0};
+        strbuf_printf(out, "%ld*%d\n", a, db[j]);
+        int carry = 0;
+        for (int i = 0; i < na; i++) {
+            const int s = da[i] * db[j] + carry;
+            if (carry) {
+                strbuf_printf(out, "%d*%d+%d=%d\n", da[i], db[j], carry, s);
+            } else {
+                strbuf_printf(out, "%d*%d=%d\n", da[i], db[j], s);
+            }
+            res[i] = s % 10;
+            carry = s / 10;
+        }
+        int nr = na;
+        if (carry) {
+            res[nr++] = carry;
+        }
+        put_digits_value(out, res, nr);
+        partial[j] = a * db[j];
+        if (j == 1) {
+            partial[1] *= 10;
+            strbuf_printf(out, "=%ld\n", partial[1]);
+        }
+    }
+    if (nb == 2) {
+        trace_add(partial[0], partial[1], out);
+    }
+    return a * b;
+}
+
+/* s op v with a signed running value s and v >= 0; writes the rewrite line when signs demand. */
+static long trace_step(long s, char op, long v, strbuf *out) {
+    if (s >= 0 && op == '+') {
+        return trace_add(s, v, out);
+    }
+    if (s >= 0) { /* s - v */
+        if (s >= v) {
+            return trace_sub(s, v, out);
+        }
+        strbuf_printf(out, "%ld-%ld=-(%ld-%ld)\n", s, v, v, s);
+        const long r = trace_sub(v, s, out);
+        strbuf_printf(out, "=-%ld\n", r);
+        return -r;
+    }
+    const long m = -s;
+    if (op == '-') {
+        strbuf_printf(out, "-%ld-%ld=-(%ld+%ld)\n", m, v, m, v);
+        const long r = trace_add(m, v, out);
+        strbuf_printf(out, "=-%ld\n", r);
+        return -r;
+    }
+    strbuf_printf(out, "-%ld+%ld=%ld-%ld\n", m, v, v, m);
+    if (v >= m) {
+        return trace_sub(v, m, out);
+    }
+    strbuf_printf(out, "%ld-%ld=-(%ld-%ld)\n", v, m, m, v);
+    const long r = trace_sub(m, v, out);
+    strbuf_printf(out, "=-%ld\n", r);
+    return -r;
+}
+
+void arith_reasoning(const arith_problem *p, strbuf *out) {
+    long terms[ARITH_MAX_OPERANDS];
+    char ops[ARITH_MAX_OPERANDS];
+    int n = 0;
+    bool product = false;
+    compact(p, out);
+    strbuf_puts(out, "\n");
+    terms[0] = p->v[0];
+    for (int i = 1; i < p->n; i++) {
+        if (p->op[i - 1] == '*') {
+            terms[n] = trace_mul(terms[n], p->v[i], out);
+            product = true;
+        } else {
+            ops[n] = p->op[i - 1];
+            terms[++n] = p->v[i];
+        }
+    }
+    long s = terms[0];
+    for (int i = 1; i <= n; i++) {
+        if (n - i >= 1 && (i > 1 || product)) {
+            /* two or more steps left: restate them with the values known so far */
+            strbuf_printf(out, "%ld", s);
+            for (int k = i; k <= n; k++) {
+                strbuf_printf(out, "%c%ld", ops[k - 1], terms[k]);
+            }
+            strbuf_puts(out, "\n");
+        }
+        s = trace_step(s, ops[i - 1], terms[i], out);
+    }
+    strbuf_printf(out, "answer %ld", s);
+}

@@ -1,0 +1,46 @@
+/*
+ * arith.h — the arithmetic task family ember-nano is trained on (internal to src/train).
+ *
+ * A problem is 2–4 integer operands (0..999) joined by + and −, with at most one × whose two
+ * operands are at most 99; standard precedence, no parentheses; the answer is an integer,
+ * possibly negative. Problems are drawn deterministically from (seed, index) so a dataset is
+ * reproducible from its seed alone. Train and held-out problems are disjoint by construction:
+ * a problem's split is a hash of its canonical expression, and each generator rejects the
+ * other split's problems.
+ */
+#ifndef EMBER_TRAIN_ARITH_H
+#define EMBER_TRAIN_ARITH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/strbuf.h"
+
+#define ARITH_MAX_OPERANDS 4
+
+typedef struct arith_problem {
+    int n;                           /* operands, 2..4 */
+    int v[ARITH_MAX_OPERANDS];       /* operands, 0..999 */
+    char op[ARITH_MAX_OPERANDS - 1]; /* '+', '-', '*' between v[i] and v[i+1] */
+} arith_problem;
+
+/* splitmix64: the one random source of the task family (stateless, so any index is O(1)). */
+uint64_t arith_mix(uint64_t x);
+
+/* The problem at `index` of a split (held_out false = train). */
+void arith_problem_at(uint64_t seed, uint64_t index, bool held_out, arith_problem *p);
+bool arith_is_held_out(const arith_problem *p);
+long arith_answer(const arith_problem *p);
+/* "47 + 385 - 12", "5 + 23 * 17" (ASCII, spaced). */
+void arith_canonical(const arith_problem *p, strbuf *out);
+/* The problem as a person might ask it: one of many phrasings and operator spellings
+ * (+ or plus; - or minus; ×, *, x or times), chosen by `variant`. */
+void arith_question(const arith_problem *p, uint64_t variant, strbuf *out);
+/* The step-by-step reasoning trace: the expression restated, the product first by partial
+ * products, then left to right with digit-wise sums and differences (carries and borrows
+ * written out), ending in the value. */
+void arith_reasoning(const arith_problem *p, strbuf *out);
+/* The answer text: "47 + 385 - 12 = 420". */
+void arith_answer_text(const arith_problem *p, strbuf *out);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * examples.h — a training example as text segments: what the prompt shows (no loss) and what
+ * the assistant writes (trained), rendered with ember's own chat format so training sees the
+ * exact text a run shows the model. Internal to src/train.
+ */
+#ifndef EMBER_TRAIN_EXAMPLES_H
+#define EMBER_TRAIN_EXAMPLES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "ember/train.h"
+#include "train/arith.h"
+
+#define TRAIN_MAX_SEGMENTS 4
+
+typedef struct train_segment {
+    char *text;     /* owned */
+    bool trained;   /* the assistant wrote it: its tokens carry the loss */
+} train_segment;
+
+typedef struct train_example {
+    train_segment seg[TRAIN_MAX_SEGMENTS];
+    int n;
+    int restart;    /* > 0: segments from this index on are a sequence of their own (the
+                       re-rendered conversation does not extend the first one's text) */
+} train_example;
+
+typedef enum train_style {
+    TRAIN_STYLE_THINKING,   /* reasoning trace, then the answer */
+    TRAIN_STYLE_INSTANT,    /* the answer at once */
+    TRAIN_STYLE_TOOL,       /* a calculator call, its result, then the answer */
+} train_style;
+
+/* What examples need from the outside: the calculator (real outputs in tool examples) and
+ * its definition as runs offer it. */
+typedef struct train_kit {
+    ember_tools *calculator;
+    char *tools_json;
+} train_kit;
+
+ember_status train_kit_init(train_kit *kit, ember_error *err);
+void train_kit_free(train_kit *kit);
+
+ember_status train_example_arith(const train_kit *kit, const arith_problem *p, uint64_t variant,
+                                 train_style style, train_example *ex, ember_error *err);
+/* {"question", "reasoning"?, "answer", "mode"?: "thinking"|"instant"} */
+ember_status train_example_json(const json_t *obj, train_example *ex, ember_error *err);
+void train_example_free(train_example *ex);
+
+#endif
