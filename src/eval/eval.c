@@ -14,15 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 typedef struct slot {
     ember_run *run;
@@ -60,7 +54,7 @@ static ember_status start_one(ember_engine *engine, const ember_eval_params *p, 
         st = ember_image_load_file(it->image, 0, &s->image, err);
         if (st == EMBER_OK) st = ember_chat_add_image(s->chat, s->image, err);
     }
-    s->started = now_s();
+    s->started = ember_now_s();
     if (st == EMBER_OK) st = ember_run_start(engine, s->chat, p->run, NULL, NULL, &s->run, err);
     return st;
 }
@@ -123,7 +117,7 @@ ember_status ember_eval_run(ember_engine *engine, const ember_eval_params *p, em
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
     const bool contemplating = p->run->mode == EMBER_MODE_CONTEMPLATING;
-    const double t0 = now_s();
+    const double t0 = ember_now_s();
     double reasoning = 0, answer = 0, saved = 0;
     int next = 0, done = 0, head = 0, in_flight = 0;
     /* slots form a ring: runs start at (head + in_flight) and finish from head, in order */
@@ -147,7 +141,7 @@ ember_status ember_eval_run(ember_engine *engine, const ember_eval_params *p, em
         ember_result *r = NULL;
         ember_error e = {0};
         const ember_status rs = ember_run_wait(s->run, &r, &e);
-        const double ms = (now_s() - s->started) * 1000.0;
+        const double ms = (ember_now_s() - s->started) * 1000.0;
         const eval_item *it = &items[s->item];
         const bool ok = rs == EMBER_OK && r && ember_eval_answer_matches(it->gold, ember_result_answer(r));
         int vote_ok = -1;
@@ -173,7 +167,7 @@ ember_status ember_eval_run(ember_engine *engine, const ember_eval_params *p, em
         in_flight--;
         done++;
         if (p->progress) {
-            ember_eval_progress pr = {.done = done, .total = n, .correct = sum->correct, .elapsed_s = now_s() - t0};
+            ember_eval_progress pr = {.done = done, .total = n, .correct = sum->correct, .elapsed_s = ember_now_s() - t0};
             p->progress(&pr, p->user);
         }
     }
@@ -191,7 +185,7 @@ ember_status ember_eval_run(ember_engine *engine, const ember_eval_params *p, em
         qsort(lat, (size_t)done, sizeof *lat, cmp_double);
         sum->latency_p50_ms = lat[done / 2];
     }
-    sum->seconds = now_s() - t0;
+    sum->seconds = ember_now_s() - t0;
     free(slots);
     free(lat);
     eval_items_free(items, n);

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "ember/train.h"
+#include "ember.h"
 #include "train/arith.h"
 
 #define TRAIN_MAX_SEGMENTS 4

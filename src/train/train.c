@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "train/examples.h"
 #include "train/qwen3_net.h"
@@ -43,12 +43,6 @@ void ember_train_params_init(ember_train_params *p) {
     p->warmup_steps = 100;
     p->weight_decay = 0.01f;
     p->checkpoint_every = 500;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- windows ----------------------------------------------------------------------- */
@@ -251,7 +245,7 @@ static struct ggml_opt_optimizer_params lr_schedule(void *user) {
 
 static void report(train_state *s, bool checkpoint) {
     if (!s->p->progress) return;
-    const double elapsed = now_s() - s->t0;
+    const double elapsed = ember_now_s() - s->t0;
     ember_train_progress pr = {
         .step = s->step,
         .steps = s->steps_total,
@@ -371,7 +365,7 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
     free(tz.trained);
     llama_model_free(vocab_model);
 
-    train_state s = {.p = p, .step = resume, .steps_total = (w.n * p->epochs + p->batch - 1) / p->batch, .t0 = now_s()};
+    train_state s = {.p = p, .step = resume, .steps_total = (w.n * p->epochs + p->batch - 1) / p->batch, .t0 = ember_now_s()};
     if (st == EMBER_OK && resume >= s.steps_total)
         st = ember_fail(err, EMBER_ERR_INVALID, "%s already holds a finished run (%lld steps); remove it to start again",
                         p->checkpoint_dir, (long long)resume);
@@ -423,7 +417,7 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
         rep->skipped = w.skipped;
         rep->first_loss = s.first_loss;
         rep->last_loss = s.last_loss;
-        rep->seconds = now_s() - s.t0;
+        rep->seconds = ember_now_s() - s.t0;
     }
     free(tok);
     free(lab);
