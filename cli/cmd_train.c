@@ -16,7 +16,7 @@
 
 static const char usage[] =
     "usage: ember train -m INIT.gguf -o OUT.gguf [options]\n"
-    "       ember train --write-data FILE [--held-out] [--count N] [--seed N]\n"
+    "       ember train --write-data FILE [--held-out] [--traces] [--count N] [--seed N]\n"
     "Trains a qwen3 model (F32, untied output, as many KV heads as query heads; e.g. from\n"
     "ember-genmodel --arch qwen3 --untied --n-head-kv N equal to --n-head) on\n"
     "chat-formatted examples; the loss is on the assistant's tokens only.\n"
@@ -38,7 +38,8 @@ static const char usage[] =
     "  --weight-decay X       AdamW weight decay (0.01)\n"
     "  -t, --threads N        CPU threads (all)\n"
     "  --write-data FILE      write problems as JSONL and exit (--held-out: the held-out split,\n"
-    "                         disjoint from all training data; --count N, default 500)\n";
+    "                         disjoint from all training data; --traces: with reasoning traces;\n"
+    "                         --count N, default 500)\n";
 
 static volatile int g_cancel;
 
@@ -88,7 +89,7 @@ int ember_cmd_train(int argc, char **argv) {
     ember_train_params p;
     ember_train_params_init(&p);
     const char *write_data = NULL;
-    bool held_out = false;
+    bool held_out = false, traces = false;
     long long count = 500;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -100,6 +101,8 @@ int ember_cmd_train(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--held-out")) {
             held_out = true, takes = false;
+        } else if (!strcmp(a, "--traces")) {
+            traces = true, takes = false;
         } else if (!strcmp(a, "-m") || !strcmp(a, "--model")) {
             ok = v, p.model = v;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) {
@@ -148,7 +151,7 @@ int ember_cmd_train(int argc, char **argv) {
     }
     ember_error err = {0};
     if (write_data) {
-        if (ember_arith_write_jsonl(write_data, p.seed, count, held_out, &err) != EMBER_OK) {
+        if (ember_arith_write_jsonl(write_data, p.seed, count, held_out, traces, &err) != EMBER_OK) {
             fprintf(stderr, "ember train: %s\n", err.message);
             return 1;
         }

@@ -8,6 +8,7 @@
 # Files written:
 #   glimmer-tiny.gguf + mmproj-glimmer-tiny.gguf   muse-glimmer, f32, projector muse-glimmer
 #   qwen3-tiny.gguf                                qwen3 (ChatML with <think>), f32
+#   qwen3-train-tiny.gguf                          qwen3, f32, untied output (ember train)
 #   qwen3vl-tiny.gguf + mmproj-qwen3vl-tiny.gguf   qwen3vl, f32, projector qwen3vl_merger
 cmake_minimum_required(VERSION 3.25)
 
@@ -63,5 +64,7 @@ ember_gen_model(TEXT glimmer-tiny.gguf MMPROJ mmproj-glimmer-tiny.gguf
   ARGS --arch muse-glimmer --seed 42)
 ember_gen_model(TEXT qwen3-tiny.gguf
   ARGS --arch qwen3 --seed 42)
+ember_gen_model(TEXT qwen3-train-tiny.gguf
+  ARGS --arch qwen3 --untied --n-head 4 --n-head-kv 4 --seed 43)
 ember_gen_model(TEXT qwen3vl-tiny.gguf MMPROJ mmproj-qwen3vl-tiny.gguf
   ARGS --arch qwen3vl --seed 42)

@@ -27,9 +27,11 @@ extern "C" {
 /* ---- the arithmetic task family ------------------------------------------------------ */
 
 /* Writes `count` problems as JSONL lines {"question", "answer", "expression"} — the held-out
- * split (disjoint from anything training generates) or the train split — drawn from `seed`. */
+ * split (disjoint from anything training generates) or the train split — drawn from `seed`.
+ * With `traces`, each line also has "reasoning": the step-by-step trace Thinking examples
+ * teach (the format `ember train --data` reads). */
 EMBER_API ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t count,
-                                               bool held_out, ember_error *err);
+                                               bool held_out, bool traces, ember_error *err);
 
 /* ---- training ------------------------------------------------------------------------- */
 

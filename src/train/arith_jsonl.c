@@ -10,7 +10,7 @@
 #include "train/arith.h"
 
 ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t count, bool held_out,
-                                     ember_error *err) {
+                                     bool traces, ember_error *err) {
     if (!path || count < 0) return ember_fail(err, EMBER_ERR_INVALID, "need a path and a count >= 0");
     FILE *f = fopen(path, "w");
     if (!f) return ember_fail(err, EMBER_ERR_IO, "%s: %s", path, strerror(errno));
@@ -25,6 +25,13 @@ ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t co
         snprintf(answer, sizeof answer, "%ld", arith_answer(&p));
         json_t *o = json_pack("{s:s,s:s,s:s}", "question", strbuf_str(&q), "answer", answer, "expression",
                               strbuf_str(&e));
+        if (o && traces) {
+            strbuf r = {0};
+            arith_reasoning(&p, &r);
+            json_object_set_new(o, "reasoning", json_string(strbuf_str(&r)));
+            json_object_set_new(o, "mode", json_string("thinking"));
+            strbuf_free(&r);
+        }
         char *line = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         ok = line && fprintf(f, "%s\n", line) > 0;
         free(line);

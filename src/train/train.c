@@ -403,7 +403,9 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
         }
     }
     if (net && (st == EMBER_OK || st == EMBER_ERR_CANCELLED)) {
-        if (p->checkpoint_dir && st == EMBER_ERR_CANCELLED) checkpoint(net, p, s.step, NULL);
+        /* the last checkpoint marks how far this run got (all the way: a rerun is refused) */
+        if (p->checkpoint_dir && (p->checkpoint_every <= 0 || s.step % p->checkpoint_every != 0))
+            checkpoint(net, p, s.step, NULL);
         const ember_status saved = qwen3_net_save(net, p->out, err);
         if (st == EMBER_ERR_CANCELLED) ember_fail(err, st, "training stopped at step %lld; %s holds the model so far",
                                                   (long long)s.step, p->out);

@@ -1,0 +1,165 @@
+/*
+ * test_arith.c — the arithmetic task family through its public face (ember_arith_write_jsonl):
+ * every answer is right by an independent evaluation of the expression, every line of every
+ * reasoning trace is a true statement and the trace ends in the answer, the held-out split
+ * shares no problem with the train split, and the phrasings vary.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ember.h"
+#include "test_support.h"
+
+/* Evaluates "47 + 385 - 12" / "5 + 23 * 17" with standard precedence. */
+static long evaluate(const char *expr) {
+    long terms[8], value;
+    char ops[8];
+    int n = 0;
+    const char *p = expr;
+    terms[0] = strtol(p, (char **)&p, 10);
+    while (*p) {
+        while (*p == ' ') p++;
+        const char op = *p++;
+        const long v = strtol(p, (char **)&p, 10);
+        if (op == '*') terms[n] *= v;
+        else ops[n] = op, terms[++n] = v;
+    }
+    value = terms[0];
+    for (int i = 1; i <= n; i++) value = ops[i - 1] == '+' ? value + terms[i] : value - terms[i];
+    return value;
+}
+
+/* Checks one trace line: "a+b=c", "a+b+1=c", "a*b=c", "a*b+k=c", "1a-b=c", "a-b-1=c", "1a-b-1=c"
+ * (digit columns); lines of other shapes (headers, restatements, "=N") are skipped. */
+static int check_column(const char *line) {
+    int a, b, k, c;
+    char tail;
+    if (sscanf(line, "%d+%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10 && b < 10) return a + b + k == c;
+    if (sscanf(line, "%d+%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10 && b < 10) return a + b == c;
+    if (sscanf(line, "%d*%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10) return a * b + k == c;
+    if (sscanf(line, "%d*%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10) return a * b == c;
+    if (sscanf(line, "%d-%d-1=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b - 1 == c && c >= 0;
+    if (sscanf(line, "%d-%d=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b == c && c >= 0;
+    return -1;
+}
+
+static json_t *load_lines(const char *path, size_t *n) {
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    json_t *arr = json_array();
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        json_t *o = json_loads(line, 0, NULL);
+        assert_non_null(o);
+        json_array_append_new(arr, o);
+    }
+    fclose(f);
+    *n = json_array_size(arr);
+    return arr;
+}
+
+static void test_answers_and_traces(void **state) {
+    (void)state;
+    const char *path = test_temp_file("", 0);
+    ember_error err = {0};
+    assert_int_equal(ember_arith_write_jsonl(path, 11, 400, false, true, &err), EMBER_OK);
+    size_t n;
+    json_t *arr = load_lines(path, &n);
+    assert_int_equal(n, 400);
+    int columns = 0, products = 0, negatives = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        const char *expr = json_string_value(json_object_get(o, "expression"));
+        const char *answer = json_string_value(json_object_get(o, "answer"));
+        const char *reasoning = json_string_value(json_object_get(o, "reasoning"));
+        assert_non_null(expr);
+        assert_non_null(reasoning);
+        const long v = evaluate(expr);
+        assert_int_equal(strtol(answer, NULL, 10), v);
+        negatives += v < 0;
+        products += strchr(expr, '*') != NULL;
+        char *copy = strdup(reasoning), *save = NULL, *last = NULL;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            const int ok = check_column(line);
+            if (ok == 0) fail_msg("false step \"%s\" in the trace of %s", line, expr);
+            columns += ok == 1;
+            last = line;
+        }
+        char want[64];
+        snprintf(want, sizeof want, "answer %ld", v);
+        assert_string_equal(last, want);
+        free(copy);
+    }
+    assert_true(columns > 2000);
+    assert_true(products > 100 && negatives > 20);
+    json_decref(arr);
+}
+
+static void test_splits_are_disjoint(void **state) {
+    (void)state;
+    const char *train = test_temp_file("", 0), *held = test_temp_file("", 1);
+    assert_int_equal(ember_arith_write_jsonl(train, 1, 4000, false, false, NULL), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(held, 1, 300, true, false, NULL), EMBER_OK);
+    size_t nt, nh;
+    json_t *t = load_lines(train, &nt), *h = load_lines(held, &nh);
+    json_t *seen = json_object();
+    for (size_t i = 0; i < nt; i++)
+        json_object_set_new(seen, json_string_value(json_object_get(json_array_get(t, i), "expression")), json_true());
+    for (size_t i = 0; i < nh; i++) {
+        const char *e = json_string_value(json_object_get(json_array_get(h, i), "expression"));
+        if (json_object_get(seen, e)) fail_msg("held-out problem %s is in the train split", e);
+    }
+    json_decref(seen), json_decref(t), json_decref(h);
+}
+
+static void test_phrasings_vary(void **state) {
+    (void)state;
+    const char *path = test_temp_file("", 0);
+    assert_int_equal(ember_arith_write_jsonl(path, 5, 300, false, false, NULL), EMBER_OK);
+    size_t n;
+    json_t *arr = load_lines(path, &n);
+    int times_sign = 0, star = 0, x = 0, words = 0, minus_sign = 0, forms = 0;
+    char firsts[64][16] = {{0}};
+    for (size_t i = 0; i < n; i++) {
+        const char *q = json_string_value(json_object_get(json_array_get(arr, i), "question"));
+        times_sign += strstr(q, "\xc3\x97") != NULL;
+        star += strstr(q, "*") != NULL;
+        x += strstr(q, " x ") != NULL;
+        words += strstr(q, "plus") || strstr(q, "minus") || strstr(q, "times");
+        minus_sign += strstr(q, "\xe2\x88\x92") != NULL;
+        char first[16] = "";
+        sscanf(q, "%15s", first);
+        int k = 0;
+        while (k < forms && strcmp(firsts[k], first) != 0) k++;
+        if (k == forms && forms < 64) snprintf(firsts[forms++], sizeof firsts[0], "%s", first);
+    }
+    assert_true(times_sign > 0 && star > 0 && x > 0 && words > 0 && minus_sign > 0);
+    assert_true(forms >= 10);
+    json_decref(arr);
+}
+
+static void test_bad_path(void **state) {
+    (void)state;
+    ember_error err = {0};
+    assert_int_equal(ember_arith_write_jsonl("/nonexistent/dir/x.jsonl", 1, 3, false, false, &err), EMBER_ERR_IO);
+    assert_non_null(strstr(err.message, "/nonexistent/dir/x.jsonl"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_answers_and_traces),
+        cmocka_unit_test(test_splits_are_disjoint),
+        cmocka_unit_test(test_phrasings_vary),
+        cmocka_unit_test(test_bad_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
