@@ -37,6 +37,16 @@ static const char usage[] =
     "  --warmup N             warm-up steps (100)\n"
     "  --weight-decay X       AdamW weight decay (0.01)\n"
     "  -t, --threads N        CPU threads (all)\n"
+    "thought compression (expert iteration), after supervised training:\n"
+    "  --expert-rounds N      rounds of: sample K traces per problem with Contemplating, keep\n"
+    "                         the shortest correct one, train on those, measure (-m is the start)\n"
+    "  --expert-dir DIR       round models, data, rounds.json and rounds.png go here\n"
+    "  --eval-data FILE       held-out JSONL measured after each round (Thinking)\n"
+    "  --eval-limit N         its first N questions\n"
+    "  --problems N           problems sampled per round (300)\n"
+    "  --samples K            traces per problem (4)\n"
+    "  --length-penalty X     weight of a trace's relative length (0.5)\n"
+    "  --temp X               sampling temperature of the traces (0.8)\n"
     "  --write-data FILE      write problems as JSONL and exit (--held-out: the held-out split,\n"
     "                         disjoint from all training data; --traces: with reasoning traces;\n"
     "                         --count N, default 500)\n";
@@ -67,6 +77,43 @@ static void progress(const ember_train_progress *pr, void *user) {
     fflush(stderr);
 }
 
+static void expert_line(const char *line, void *user) {
+    (void)user;
+    fprintf(stderr, "%s\n", line);
+}
+
+static int run_expert(const ember_expert_params *ep) {
+    ember_expert_round rounds[64];
+    int n = 0;
+    ember_error err = {0};
+    const ember_status st = ember_expert_iteration(ep, rounds, &n, &err);
+    printf("%-6s %9s %16s %12s %8s %8s %8s\n", "round", "accuracy", "95% CI", "reason/q", "sampled", "correct", "kept");
+    double x[64], acc[64], tok[64];
+    for (int i = 0; i < n; i++) {
+        const ember_expert_round *r = &rounds[i];
+        printf("%-6d %8.1f%% %7.1f-%5.1f%% %12.1f %8d %8d %8d\n", r->round, 100 * r->accuracy, 100 * r->ci_low,
+               100 * r->ci_high, r->reasoning_tokens, r->sampled, r->correct, r->kept);
+        x[i] = r->round, acc[i] = 100 * r->accuracy, tok[i] = r->reasoning_tokens;
+    }
+    if (n > 0) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/rounds.png", ep->dir);
+        ember_plot_series series[] = {{"held-out accuracy (%)", x, acc, NULL, n},
+                                      {"mean reasoning tokens", x, tok, NULL, n}};
+        ember_error perr = {0};
+        if (ember_plot_png(path, "thought compression by expert iteration", "round", "accuracy (%) / tokens", series, 2,
+                           &perr) == EMBER_OK)
+            fprintf(stderr, "wrote %s\n", path);
+        else
+            fprintf(stderr, "ember train: %s\n", perr.message);
+    }
+    if (st != EMBER_OK) {
+        fprintf(stderr, "ember train: %s\n", err.message);
+        return 1;
+    }
+    return 0;
+}
+
 static bool parse_long(const char *s, long long min, long long *out) {
     char *end = NULL;
     errno = 0;
@@ -90,6 +137,9 @@ int ember_cmd_train(int argc, char **argv) {
     ember_train_params_init(&p);
     const char *write_data = NULL;
     bool held_out = false, traces = false;
+    ember_expert_params ep;
+    ember_expert_params_init(&ep);
+    long long expert_rounds = 0;
     long long count = 500;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -137,6 +187,22 @@ int ember_cmd_train(int argc, char **argv) {
             ok = parse_float(v, &p.lr_min);
         } else if (!strcmp(a, "--weight-decay")) {
             ok = parse_float(v, &p.weight_decay);
+        } else if (!strcmp(a, "--expert-rounds")) {
+            ok = parse_long(v, 1, &expert_rounds) && expert_rounds < 64;
+        } else if (!strcmp(a, "--expert-dir")) {
+            ok = v, ep.dir = v;
+        } else if (!strcmp(a, "--eval-data")) {
+            ok = v, ep.held_out = v;
+        } else if (!strcmp(a, "--eval-limit")) {
+            ok = parse_long(v, 0, &n), ep.held_out_limit = (int)n;
+        } else if (!strcmp(a, "--problems")) {
+            ok = parse_long(v, 1, &n), ep.problems = (int)n;
+        } else if (!strcmp(a, "--samples")) {
+            ok = parse_long(v, 2, &n) && n <= 32, ep.samples = (int)n;
+        } else if (!strcmp(a, "--length-penalty")) {
+            ok = parse_float(v, &ep.length_penalty);
+        } else if (!strcmp(a, "--temp")) {
+            ok = parse_float(v, &ep.temperature);
         } else if (!strcmp(a, "--mix")) {
             ok = v && sscanf(v, "%d,%d,%d", &p.thinking_pct, &p.instant_pct, &p.tool_pct) == 3;
         } else {
@@ -157,6 +223,18 @@ int ember_cmd_train(int argc, char **argv) {
         }
         fprintf(stderr, "wrote %lld %s problems to %s\n", count, held_out ? "held-out" : "train", write_data);
         return 0;
+    }
+    if (expert_rounds > 0) {
+        if (!p.model || !ep.dir || !ep.held_out) {
+            fputs("ember train: --expert-rounds needs -m MODEL, --expert-dir DIR and --eval-data FILE\n", stderr);
+            return 2;
+        }
+        ep.model = p.model;
+        ep.rounds = (int)expert_rounds;
+        ep.threads = p.threads;
+        ep.seed = p.seed;
+        ep.progress = expert_line;
+        return run_expert(&ep);
     }
     if (!p.model || !p.out) {
         fputs("ember train: needs -m INIT.gguf and -o OUT.gguf (see --help)\n", stderr);

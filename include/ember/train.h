@@ -94,6 +94,51 @@ typedef struct ember_train_report {
 EMBER_API ember_status ember_train(const ember_train_params *params, ember_train_report *report,
                                    ember_error *err);
 
+/* ---- thought compression by expert iteration -------------------------------------------- */
+
+/* One round: sample K traces per train problem with Contemplating (K agents, no early stop),
+ * keep per problem the correct trace with the best score = 1 - length_penalty * tokens / the
+ * mean tokens of that problem's correct traces (so the shortest correct one), train on the kept
+ * traces, and measure the new model on held-out problems in Thinking mode. */
+typedef struct ember_expert_params {
+    const char *model;           /* the model to improve (F32 qwen3, as ember train writes) */
+    const char *dir;             /* round-N.gguf, round-N.jsonl and rounds.json go here */
+    int rounds;                  /* 3 */
+    int problems;                /* train problems sampled per round (300) */
+    int samples;                 /* traces per problem = Contemplating agents (4) */
+    float temperature;           /* sampling temperature of the traces (0.8) */
+    float length_penalty;        /* weight of a trace's relative length in its score (0.5) */
+    const char *held_out;        /* JSONL to measure each round on (e.g. from ember_arith_write_jsonl) */
+    int held_out_limit;          /* 0 = all */
+    int threads;
+    int parallel;                /* problems sampled at once (4) */
+    uint64_t seed;
+    ember_train_params train;    /* learning rate, ctx, batch … for each round's training
+                                    (model, out, data and examples are set per round) */
+    void (*progress)(const char *line, void *user); /* one line per stage; may be NULL */
+    void *user;
+} ember_expert_params;
+
+EMBER_API void ember_expert_params_init(ember_expert_params *params);
+
+typedef struct ember_expert_round {
+    int round;                   /* 0 = the starting model */
+    double accuracy;             /* held-out, Thinking */
+    double ci_low, ci_high;
+    double reasoning_tokens;     /* mean per held-out question */
+    int sampled;                 /* traces sampled this round */
+    int correct;                 /* of which correct */
+    int kept;                    /* traces trained on */
+    double kept_tokens;          /* mean reasoning tokens of the kept traces (estimated) */
+    double sampled_tokens;       /* mean reasoning tokens of all sampled traces */
+    double seconds;
+} ember_expert_round;
+
+/* Runs the rounds; rounds[0..params->rounds] are filled (round 0 measures the starting model);
+ * *n_rounds says how many finished. Writes dir/rounds.json after every round. */
+EMBER_API ember_status ember_expert_iteration(const ember_expert_params *params, ember_expert_round *rounds,
+                                              int *n_rounds, ember_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -79,8 +79,10 @@ static char *final_part(const char *reasoning, const char *answer) {
     return strbuf_take(&sb);
 }
 
-static ember_status plain_example(const char *question, const char *reasoning, const char *answer,
-                                  train_example *ex, ember_error *err) {
+/* `approach`: a Contemplating agent's branch line ("Approach: …", fed by the run, not written
+ * by the model), shown between the prompt and the reasoning; NULL for none. */
+static ember_status plain_example(const char *question, const char *approach, const char *reasoning,
+                                  const char *answer, train_example *ex, ember_error *err) {
     ember_chat *chat = ember_chat_create();
     char *prompt = NULL;
     ember_status st = chat ? ember_chat_add(chat, EMBER_ROLE_USER, question, err)
@@ -89,7 +91,13 @@ static ember_status plain_example(const char *question, const char *reasoning, c
         st = render(chat, reasoning ? EMBER_OPEN_REASONING : EMBER_OPEN_ANSWER, NULL, &prompt, err);
     ember_chat_destroy(chat);
     if (st != EMBER_OK) return st;
-    if (!add(ex, prompt, false) || !add(ex, final_part(reasoning, answer), true)) {
+    bool ok = add(ex, prompt, false);
+    if (ok && approach && reasoning) {
+        strbuf line = {0};
+        strbuf_printf(&line, "Approach: %s\n", approach);
+        ok = add(ex, strbuf_take(&line), false);
+    }
+    if (!ok || !add(ex, final_part(reasoning, answer), true)) {
         train_example_free(ex);
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
@@ -175,7 +183,7 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
                           arith_mix(variant) % 2 == 0, ex, err);
     } else {
         if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, &reasoning);
-        st = plain_example(strbuf_str(&question), style == TRAIN_STYLE_THINKING ? strbuf_str(&reasoning) : NULL,
+        st = plain_example(strbuf_str(&question), NULL, style == TRAIN_STYLE_THINKING ? strbuf_str(&reasoning) : NULL,
                            strbuf_str(&answer), ex, err);
     }
     strbuf_free(&question);
@@ -196,5 +204,6 @@ ember_status train_example_json(const json_t *obj, train_example *ex, ember_erro
     if (mode && strcmp(mode, "instant") == 0) reasoning = NULL;
     else if (mode && strcmp(mode, "thinking") != 0)
         return ember_fail(err, EMBER_ERR_FORMAT, "unknown \"mode\" \"%s\" (instant or thinking)", mode);
-    return plain_example(question, reasoning, answer, ex, err);
+    const char *approach = json_string_value(json_object_get(obj, "approach"));
+    return plain_example(question, approach, reasoning, answer, ex, err);
 }

@@ -44,7 +44,8 @@ void train_kit_free(train_kit *kit);
 
 ember_status train_example_arith(const train_kit *kit, const arith_problem *p, uint64_t variant,
                                  train_style style, train_example *ex, ember_error *err);
-/* {"question", "reasoning"?, "answer", "mode"?: "thinking"|"instant"} */
+/* {"question", "reasoning"?, "answer", "mode"?: "thinking"|"instant", "approach"?: a
+ * Contemplating agent's approach hint, shown as the run shows it (not trained)} */
 ember_status train_example_json(const json_t *obj, train_example *ex, ember_error *err);
 void train_example_free(train_example *ex);
 
