@@ -98,7 +98,7 @@ int gm_build_qwen3(const struct gm_opts *o, struct gm_writer *w) {
     gm_writer_arch_u32(w, "attention.key_length", (uint32_t)hd);
     gm_writer_arch_u32(w, "attention.value_length", (uint32_t)hd);
     gm_writer_arch_f32(w, "attention.layer_norm_rms_epsilon", 1e-6f);
-    gm_writer_arch_f32(w, "rope.freq_base", 1000000.0f);
+    gm_writer_arch_f32(w, "rope.freq_base", o->rope_base > 0 ? o->rope_base : 1000000.0f);
     if (vl) {
         /* IMROPE sections over head_dim/2 rotary pairs: time, height, width (24/20/20 of 64
          * in the real 128-wide heads), scaled to this head size */

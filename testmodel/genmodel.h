@@ -50,6 +50,7 @@ struct gm_opts {
     int v_grid;           /* vision: position-embedding grid side (nominal image = grid*patch*2) */
     int n_threads;        /* worker threads for weight generation; 0 = online CPUs */
     bool untied;          /* qwen3: write output.weight instead of tying it to token_embd */
+    float rope_base;      /* qwen3: RoPE frequency base; 0 = Qwen3's 1e6 */
 };
 
 /* Name of an architecture as written in general.architecture. */

@@ -27,8 +27,8 @@ static void gm_usage(FILE *out) {
         "  --n-vocab N         total vocabulary incl. 256 bytes and specials (512)\n"
         "  --type f32|f16|q8_0 weight matrices (f32); norms stay f32, projector f32 or f16\n"
         "  --seed N            random seed (42); same seed + options = identical files\n"
-        "  --untied            qwen3: a separate output.weight (training needs it: libllama's\n"
-        "                      optimizer does not train token_embd)\n"
+        "  --untied            qwen3: a separate output.weight (ember train needs it)\n"
+        "  --rope-base X       qwen3: RoPE frequency base (Qwen3's 1e6)\n"
         "  --name TEXT         general.name\n"
         "  --v-embd N --v-layer N --v-head N --v-ff N   vision sizes (64, 2, 4, 128)\n"
         "  --patch-size N      vision patch side (8)\n"
@@ -129,6 +129,13 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--untied")) {
             o.untied = true;
             continue;
+        } else if (!strcmp(a, "--rope-base") && v) {
+            char *end = NULL;
+            o.rope_base = strtof(v, &end);
+            if (*end || end == v || !(o.rope_base > 1.0f)) {
+                fprintf(stderr, "genmodel: --rope-base needs a number above 1, got '%s'\n", v);
+                return 2;
+            }
         } else if (!strcmp(a, "--arch") && v) {
             if (!strcmp(v, "muse-glimmer")) {
                 o.arch = GM_ARCH_GLIMMER;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Measures ember-nano on held-out problems with `ember eval`: the numbers and plots in the
+# README's ember-nano section.
+#   scripts/eval-nano.sh [MODEL] [OUT_DIR]   (defaults: models/ember-nano.gguf, build/nano-eval)
+# LIMIT=N questions (default 200), THREADS=N.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+model=${1:-models/ember-nano.gguf}
+out=${2:-build/nano-eval}
+limit=${LIMIT:-200}
+threads=${THREADS:-2}
+E=build/release/cli/ember
+[ -x "$E" ] || { scripts/install-deps.sh; scripts/llama-cpp.sh libs >/dev/null;
+                 cmake --preset release >/dev/null; cmake --build --preset release -j "$(nproc)"; }
+export OMP_WAIT_POLICY=passive
+mkdir -p "$out"
+data=$out/held-out.jsonl
+"$E" train --write-data "$data" --held-out --count "$limit" --seed 1
+common=(-m "$model" --data "$data" --limit "$limit" -t "$threads" -c 16384 --max-tokens 400 --parallel 4)
+
+echo "== modes and think budgets (accuracy vs reasoning tokens)"
+"$E" eval "${common[@]}" --modes instant,thinking --budgets 16,32,64,0 \
+  --json "$out/modes.json" --plot "$out/modes.png" --title "ember-nano: accuracy vs reasoning tokens"
+echo "== the calculator tool"
+"$E" eval "${common[@]}" --mode thinking --tools calculator --json "$out/tools.json"
+echo "== Contemplating: agents, early stop on and off"
+"$E" eval "${common[@]}" --modes contemplating --agents-list 2,4,8 --early-stop-both \
+  --json "$out/agents.json" --plot "$out/agents.png" --title "ember-nano: accuracy vs Contemplating agents"
