@@ -7,10 +7,32 @@
 #include "model_arg.h"
 #include "options.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The built web app beside this binary (the build tree's cli/web/, or an installed
+ * PREFIX/share/ember/web/), written into dir; false when there is none. */
+static bool find_web_app(char *dir, size_t size) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return false;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return false;
+    *slash = '\0';
+    static const char *const candidates[] = {"%s/web", "%s/../share/ember/web"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char index[PATH_MAX + 64];
+        snprintf(dir, size, candidates[i], exe);
+        snprintf(index, sizeof index, "%s/index.html", dir);
+        if (access(index, R_OK) == 0) return true;
+    }
+    return false;
+}
 
 static const char usage[] =
     "usage: ember serve -m MODEL [options]\n"
@@ -32,7 +54,9 @@ static const char usage[] =
     "      --max-tokens N      token limit of requests that set none (default: a share of the context)\n"
     "      --max-body BYTES    largest request body (default 8 MiB)\n"
     "      --model-id ID       the model's id in the API (default: the file name)\n"
-    "      --web DIR           serve the web app in DIR at / (e.g. the repository's web/)\n"
+    "      --web DIR           serve the web app in DIR at / (default: the built app installed beside\n"
+    "                          this binary, web/ or ../share/ember/web/, when there is one)\n"
+    "      --no-web            serve the API only\n"
     "      --tools LIST        tools the server runs itself: calculator,python,web_fetch,web_search,\n"
     "                          SERVER.TOOL (MCP), mcp, all (default: none)\n"
     "      --mcp-config FILE   MCP servers ({\"mcpServers\": {…}})\n"
@@ -48,6 +72,8 @@ int ember_cmd_serve(int argc, char **argv) {
     const char *model_arg = NULL, *mmproj_arg = NULL, *tools_list = NULL;
     static const char *engines[16];
     int n_engines = 0;
+    static char web_dir[PATH_MAX];
+    bool no_web = false;
     ember_tools_options tools_opts;
     ember_tools_options_init(&tools_opts);
     for (int i = 1; i < argc; i++) {
@@ -57,6 +83,7 @@ int ember_cmd_serve(int argc, char **argv) {
             return 0;
         }
         if (strcmp(a, "--log") == 0) { p.log_requests = true; continue; }
+        if (strcmp(a, "--no-web") == 0) { no_web = true; continue; }
         if (strcmp(a, "--verbose") == 0) { p.engine.verbose = true; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, "ember serve: unknown option or missing value '%s'\n%s", a, usage);
@@ -115,6 +142,8 @@ int ember_cmd_serve(int argc, char **argv) {
         }
         p.engine.mmproj_path = mmproj_arg ? mmproj_arg : mmproj[0] ? mmproj : NULL;
     }
+    if (no_web) p.web_dir = NULL;
+    else if (!p.web_dir && find_web_app(web_dir, sizeof web_dir)) p.web_dir = web_dir;
 
     /* Signals are taken by sigwait below; every thread the server starts inherits the mask. */
     sigset_t stop;
@@ -143,8 +172,9 @@ int ember_cmd_serve(int argc, char **argv) {
     }
     const char *host = p.host ? p.host : "127.0.0.1";
     bool v6 = strchr(host, ':') != NULL;
-    printf("ember serve: listening on http://%s%s%s:%d (model %s)\n", v6 ? "[" : "", host, v6 ? "]" : "",
-           ember_server_port(server), p.model_id ? p.model_id : strrchr(model, '/') ? strrchr(model, '/') + 1 : model);
+    printf("ember serve: listening on http://%s%s%s:%d (model %s)%s\n", v6 ? "[" : "", host, v6 ? "]" : "",
+           ember_server_port(server), p.model_id ? p.model_id : strrchr(model, '/') ? strrchr(model, '/') + 1 : model,
+           p.web_dir ? "; the web app is at /" : "");
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

@@ -48,16 +48,37 @@ if ((${#pull_missing[@]})); then
       DEBIAN_FRONTEND=noninteractive "${pull_sudo[@]}" apt-get install -y -q --no-install-recommends "${pull_missing[@]}"; }
 fi
 
-# ember serve's tests drive the server with the official `openai` npm client (package.json and
-# package-lock.json at the repository root). Idempotent and offline-safe: npm ci runs only when
-# node_modules is missing or older than the lock file; without it the Node tests are skipped.
+# npm packages (package.json and package-lock.json at the repository root, pinned): the web
+# app's libraries and its bundler (esbuild, run by the CMake build), the official `openai`
+# client that drives ember serve's tests, and playwright-core that drives Chromium in the web
+# app's tests. Idempotent: npm ci runs only when node_modules is missing a package or is older
+# than the lock file; without it the web app is not built and the Node tests are skipped.
 serve_root="$(cd "$(dirname "$0")/.." && pwd)"
 if command -v npm >/dev/null 2>&1 && [ -f "$serve_root/package-lock.json" ]; then
-  if [ ! -f "$serve_root/node_modules/openai/package.json" ] ||
-     [ "$serve_root/package-lock.json" -nt "$serve_root/node_modules/.package-lock.json" ]; then
+  stale=0
+  for pkg in openai esbuild playwright-core marked dompurify highlight.js katex; do
+    [ -f "$serve_root/node_modules/$pkg/package.json" ] || stale=1
+  done
+  [ "$serve_root/package-lock.json" -nt "$serve_root/node_modules/.package-lock.json" ] && stale=1
+  if ((stale)); then
     (cd "$serve_root" && npm ci --no-audit --no-fund --loglevel=error) ||
-      echo "install-deps: npm ci failed; the Node tests of ember serve will be skipped" >&2
+      echo "install-deps: npm ci failed; the web app will not be built and the Node tests will be skipped" >&2
   fi
+fi
+
+# The web app's browser tests: Debian's Chromium, driven headless by playwright-core.
+web_packages=(chromium)
+web_missing=()
+for p in "${web_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || web_missing+=("$p")
+done
+if ((${#web_missing[@]})); then
+  echo "install-deps: installing ${web_missing[*]}" >&2
+  web_sudo=()
+  [ "$(id -u)" -eq 0 ] || web_sudo=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${web_sudo[@]}" apt-get install -y -q --no-install-recommends "${web_missing[@]}" ||
+    { "${web_sudo[@]}" apt-get update -q &&
+      DEBIAN_FRONTEND=noninteractive "${web_sudo[@]}" apt-get install -y -q --no-install-recommends "${web_missing[@]}"; }
 fi
 
 # src/vision: image decoders (libpng is above): JPEG, WebP (with libwebpdemux), GIF.

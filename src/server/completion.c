@@ -17,6 +17,8 @@
  * Ownership: the job belongs to its connection (srv_conn.job) and, while streaming, also to
  * the libmicrohttpd response; the last of the two to let go frees it.
  */
+#include "server/artifacts.h"
+#include "server/media.h"
 #include "server/server.h"
 
 #include <pthread.h>
@@ -72,7 +74,13 @@ struct srv_job {
     bool seen_done;
     bool completed;               /* job_complete ran */
     bool cancelled_by_client;
+    double t_reasoning_first, t_reasoning_last;  /* the main reasoning's first and last delta */
     char *conversation_id;        /* stored here after the run */
+    char owner[160];              /* the connection's, for storing after it ended */
+    bool stored;                  /* the exchange was stored (or storing was not asked for) */
+    int64_t user_message_id, message_id;  /* the stored messages */
+    json_t *agent_text;           /* per agent: {"reasoning", "answer"} as streamed, kept with
+                                     the conversation so its cards stay readable */
     /* streaming */
     strbuf out;                  /* SSE bytes not yet handed to libmicrohttpd */
     bool stream_end;              /* [DONE] is in out */
@@ -150,6 +158,8 @@ static srv_job *job_create(srv_conn *c) {
     return job;
 }
 
+static void store_exchange(srv_job *job);
+
 /* Joins the run (cancelling it first when asked), frees its slot, records its numbers. */
 static void job_end_run(srv_job *job, bool cancel) {
     if (job->run_over) return;
@@ -163,6 +173,8 @@ static void job_end_run(srv_job *job, bool cancel) {
     }
     if (job->admitted) srv_gate_leave(&s->gate, job->seqs, job->cells);
     job->admitted = false;
+    /* a turn the client stopped keeps what it had received, marked stopped */
+    if (cancel && job->cancelled_by_client && (job->answer.len || job->reasoning.len)) store_exchange(job);
     if (job->result) {
         const ember_usage *u = ember_result_usage(job->result);
         srv_metrics_tokens(&s->metrics, u->prompt_tokens, u->reasoning_tokens, u->answer_tokens);
@@ -198,6 +210,7 @@ static void job_release(srv_job *job) {
     strbuf_free(&job->hold);
     strbuf_free(&job->out);
     json_decref(job->calls);
+    json_decref(job->agent_text);
     free(job->error);
     free(job->conversation_id);
     pthread_mutex_destroy(&job->mu);
@@ -305,8 +318,13 @@ static const char *tool_short_name(const char *name) {
 
 /* A generated tool message → OpenAI tool_calls (appended to job->calls, streamed). Calls to
  * the server's own tools are run by the run itself: they stream as ember events instead. */
+static bool has_images(const srv_request *req);
+
 static void tool_call(srv_job *job, const char *recipient, const char *body) {
-    if (job->srv->tools && recipient && ember_tools_is_enabled(job->srv->tools, recipient)) {
+    /* the run's own zoom (offered with images when reasoning) is no client call either */
+    bool zoom = recipient && strcmp(tool_short_name(recipient), "zoom") == 0 && has_images(&job->req) &&
+                job->req.mode != EMBER_MODE_INSTANT;
+    if (zoom || (job->srv->tools && recipient && ember_tools_is_enabled(job->srv->tools, recipient))) {
         if (job->req.stream && job->req.ember_events)
             sse_ember(job, json_pack("{s:s, s:s, s:o}", "type", "tool.call", "name", recipient,
                                      "arguments", srv_json_text(body ? body : "", body ? strlen(body) : 0)));
@@ -357,12 +375,28 @@ static const char *channel_name(ember_channel ch) {
     return ch == EMBER_CHANNEL_REASONING ? "reasoning" : ch == EMBER_CHANNEL_TOOL ? "tool" : "answer";
 }
 
+static void agent_text_add(srv_job *job, int agent, ember_channel channel, const char *text) {
+    if (agent < 0 || agent > 64 || channel == EMBER_CHANNEL_TOOL) return;
+    if (!job->agent_text) job->agent_text = json_array();
+    while (json_array_size(job->agent_text) <= (size_t)agent)
+        if (json_array_append_new(job->agent_text, json_pack("{s:s, s:s}", "reasoning", "", "answer", "")) != 0) return;
+    json_t *a = json_array_get(job->agent_text, (size_t)agent);
+    const char *key = channel == EMBER_CHANNEL_REASONING ? "reasoning" : "answer";
+    strbuf joined = {0};
+    strbuf_puts(&joined, json_string_value(json_object_get(a, key)));
+    strbuf_puts(&joined, text);
+    json_object_set_new(a, key, srv_json_text(strbuf_str(&joined), joined.len));
+    strbuf_free(&joined);
+}
+
 static void consume_item(srv_job *job, srv_item *it) {
     const char *text = it->text ? it->text : "";
     bool stream = job->req.stream;
     switch (it->type) {
     case EMBER_EVENT_REASONING_DELTA:
         note_delta(job);
+        job->t_reasoning_last = ember_now_s();
+        if (job->t_reasoning_first == 0) job->t_reasoning_first = job->t_reasoning_last;
         strbuf_puts(&job->reasoning, text);
         if (stream) sse_delta(job, json_pack("{s:o}", "reasoning_content", srv_json_text(text, strlen(text))), NULL);
         break;
@@ -390,6 +424,7 @@ static void consume_item(srv_job *job, srv_item *it) {
         break;
     case EMBER_EVENT_AGENT_DELTA:
         if (job->t_first == 0) job->t_first = ember_now_s();
+        agent_text_add(job, it->agent, it->channel, text);
         if (stream && job->req.ember_events)
             sse_ember(job, json_pack("{s:s, s:i, s:s, s:o}", "type", "agent.delta", "agent", it->agent,
                                      "channel", channel_name(it->channel), "text", srv_json_text(text, strlen(text))));
@@ -445,15 +480,35 @@ static json_t *ember_json(srv_job *job) {
     char *text = job->result ? ember_result_json(job->result) : NULL;
     json_t *r = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
-    static const char *const keys[] = {"mode", "timings", "agents", "vote", "think_budget_reached"};
+    static const char *const keys[] = {"mode", "timings", "agents", "vote", "think_budget_reached", "usage",
+                                       "zooms", "boxes"};
     for (size_t i = 0; r && i < sizeof keys / sizeof keys[0]; i++) {
         json_t *v = json_object_get(r, keys[i]);
         if (v) json_object_set(out, keys[i], v);
     }
+    /* the server's own tools: their calls with outputs */
+    if (job->srv->tools && json_object_get(r, "tool_calls")) json_object_set(out, "tools", json_object_get(r, "tool_calls"));
+    /* each agent's streamed reasoning beside its result */
+    size_t ai;
+    json_t *agent;
+    json_array_foreach(json_object_get(out, "agents"), ai, agent) {
+        json_t *t = json_array_get(job->agent_text, ai);
+        if (t) json_object_set(agent, "reasoning", json_object_get(t, "reasoning"));
+    }
     json_t *saved = json_object_get(json_object_get(r, "usage"), "tokens_saved");
     if (saved) json_object_set(out, "tokens_saved", saved);
     json_decref(r);
+    if (job->req.artifacts) {
+        json_t *artifacts = srv_artifacts_extract(strbuf_str(&job->answer), job->answer.len);
+        if (json_array_size(artifacts)) json_object_set_new(out, "artifacts", artifacts);
+        else json_decref(artifacts);
+    }
+    if (job->cancelled_by_client) json_object_set_new(out, "stopped", json_true());
+    if (job->t_reasoning_first > 0)
+        json_object_set_new(out, "reasoning_ms", json_real((job->t_reasoning_last - job->t_reasoning_first) * 1e3));
     if (job->conversation_id) json_object_set_new(out, "conversation_id", json_string(job->conversation_id));
+    if (job->message_id) json_object_set_new(out, "message_id", json_integer(job->message_id));
+    if (job->user_message_id) json_object_set_new(out, "user_message_id", json_integer(job->user_message_id));
     return out;
 }
 
@@ -496,15 +551,17 @@ static bool failed_early(srv_job *job, srv_error *err) {
     return true;
 }
 
-/* Keeps the exchange in the conversation asked for (or a new one with ember.store). */
+/* Keeps the exchange in the conversation asked for (or a new one with ember.store): the
+ * request's last message (unless it is a stored one answered again) and the answer, after
+ * ember.parent_id or the conversation's head. Once per job. */
 static void store_exchange(srv_job *job) {
     ember_server *s = job->srv;
-    srv_conn *c = job->conn;
-    if (!c || (!job->req.store && !job->req.conversation_id)) return;
+    if (job->stored || (!job->req.store && !job->req.conversation_id)) return;
+    job->stored = true;
+    const srv_message *last = &job->req.messages[job->req.n_messages - 1];
     if (job->req.conversation_id) {
         job->conversation_id = strdup(job->req.conversation_id);
     } else {
-        const srv_message *last = &job->req.messages[job->req.n_messages - 1];
         char title[64];
         size_t n = strlen(last->content);
         if (n > 60) {
@@ -515,21 +572,31 @@ static void store_exchange(srv_job *job) {
         for (char *p = title; *p; p++)
             if (*p == '\n' || *p == '\r' || *p == '\t') *p = ' ';
         json_t *conv = NULL;
-        srv_store_conv_create(s->store, c->owner, title[0] ? title : "New conversation", true, &conv);
+        srv_store_conv_create(s->store, job->owner, title[0] ? title : "New conversation", true, &conv);
         const char *id = json_string_value(json_object_get(conv, "id"));
         job->conversation_id = id ? strdup(id) : NULL;
         json_decref(conv);
     }
     if (!job->conversation_id) return;
-    const srv_message *last = &job->req.messages[job->req.n_messages - 1];
-    /* Queued when the database is away: the answer was given, its record must not be lost. */
-    srv_store_conv_append(s->store, c->owner, job->conversation_id, last->role == EMBER_ROLE_TOOL ? "tool" : "user",
-                          last->content, NULL, NULL, true);
+    /* Queued when the database is away: the answer was given, its record must not be lost
+     * (a queued write has no id yet: the answer then follows the head, the question) */
+    int64_t parent = job->req.parent_id > 0 ? job->req.parent_id : job->req.parent_id < 0 ? SRV_STORE_ROOT : SRV_STORE_HEAD;
+    if (!job->req.regenerate) {
+        json_t *images = srv_message_images_json(last);
+        json_t *extra = images ? json_pack("{s:o}", "images", images) : NULL;
+        srv_store_status st = srv_store_conv_append_after(s->store, job->owner, job->conversation_id, parent,
+                                                          last->role == EMBER_ROLE_TOOL ? "tool" : "user", last->content,
+                                                          NULL, extra, true, &job->user_message_id);
+        json_decref(extra);
+        if (st != SRV_STORE_OK) return;
+        parent = job->user_message_id ? job->user_message_id : SRV_STORE_HEAD;
+    }
     json_t *ember = ember_json(job);
     json_object_del(ember, "conversation_id");
+    json_object_del(ember, "user_message_id");
     if (json_array_size(job->calls)) json_object_set(ember, "tool_calls", job->calls);
-    srv_store_conv_append(s->store, c->owner, job->conversation_id, "assistant", strbuf_str(&job->answer),
-                          strbuf_str(&job->reasoning), ember, true);
+    srv_store_conv_append_after(s->store, job->owner, job->conversation_id, parent, "assistant", strbuf_str(&job->answer),
+                                strbuf_str(&job->reasoning), ember, true, &job->message_id);
     json_decref(ember);
 }
 
@@ -729,6 +796,7 @@ static void run_params(srv_job *job, ember_run_params *rp) {
         rp->sampling.seed = (uint32_t)time(NULL);
     rp->sampling.grammar = r->grammar;
     rp->sampling.ignore_eos = r->ignore_eos;
+    rp->agent_grammar = r->agent_grammar;
     if (r->agents) rp->agents = r->agents;
     rp->early_stop = r->early_stop;
     if (r->consensus > 0) rp->consensus = r->consensus;
@@ -763,14 +831,23 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
     srv_job *job = job_create(c);
     if (!job) return srv_respond_errorf(c, 500, "server_error", NULL, "out of memory");
     c->job = job;
+    snprintf(job->owner, sizeof job->owner, "%s", c->owner);
     if (!srv_request_parse(strbuf_str(&c->body), c->body.len, &limits, &job->req, &err))
         return srv_respond_error(c, &err);
+    if (job->req.artifacts && !srv_artifacts_add_prompt(&job->req))
+        return srv_respond_errorf(c, 500, "server_error", NULL, "out of memory");
     srv_store_status known = job->req.conversation_id
                                  ? srv_store_conv_exists(s->store, c->owner, job->req.conversation_id)
                                  : SRV_STORE_OK;
     if (known == SRV_STORE_NOT_FOUND)
         return srv_respond_errorf(c, 404, "invalid_request_error", "conversation_not_found",
                                   "no conversation '%.64s'", job->req.conversation_id);
+    if (known == SRV_STORE_OK && job->req.parent_id > 0)
+        known = srv_store_conv_has_message(s->store, c->owner, job->req.conversation_id, job->req.parent_id);
+    if (known == SRV_STORE_NOT_FOUND)
+        return srv_respond_errorf(c, 404, "invalid_request_error", "message_not_found",
+                                  "no message %lld in conversation '%.64s'", (long long)job->req.parent_id,
+                                  job->req.conversation_id);
     if (known != SRV_STORE_OK) return srv_respond_store_error(c, known);
     if (has_images(&job->req) && !ember_engine_has_vision(s->engine))
         return srv_respond_errorf(c, 400, "invalid_request_error", "unsupported_content",

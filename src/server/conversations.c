@@ -1,11 +1,18 @@
 /*
  * conversations.c — the conversations of the caller's key, for a web app:
- *   GET    /v1/conversations         list (newest first)
+ *   GET    /v1/conversations         list (newest first); ?q=TEXT keeps those whose title or a
+ *                                     message contains TEXT
  *   POST   /v1/conversations         create {"title"?}
- *   GET    /v1/conversations/ID      one, with its messages (reasoning and ember results)
- *   PATCH  /v1/conversations/ID      rename {"title"}  (POST works too)
+ *   GET    /v1/conversations/ID      one, with the messages of the branch it shows (reasoning,
+ *                                     ember results, ids, parents and siblings)
+ *   PATCH  /v1/conversations/ID      rename {"title"} and/or show a branch {"head_id": MESSAGE}
+ *                                     (POST works too)
  *   DELETE /v1/conversations/ID      delete
- * Chat completions add to them with "ember": {"conversation_id": ID} or {"store": true}.
+ * Chat completions add to them with "ember": {"conversation_id": ID} or {"store": true};
+ * {"parent_id": MESSAGE} makes the turn follow that stored message instead of the head (0: a
+ * first message), a branch — an edited message; with "regenerate": true the request's last
+ * message is that stored message itself and only the new answer is stored (a sibling of the
+ * earlier answers).
  * Another key's conversation does not exist (404).
  */
 #include "server/server.h"
@@ -48,8 +55,10 @@ enum MHD_Result srv_handle_conversations(srv_conn *c, const char *method, const 
     json_t *root;
     if (!id) {
         if (strcmp(method, "GET") == 0) {
+            const char *q = MHD_lookup_connection_value(c->connection, MHD_GET_ARGUMENT_KIND, "q");
+            if (q && (!q[0] || strlen(q) > 200)) q = NULL;
             json_t *list;
-            srv_store_status st = srv_store_conv_list(store, c->owner, &list);
+            srv_store_status st = srv_store_conv_search(store, c->owner, q, &list);
             return st == SRV_STORE_OK ? srv_respond_json(c, 200, list) : failed(c, st, "");
         }
         if (strcmp(method, "POST") == 0) {
@@ -70,13 +79,27 @@ enum MHD_Result srv_handle_conversations(srv_conn *c, const char *method, const 
         return st == SRV_STORE_OK ? srv_respond_json(c, 200, conv) : failed(c, st, id);
     }
     if (strcmp(method, "PATCH") == 0 || strcmp(method, "POST") == 0) {
-        if (!body_title(c, true, &title, &root)) {
+        if (!body_title(c, false, &title, &root)) {
             json_decref(root);
             return c->answered ? MHD_YES : MHD_NO;
         }
-        json_t *conv;
-        srv_store_status st = srv_store_conv_rename(store, c->owner, id, title, &conv);
+        json_t *head = json_object_get(root, "head_id");
+        long long head_id = json_is_integer(head) ? (long long)json_integer_value(head) : 0;
+        if ((!title && !head) || (head && head_id < 1)) {
+            json_decref(root);
+            return srv_respond_errorf(c, 400, "invalid_request_error", NULL,
+                                      "give a title (a string of 1-200 bytes) and/or a head_id (a message id)");
+        }
+        json_t *conv = NULL;
+        srv_store_status st = title ? srv_store_conv_rename(store, c->owner, id, title, &conv) : SRV_STORE_OK;
         json_decref(root);
+        if (st == SRV_STORE_OK && head) {
+            json_decref(conv);
+            st = srv_store_conv_set_head(store, c->owner, id, (int64_t)head_id, &conv);
+            if (st == SRV_STORE_NOT_FOUND && srv_store_conv_exists(store, c->owner, id) == SRV_STORE_OK)
+                return srv_respond_errorf(c, 404, "invalid_request_error", "message_not_found",
+                                          "no message %lld in this conversation", head_id);
+        }
         return st == SRV_STORE_OK ? srv_respond_json(c, 200, conv) : failed(c, st, id);
     }
     if (strcmp(method, "DELETE") == 0) {

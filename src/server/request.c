@@ -404,12 +404,29 @@ static bool parse_ember(json_t *ember, const srv_request_limits *limits, srv_req
         free(req->grammar);
         req->grammar = dup_str(grammar);
     }
+    json_t *agent_grammar = json_object_get(ember, "agent_grammar");
+    if (agent_grammar && !json_is_null(agent_grammar)) {
+        if (!json_is_string(agent_grammar) || json_string_length(agent_grammar) == 0 ||
+            json_string_length(agent_grammar) > (1u << 20))
+            return invalid(err, "ember.agent_grammar", "%s must be a GBNF text of at most 1 MiB", "ember.agent_grammar");
+        req->agent_grammar = dup_str(agent_grammar);
+    }
     json_t *conv = json_object_get(ember, "conversation_id");
     if (conv && !json_is_null(conv)) {
         if (!json_is_string(conv) || json_string_length(conv) == 0 || json_string_length(conv) > 64)
             return invalid(err, "ember.conversation_id", "%s must be a conversation id", "ember.conversation_id");
         req->conversation_id = dup_str(conv);
     }
+    bool has_parent;
+    if (!get_int(ember, "parent_id", "ember.parent_id", 0, INT64_MAX, &v, &has_parent, err)) return false;
+    if (has_parent) req->parent_id = v ? (int64_t)v : -1;
+    if (!get_bool(ember, "regenerate", "ember.regenerate", &req->regenerate, err)) return false;
+    if (req->regenerate && req->parent_id <= 0)
+        return invalid(err, "ember.regenerate", "%s needs ember.parent_id (the stored message to answer again)",
+                       "ember.regenerate");
+    if ((req->parent_id || req->regenerate) && !req->conversation_id)
+        return invalid(err, "ember.parent_id", "%s needs ember.conversation_id", "ember.parent_id");
+    if (!get_bool(ember, "artifacts", "ember.artifacts", &req->artifacts, err)) return false;
     return get_bool(ember, "store", "ember.store", &req->store, err);
 }
 
@@ -554,6 +571,7 @@ void srv_request_free(srv_request *req) {
     for (int i = 0; i < req->n_stop; i++) free(req->stop[i]);
     free(req->stop);
     free(req->grammar);
+    free(req->agent_grammar);
     free(req->tools_json);
     free(req->conversation_id);
     memset(req, 0, sizeof *req);

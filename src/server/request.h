@@ -83,6 +83,8 @@ typedef struct srv_request {
     int n_stop;
     srv_format_kind format;
     char *grammar;           /* GBNF for the run (structured output or ember.grammar), or NULL */
+    char *agent_grammar;     /* ember.agent_grammar: GBNF for every Contemplating agent, or NULL
+                                (ember.grammar then constrains the synthesized answer only) */
     ember_mode mode;
     ember_reasoning reasoning;
     int think_budget;        /* 0 = none */
@@ -94,6 +96,13 @@ typedef struct srv_request {
     srv_tool_choice tool_choice;
     char *conversation_id;   /* ember.conversation_id: append to this stored conversation */
     bool store;              /* ember.store: keep this exchange in a new conversation */
+    int64_t parent_id;       /* ember.parent_id: the stored message this turn follows (a
+                                branch); 0 = the conversation's head (not given), -1 = none:
+                                the turn is a first message (given as 0) */
+    bool regenerate;         /* ember.regenerate: the last message is parent_id itself; only
+                                the new answer is stored (a sibling of the earlier ones) */
+    bool artifacts;          /* ember.artifacts: tell the model how to write artifacts and
+                                return those in the answer (artifacts.h) */
     bool ember_events;       /* the client sent an "ember" object: stream ember's own events */
 } srv_request;
 

@@ -165,6 +165,8 @@ static const char *content_type(const char *path) {
         {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
         {".png", "image/png"},                 {".json", "application/json"},
         {".ico", "image/x-icon"},              {".txt", "text/plain; charset=utf-8"},
+        {".woff2", "font/woff2"},              {".woff", "font/woff"},
+        {".ttf", "font/ttf"},
     };
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
@@ -267,6 +269,10 @@ static enum MHD_Result route(srv_conn *c, const char *url, const char *method) {
     if (strcmp(url, "/v1/models") == 0 || strncmp(url, "/v1/models/", 11) == 0) {
         if (!get) return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use GET");
         return handle_models(c, url[10] == '/' ? url + 11 : NULL);
+    }
+    if (strcmp(url, "/v1/ember/info") == 0) {
+        if (!get) return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use GET");
+        return srv_handle_info(c);
     }
     if (strcmp(url, "/v1/chat/completions") == 0 || strcmp(url, "/chat/completions") == 0) {
         if (!post) return srv_respond_errorf(c, 405, "invalid_request_error", "method_not_allowed", "use POST");

@@ -1,7 +1,8 @@
 /*
  * server.h — what the server's files share: the server object, the per-connection state and
  * the response helpers. server.c owns the daemon, routing and authentication;
- * completion.c answers chat completions; conversations.c the conversation REST API.
+ * completion.c answers chat completions; conversations.c the conversation REST API; info.c
+ * what the server offers (/v1/ember/info).
  *
  * Threads: libmicrohttpd runs one thread per connection, and every handler runs on its
  * connection's thread and may block there (waiting for a run slot, or for a run's events).
@@ -86,6 +87,8 @@ json_t *srv_json_text(const char *text, size_t len);
 enum MHD_Result srv_handle_completion(srv_conn *c);
 /* Called when libmicrohttpd ends the request: cancels and frees a run still going. */
 void srv_completion_end(srv_conn *c);
+/* GET /v1/ember/info (info.c). */
+enum MHD_Result srv_handle_info(srv_conn *c);
 /* /v1/conversations and /v1/conversations/ID. */
 enum MHD_Result srv_handle_conversations(srv_conn *c, const char *method, const char *id);
 

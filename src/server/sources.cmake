@@ -16,6 +16,9 @@ target_sources(ember PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/store_migrations.c
   ${CMAKE_CURRENT_LIST_DIR}/completion.c
   ${CMAKE_CURRENT_LIST_DIR}/conversations.c
+  ${CMAKE_CURRENT_LIST_DIR}/artifacts.c
+  ${CMAKE_CURRENT_LIST_DIR}/info.c
+  ${CMAKE_CURRENT_LIST_DIR}/media.c
   ${CMAKE_CURRENT_LIST_DIR}/server.c)
 # PostgreSQL store driver (--db postgresql://…): libpq.
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)

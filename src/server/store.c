@@ -9,6 +9,7 @@
 #include "server/db.h"
 #include "core/error.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <nettle/sha2.h>
 #include <pthread.h>
@@ -341,11 +342,35 @@ static json_t *conv_row(const srv_db_result *res, int row) {
     "SELECT c.id, c.title, c.created_at, c.updated_at,"                                                  \
     " (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) FROM conversations c "
 
-srv_store_status srv_store_conv_list(srv_store *s, const char *owner, json_t **out) {
+/* text as a LIKE pattern matching it anywhere, lowercase ('\' escapes % and _). */
+static char *like_pattern(const char *text) {
+    size_t n = strlen(text);
+    char *p = malloc(2 * n + 3);
+    if (!p) return NULL;
+    size_t k = 0;
+    p[k++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '%' || text[i] == '_' || text[i] == '\\') p[k++] = '\\';
+        p[k++] = (char)((unsigned char)text[i] < 0x80 ? tolower((unsigned char)text[i]) : text[i]);
+    }
+    p[k++] = '%';
+    p[k] = '\0';
+    return p;
+}
+
+srv_store_status srv_store_conv_search(srv_store *s, const char *owner, const char *query, json_t **out) {
     *out = NULL;
     srv_db_result res;
-    srv_store_status st = run(s, CONV_COLUMNS "WHERE c.owner = ? ORDER BY c.updated_at DESC, c.{order} DESC", 1,
-                              (const char *[]){owner}, &res);
+    char *pattern = query ? like_pattern(query) : NULL;
+    if (query && !pattern) return SRV_STORE_FAILED;
+    srv_store_status st =
+        query ? run(s, CONV_COLUMNS "WHERE c.owner = ? AND (lower(c.title) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1"
+                                    " FROM messages m WHERE m.conversation_id = c.id AND lower(m.content) LIKE ? ESCAPE '\\'))"
+                                    " ORDER BY c.updated_at DESC, c.{order} DESC",
+                    3, (const char *[]){owner, pattern, pattern}, &res)
+              : run(s, CONV_COLUMNS "WHERE c.owner = ? ORDER BY c.updated_at DESC, c.{order} DESC", 1,
+                    (const char *[]){owner}, &res);
+    free(pattern);
     if (st == SRV_STORE_OK) {
         json_t *data = json_array();
         for (int i = 0; i < res.n_rows; i++) json_array_append_new(data, conv_row(&res, i));
@@ -353,6 +378,10 @@ srv_store_status srv_store_conv_list(srv_store *s, const char *owner, json_t **o
     }
     srv_db_result_free(&res);
     return st == SRV_STORE_OK && !*out ? SRV_STORE_FAILED : st;
+}
+
+srv_store_status srv_store_conv_list(srv_store *s, const char *owner, json_t **out) {
+    return srv_store_conv_search(s, owner, NULL, out);
 }
 
 static srv_store_status conv_one(srv_store *s, const char *owner, const char *id, json_t **out) {
@@ -390,25 +419,49 @@ srv_store_status srv_store_conv_exists(srv_store *s, const char *owner, const ch
     return st;
 }
 
+/* The ids of the messages of conversation id that share `parent` (NULL: the first ones). */
+static json_t *siblings(srv_store *s, const char *id, const char *parent) {
+    srv_db_result res;
+    srv_store_status st = parent ? run(s, "SELECT id FROM messages WHERE conversation_id = ? AND parent_id = CAST(? AS BIGINT)"
+                                          " ORDER BY id", 2, (const char *[]){id, parent}, &res)
+                                 : run(s, "SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS NULL ORDER BY id",
+                                       1, (const char *[]){id}, &res);
+    json_t *ids = json_array();
+    for (int i = 0; st == SRV_STORE_OK && i < res.n_rows; i++) json_array_append_new(ids, json_integer(srv_db_int(&res, i, 0)));
+    srv_db_result_free(&res);
+    return ids;
+}
+
 srv_store_status srv_store_conv_get(srv_store *s, const char *owner, const char *id, json_t **out) {
     json_t *conv;
     srv_store_status st = conv_one(s, owner, id, &conv);
     *out = NULL;
     if (st != SRV_STORE_OK) return st;
+    /* the path from the first message to the head (a child's id is always above its parent's) */
     srv_db_result res;
-    st = run(s, "SELECT role, content, reasoning, ember, created_at FROM messages WHERE conversation_id = ? ORDER BY id",
-             1, (const char *[]){id}, &res);
+    st = run(s,
+             "WITH RECURSIVE path (id) AS ("
+             "  SELECT head_id FROM conversations WHERE id = ?"
+             "  UNION ALL SELECT m.parent_id FROM messages m JOIN path ON m.id = path.id WHERE m.parent_id IS NOT NULL)"
+             " SELECT m.id, m.parent_id, m.role, m.content, m.reasoning, m.ember, m.created_at"
+             " FROM messages m JOIN path ON m.id = path.id WHERE m.conversation_id = ? ORDER BY m.id",
+             2, (const char *[]){id, id}, &res);
     json_t *messages = json_array();
+    long long head = 0;
     for (int i = 0; st == SRV_STORE_OK && i < res.n_rows; i++) {
-        json_t *m = json_pack("{s:s, s:s, s:I}", "role", srv_db_text(&res, i, 0), "content", srv_db_text(&res, i, 1),
-                              "created_at", (json_int_t)srv_db_int(&res, i, 4));
-        const char *reasoning = srv_db_text(&res, i, 2);
-        const char *ember = srv_db_text(&res, i, 3);
+        const char *parent = srv_db_text(&res, i, 1);
+        json_t *m = json_pack("{s:I, s:o, s:s, s:s, s:I, s:o}", "id", (json_int_t)srv_db_int(&res, i, 0),
+                              "parent_id", parent ? json_integer(srv_db_int(&res, i, 1)) : json_null(),
+                              "role", srv_db_text(&res, i, 2), "content", srv_db_text(&res, i, 3),
+                              "created_at", (json_int_t)srv_db_int(&res, i, 6), "siblings", siblings(s, id, parent));
+        const char *reasoning = srv_db_text(&res, i, 4);
+        const char *ember = srv_db_text(&res, i, 5);
         if (m && reasoning) json_object_set_new(m, "reasoning_content", json_string(reasoning));
         json_t *e = ember ? json_loads(ember, 0, NULL) : NULL;
         if (m && e) json_object_set_new(m, "ember", e);
         else json_decref(e);
         if (m) json_array_append_new(messages, m);
+        head = srv_db_int(&res, i, 0);
     }
     srv_db_result_free(&res);
     if (st != SRV_STORE_OK) {
@@ -416,9 +469,44 @@ srv_store_status srv_store_conv_get(srv_store *s, const char *owner, const char 
         json_decref(conv);
         return st;
     }
+    json_object_set_new(conv, "head_id", head ? json_integer(head) : json_null());
     json_object_set_new(conv, "messages", messages);
     *out = conv;
     return SRV_STORE_OK;
+}
+
+srv_store_status srv_store_conv_has_message(srv_store *s, const char *owner, const char *id, int64_t message_id) {
+    char mid[24];
+    snprintf(mid, sizeof mid, "%lld", (long long)message_id);
+    srv_db_result res;
+    srv_store_status st = run(s, "SELECT 1 FROM messages m JOIN conversations c ON c.id = m.conversation_id"
+                                 " WHERE m.id = CAST(? AS BIGINT) AND c.id = ? AND c.owner = ?",
+                              3, (const char *[]){mid, id, owner}, &res);
+    if (st == SRV_STORE_OK && res.n_rows == 0) st = SRV_STORE_NOT_FOUND;
+    srv_db_result_free(&res);
+    return st;
+}
+
+srv_store_status srv_store_conv_set_head(srv_store *s, const char *owner, const char *id, int64_t message_id,
+                                         json_t **out) {
+    *out = NULL;
+    srv_store_status st = srv_store_conv_has_message(s, owner, id, message_id);
+    if (st != SRV_STORE_OK) return st;
+    /* down to the newest leaf below the chosen message: the branch as it was last extended */
+    char head[24];
+    snprintf(head, sizeof head, "%lld", (long long)message_id);
+    for (;;) {
+        srv_db_result res;
+        st = run(s, "SELECT max(id) FROM messages WHERE parent_id = CAST(? AS BIGINT)", 1, (const char *[]){head}, &res);
+        const char *child = st == SRV_STORE_OK ? srv_db_text(&res, 0, 0) : NULL;
+        if (child) snprintf(head, sizeof head, "%s", child);
+        srv_db_result_free(&res);
+        if (st != SRV_STORE_OK) return st;
+        if (!child) break;
+    }
+    st = run(s, "UPDATE conversations SET head_id = CAST(? AS BIGINT) WHERE id = ? AND owner = ?", 3,
+             (const char *[]){head, id, owner}, NULL);
+    return st == SRV_STORE_OK ? srv_store_conv_get(s, owner, id, out) : st;
 }
 
 srv_store_status srv_store_conv_rename(srv_store *s, const char *owner, const char *id, const char *title,
@@ -445,23 +533,51 @@ srv_store_status srv_store_conv_delete(srv_store *s, const char *owner, const ch
 
 srv_store_status srv_store_conv_append(srv_store *s, const char *owner, const char *id, const char *role,
                                        const char *content, const char *reasoning, json_t *ember, bool queue) {
+    return srv_store_conv_append_after(s, owner, id, SRV_STORE_HEAD, role, content, reasoning, ember, queue, NULL);
+}
+
+srv_store_status srv_store_conv_append_after(srv_store *s, const char *owner, const char *id, int64_t parent,
+                                             const char *role, const char *content, const char *reasoning,
+                                             json_t *ember, bool queue, int64_t *message_id) {
+    if (message_id) *message_id = 0;
+    if (parent > 0) {
+        /* a parent of another conversation would graft one tree onto another */
+        srv_store_status known = srv_store_conv_has_message(s, owner, id, parent);
+        if (known != SRV_STORE_OK) return known;
+    }
     char *ember_text = ember ? json_dumps(ember, JSON_COMPACT) : NULL;
-    char now[24];
+    char now[24], after[24];
     snprintf(now, sizeof now, "%lld", (long long)time(NULL));
-    /* One statement that checks the owner, so that a queued write needs no earlier read. */
+    snprintf(after, sizeof after, "%lld", (long long)parent);
+    /* One statement that checks the owner, so that a queued write needs no earlier read; the
+     * head is read when the write runs. (Static texts: the queue keeps the pointer.) */
+#define APPEND_SQL(PARENT)                                                                               \
+    "INSERT INTO messages (conversation_id, role, content, reasoning, ember, created_at, parent_id)"    \
+    " SELECT id, ?, ?, ?, ?, CAST(? AS BIGINT), " PARENT " FROM conversations WHERE id = ? AND owner = ? RETURNING id"
+    static const char *const sql_after_head = APPEND_SQL("head_id"), *const sql_first = APPEND_SQL("NULL"),
+                             *const sql_after = APPEND_SQL("CAST(? AS BIGINT)");
+#undef APPEND_SQL
     const char *params[] = {role, content ? content : "", reasoning && reasoning[0] ? reasoning : NULL, ember_text,
-                            now, id, owner};
+                            now, parent > 0 ? after : id, parent > 0 ? id : owner, owner};
     srv_db_result res;
     bool queued;
-    srv_store_status st = run_write(s,
-                                    "INSERT INTO messages (conversation_id, role, content, reasoning, ember, created_at)"
-                                    " SELECT id, ?, ?, ?, ?, CAST(? AS BIGINT) FROM conversations"
-                                    " WHERE id = ? AND owner = ?",
-                                    7, params, queue, &queued, &res);
+    srv_store_status st = run_write(s, parent > 0 ? sql_after : parent == SRV_STORE_ROOT ? sql_first : sql_after_head,
+                                    parent > 0 ? 8 : 7, params, queue, &queued, &res);
     free(ember_text);
     if (st == SRV_STORE_OK && res.changes == 0 && !queued) st = SRV_STORE_NOT_FOUND;
+    long long mid = st == SRV_STORE_OK && !queued && res.n_rows ? srv_db_int(&res, 0, 0) : 0;
     srv_db_result_free(&res);
     if (st != SRV_STORE_OK) return st;
-    run_write(s, "UPDATE conversations SET updated_at = ? WHERE id = ?", 2, (const char *[]){now, id}, queue, NULL, NULL);
+    if (message_id) *message_id = mid;
+    /* the new message is the head: by id when known, else the newest message (a queued write) */
+    if (mid) {
+        char m[24];
+        snprintf(m, sizeof m, "%lld", mid);
+        run_write(s, "UPDATE conversations SET updated_at = CAST(? AS BIGINT), head_id = CAST(? AS BIGINT) WHERE id = ?", 3,
+                  (const char *[]){now, m, id}, queue, NULL, NULL);
+    } else {
+        run_write(s, "UPDATE conversations SET updated_at = CAST(? AS BIGINT), head_id = (SELECT max(m.id) FROM messages m"
+                     " WHERE m.conversation_id = conversations.id) WHERE id = ?", 2, (const char *[]){now, id}, queue, NULL, NULL);
+    }
     return SRV_STORE_OK;
 }

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct srv_store srv_store;
 
@@ -60,18 +61,39 @@ int srv_store_key_count(srv_store *store);
  * none); on a match writes its owner and records the use. */
 srv_store_status srv_store_key_check(srv_store *store, const char hash_hex[65], char *owner, size_t owner_size);
 
-/* ---- conversations: JSON objects as the API returns them, in *out on SRV_STORE_OK ---- */
+/* ---- conversations: JSON objects as the API returns them, in *out on SRV_STORE_OK ----
+ * Messages form a tree (migration 2): each follows a parent (none for a first message);
+ * editing or regenerating adds a sibling, and a conversation shows the path from its first
+ * message to its head. Message ids are positive integers. */
 srv_store_status srv_store_conv_list(srv_store *store, const char *owner, json_t **out);
+/* The list, keeping conversations whose title or a message contains `query` (any case; NULL =
+ * all). */
+srv_store_status srv_store_conv_search(srv_store *store, const char *owner, const char *query, json_t **out);
 srv_store_status srv_store_conv_create(srv_store *store, const char *owner, const char *title, bool queue,
                                        json_t **out);
-/* With its messages. */
+/* With "head_id" and the messages of the path it shows, each with "id", "parent_id" and
+ * "siblings" (the ids of the messages sharing its parent, itself included, oldest first). */
 srv_store_status srv_store_conv_get(srv_store *store, const char *owner, const char *id, json_t **out);
 srv_store_status srv_store_conv_exists(srv_store *store, const char *owner, const char *id);
+/* Whether message_id is a message of this conversation of this owner (NOT_FOUND if not). */
+srv_store_status srv_store_conv_has_message(srv_store *store, const char *owner, const char *id, int64_t message_id);
 srv_store_status srv_store_conv_rename(srv_store *store, const char *owner, const char *id, const char *title,
                                        json_t **out);
+/* Shows the branch through message_id: the head becomes the newest leaf below it; *out is the
+ * conversation as srv_store_conv_get gives it. */
+srv_store_status srv_store_conv_set_head(srv_store *store, const char *owner, const char *id, int64_t message_id,
+                                         json_t **out);
 srv_store_status srv_store_conv_delete(srv_store *store, const char *owner, const char *id);
-/* Appends a message; `ember` (may be NULL) is a JSON object of ember's results. */
+/* Appends a message after the head and makes it the head; `ember` (may be NULL) is a JSON
+ * object of ember's results. */
 srv_store_status srv_store_conv_append(srv_store *store, const char *owner, const char *id, const char *role,
                                        const char *content, const char *reasoning, json_t *ember, bool queue);
+/* Appends after `parent` (a message of this conversation; SRV_STORE_HEAD = after the head,
+ * SRV_STORE_ROOT = as a first message) and makes it the head. *message_id (may be NULL) is the
+ * new message's id, 0 when the write was queued. */
+enum { SRV_STORE_HEAD = 0, SRV_STORE_ROOT = -1 };
+srv_store_status srv_store_conv_append_after(srv_store *store, const char *owner, const char *id, int64_t parent,
+                                             const char *role, const char *content, const char *reasoning,
+                                             json_t *ember, bool queue, int64_t *message_id);
 
 #endif

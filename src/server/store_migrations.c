@@ -21,6 +21,15 @@ const char *const srv_store_migrations[] = {
     "  role TEXT NOT NULL, content TEXT NOT NULL, reasoning TEXT, ember TEXT,"
     "  created_at BIGINT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id, id);",
+    /* 2: branches. Every message follows a parent (NULL: the first of its conversation);
+     * editing a message or regenerating an answer adds a sibling. A conversation shows the
+     * path from its first message to its head. Existing conversations become one path. */
+    "ALTER TABLE messages ADD COLUMN parent_id BIGINT REFERENCES messages (id) ON DELETE CASCADE;"
+    "ALTER TABLE conversations ADD COLUMN head_id BIGINT;"
+    "UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages p"
+    "  WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id);"
+    "UPDATE conversations SET head_id = (SELECT max(m.id) FROM messages m WHERE m.conversation_id = conversations.id);"
+    "CREATE INDEX IF NOT EXISTS messages_parent ON messages (conversation_id, parent_id, id);",
 };
 
 const int srv_store_n_migrations = (int)(sizeof srv_store_migrations / sizeof srv_store_migrations[0]);

@@ -11,7 +11,8 @@ const tmp = tempDir();
 let server, api;
 
 before(async () => {
-  server = await startServer(['--web', new URL('../../web', import.meta.url).pathname, '-c', '4096', '--parallel', '2', '--db', `${tmp.dir}/ember.db`, '--max-body', '65536', '-t', '1']);
+  // no --web: the built app beside the binary (cli/web/) is found and served
+  server = await startServer(['-c', '4096', '--parallel', '2', '--db', `${tmp.dir}/ember.db`, '--max-body', '65536', '-t', '1']);
   api = client(OpenAI, server);
 });
 
@@ -412,7 +413,7 @@ test('API keys: 401 without a valid key once keys exist; hashed in the database'
   t.remove();
 });
 
-test('the web app is served at / without a key; nothing outside web/ is', async () => {
+test('the built web app is served at / without a key; nothing outside it is', async () => {
   const index = await http(server, 'GET', '/');
   assert.equal(index.status, 200);
   assert.match(index.headers.get('content-type'), /^text\/html/);
@@ -421,6 +422,11 @@ test('the web app is served at / without a key; nothing outside web/ is', async 
   assert.equal(js.status, 200);
   assert.match(js.headers.get('content-type'), /^text\/javascript/);
   assert.match(js.text, /\/v1\/chat\/completions/);
+  const css = await http(server, 'GET', '/style.css');
+  assert.match(css.headers.get('content-type'), /^text\/css/);
+  const font = css.text.match(/url\((fonts\/KaTeX_Main-Regular-[A-Z0-9]+\.woff2)\)/);
+  assert.ok(font, 'KaTeX fonts are bundled');
+  assert.equal((await http(server, 'GET', `/${font[1]}`)).headers.get('content-type'), 'font/woff2');
   for (const path of ['/%2e%2e/package.json', '/..%2fpackage.json', '/.hidden', '/nothing.html', '/a//b'])
     assert.equal((await http(server, 'GET', path)).status, 404, path);
   // API routes still answer as the API
@@ -488,4 +494,128 @@ test('built-in tools run inside the server: their calls and results stream as em
   } finally {
     await srv.stop();
   }
+});
+
+test('/v1/ember/info: the limits and features a client should not hard-code', async () => {
+  const info = await http(server, 'GET', '/v1/ember/info');
+  assert.equal(info.status, 200);
+  assert.equal(info.json.max_agents, 8);
+  assert.deepEqual(info.json.modes, ['instant', 'thinking', 'contemplating']);
+  assert.deepEqual(info.json.strengths, ['low', 'medium', 'high', 'xhigh']);
+  assert.equal(info.json.vision, true);
+  assert.deepEqual(info.json.tools, []);
+  assert.equal(info.json.artifacts, true);
+  assert.equal(info.json.n_ctx, 4096);
+  assert.equal((await http(server, 'POST', '/v1/ember/info', { body: {} })).status, 405);
+});
+
+/* An answer holding an HTML document and an SVG image, fenced as the artifacts prompt asks. */
+const ARTIFACT_ANSWER = 'Here it is:\n```html title="Tiny game"\n<!doctype html>\n<html><body><p>hi</p></body></html>\n```\n' +
+  'and a picture:\n```svg\n<svg xmlns="http://www.w3.org/2000/svg"><title>Dot</title><circle r="3"/></svg>\n```\n' +
+  'and code:\n```html\n<p>not a document</p>\n```\n';
+const gbnfString = (text) => `root ::= ${JSON.stringify(text)}\n`;
+
+test('artifacts: the prompt section is added, documents come back in ember.artifacts and are stored', async () => {
+  const plain = await api.chat.completions.create({
+    model: 'm', messages: user('Make a game'), reasoning_effort: 'none', ember: { grammar: G.four },
+  });
+  const r = await api.chat.completions.create({
+    model: 'm', messages: user('Make a game'), reasoning_effort: 'none', max_tokens: 400,
+    ember: { grammar: gbnfString(ARTIFACT_ANSWER), artifacts: true, store: true },
+  });
+  assert.equal(r.choices[0].message.content, ARTIFACT_ANSWER);
+  assert.ok(r.usage.prompt_tokens > plain.usage.prompt_tokens + 50, 'the artifacts section is in the prompt');
+  assert.deepEqual(r.ember.artifacts, [
+    { type: 'html', title: 'Tiny game', content: '<!doctype html>\n<html><body><p>hi</p></body></html>' },
+    { type: 'svg', title: 'Dot', content: '<svg xmlns="http://www.w3.org/2000/svg"><title>Dot</title><circle r="3"/></svg>' },
+  ]);
+  const stored = await http(server, 'GET', `/v1/conversations/${r.ember.conversation_id}`);
+  assert.deepEqual(stored.json.messages[1].ember.artifacts, r.ember.artifacts);
+  // without the flag: no artifacts, no extra prompt
+  const without = await api.chat.completions.create({
+    model: 'm', messages: user('Make a game'), reasoning_effort: 'none', max_tokens: 400, ember: { grammar: gbnfString(ARTIFACT_ANSWER) },
+  });
+  assert.equal(without.ember.artifacts, undefined);
+  assert.equal((await http(server, 'POST', '/v1/chat/completions', {
+    body: { messages: user('x'), ember: { artifacts: 'yes' } },
+  })).status, 400);
+});
+
+test('conversations: branches from regenerate and edit, switched with head_id; search', async () => {
+  const first = await api.chat.completions.create({
+    model: 'm', messages: user('Branch me'), reasoning_effort: 'none', ember: { grammar: gbnfString('One'), store: true },
+  });
+  const id = first.ember.conversation_id;
+  const u1 = first.ember.user_message_id, a1 = first.ember.message_id;
+  assert.ok(u1 > 0 && a1 > u1);
+  // regenerate: a second answer to the same stored user message
+  const again = await api.chat.completions.create({
+    model: 'm', messages: user('Branch me'), reasoning_effort: 'none',
+    ember: { grammar: gbnfString('Two'), conversation_id: id, parent_id: u1, regenerate: true },
+  });
+  assert.equal(again.ember.user_message_id, undefined);
+  const a2 = again.ember.message_id;
+  // a follow-up on the regenerated branch
+  const follow = await api.chat.completions.create({
+    model: 'm', messages: [...user('Branch me'), { role: 'assistant', content: 'Two' }, ...user('More')],
+    reasoning_effort: 'none', ember: { grammar: gbnfString('Three'), conversation_id: id },
+  });
+  // edit the first message: a sibling of u1 (parent_id 0: a first message)
+  const edit = await api.chat.completions.create({
+    model: 'm', messages: user('Branch me, edited'), reasoning_effort: 'none',
+    ember: { grammar: gbnfString('Four'), conversation_id: id, parent_id: 0 },
+  });
+  let conv = (await http(server, 'GET', `/v1/conversations/${id}`)).json;
+  assert.deepEqual(conv.messages.map((m) => m.content), ['Branch me, edited', 'Four']);
+  assert.deepEqual(conv.messages[0].siblings, [u1, edit.ember.user_message_id]);
+  assert.equal(conv.messages[0].parent_id, null);
+  conv = (await http(server, 'PATCH', `/v1/conversations/${id}`, { body: { head_id: a2 } })).json;
+  assert.deepEqual(conv.messages.map((m) => m.content), ['Branch me', 'Two', 'More', 'Three']);
+  assert.deepEqual(conv.messages[1].siblings, [a1, a2]);
+  assert.equal(conv.head_id, follow.ember.message_id);
+  conv = (await http(server, 'PATCH', `/v1/conversations/${id}`, { body: { head_id: a1 } })).json;
+  assert.deepEqual(conv.messages.map((m) => m.content), ['Branch me', 'One']);
+  // still the head after a reload
+  conv = (await http(server, 'GET', `/v1/conversations/${id}`)).json;
+  assert.deepEqual(conv.messages.map((m) => m.content), ['Branch me', 'One']);
+  assert.equal((await http(server, 'PATCH', `/v1/conversations/${id}`, { body: { head_id: 999999 } })).status, 404);
+  assert.equal((await http(server, 'PATCH', `/v1/conversations/${id}`, { body: { head_id: 'x' } })).status, 400);
+  assert.equal((await http(server, 'POST', '/v1/chat/completions', {
+    body: { messages: user('x'), ember: { conversation_id: id, parent_id: 999999 } },
+  })).status, 404);
+  assert.equal((await http(server, 'POST', '/v1/chat/completions', {
+    body: { messages: user('x'), ember: { parent_id: 1 } },
+  })).status, 400);
+  // search: titles and message text, case-insensitively; % and _ are plain characters
+  const found = (await http(server, 'GET', '/v1/conversations?q=THREE')).json.data.map((c) => c.id);
+  assert.ok(found.includes(id));
+  assert.deepEqual((await http(server, 'GET', '/v1/conversations?q=%25%25nothing')).json.data, []);
+  assert.ok((await http(server, 'GET', '/v1/conversations?q=branch')).json.data.some((c) => c.id === id));
+});
+
+test('a stopped turn is stored with what streamed, marked stopped', async () => {
+  const conv = (await http(server, 'POST', '/v1/conversations', { body: { title: 'Stop me' } })).json;
+  const controller = new AbortController();
+  const stream = await api.chat.completions.create({
+    model: 'm', messages: user('go on'), reasoning_effort: 'none', stream: true, max_tokens: 1000,
+    ember: { grammar: G.long, conversation_id: conv.id },
+  }, { signal: controller.signal });
+  let text = '';
+  try {
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      if (text.length >= 5) controller.abort();
+    }
+  } catch (e) {
+    if (e.name !== 'AbortError' && !/abort/i.test(e.message)) throw e;
+  }
+  let stored;
+  for (let i = 0; i < 100; i++) {
+    stored = (await http(server, 'GET', `/v1/conversations/${conv.id}`)).json;
+    if (stored.messages.length === 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual(stored.messages.map((m) => m.role), ['user', 'assistant']);
+  assert.equal(stored.messages[1].ember.stopped, true);
+  assert.ok(stored.messages[1].content.startsWith(text), `${stored.messages[1].content} / ${text}`);
 });
