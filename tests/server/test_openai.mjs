@@ -424,7 +424,7 @@ test('the built web app is served at / without a key; nothing outside it is', as
   assert.match(js.text, /\/v1\/chat\/completions/);
   const css = await http(server, 'GET', '/style.css');
   assert.match(css.headers.get('content-type'), /^text\/css/);
-  const font = css.text.match(/url\((fonts\/KaTeX_Main-Regular-[A-Z0-9]+\.woff2)\)/);
+  const font = css.text.match(/url\("?(?:\.\/)?(fonts\/KaTeX_Main-Regular-[A-Z0-9]+\.woff2)"?\)/);
   assert.ok(font, 'KaTeX fonts are bundled');
   assert.equal((await http(server, 'GET', `/${font[1]}`)).headers.get('content-type'), 'font/woff2');
   for (const path of ['/%2e%2e/package.json', '/..%2fpackage.json', '/.hidden', '/nothing.html', '/a//b'])
