@@ -6,8 +6,8 @@ import { el } from './dom.js';
 export const CONFIDENCE_HELP =
   'Confidence (DeepConf): while the agent reasoned, the mean negative log-probability of the top ' +
   'candidate tokens was taken over a sliding window; its lowest value is the score. Higher is ' +
-  'surer. The bar compares the agents of this answer: full is the most confident, the shortest ' +
-  'the least; agents far below the first finishers are stopped early.';
+  'surer. The bar is the agent\'s score as a share of the most confident agent\'s; agents well ' +
+  'below the first finishers are stopped early.';
 
 const normalize = (s) => (s || '').toLowerCase().replace(/[\s.,;:!?"'`*_()[\]{}]+/g, ' ').trim();
 
@@ -42,7 +42,6 @@ export function renderAgents(msg, ui) {
   const vote = voteOf(msg);
   const voted = vote ? normalize(vote.answer) : null;
   const finished = agents.filter((a) => a.done && Number.isFinite(a.confidence));
-  const lo = Math.min(...finished.map((a) => a.confidence));
   const hi = Math.max(...finished.map((a) => a.confidence));
   const ranked = [...finished].sort((a, b) => b.confidence - a.confidence);
 
@@ -74,18 +73,18 @@ export function renderAgents(msg, ui) {
     if (a.done && Number.isFinite(a.confidence)) {
       const conf = el('div', 'confidence');
       conf.title = CONFIDENCE_HELP;
-      const rel = hi > lo ? (a.confidence - lo) / (hi - lo) : 1;
+      const rel = hi > 0 ? Math.max(0, Math.min(1, a.confidence / hi)) : 1;
       const bar = el('div', 'bar');
       const fill = el('div', 'fill');
-      fill.style.width = `${Math.round(15 + 85 * rel)}%`;
+      fill.style.width = `${Math.max(2, Math.round(100 * rel))}%`;
       bar.append(fill);
       bar.setAttribute('role', 'meter');
       bar.setAttribute('aria-valuemin', '0');
       bar.setAttribute('aria-valuemax', '100');
       bar.setAttribute('aria-valuenow', String(Math.round(100 * rel)));
-      bar.setAttribute('aria-label', 'confidence relative to the other agents');
+      bar.setAttribute('aria-label', 'confidence as a share of the most confident agent');
       const rank = ranked.indexOf(a) + 1;
-      conf.append(bar, el('span', 'value', `confidence ${a.confidence.toFixed(2)} · ${rank === 1 ? 'most confident' : `${rank} of ${ranked.length}`}`));
+      conf.append(bar, el('span', 'value', `confidence ${a.confidence.toFixed(2)} · ${rank === 1 ? 'most confident' : `${Math.round(100 * rel)}% of the most confident`}`));
       card.append(conf);
     }
     const details = el('details', 'agent-reasoning');
