@@ -66,20 +66,23 @@ if command -v npm >/dev/null 2>&1 && [ -f "$serve_root/package-lock.json" ]; the
   fi
 fi
 
+# Installs the Debian packages named that are missing (apt-get update only if the first try fails).
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  echo "install-deps: installing ${missing[*]}" >&2
+  local as_root=()
+  [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+    { "${as_root[@]}" apt-get update -q &&
+      DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+}
+
 # The web app's browser tests: Debian's Chromium, driven headless by playwright-core.
-web_packages=(chromium)
-web_missing=()
-for p in "${web_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || web_missing+=("$p")
-done
-if ((${#web_missing[@]})); then
-  echo "install-deps: installing ${web_missing[*]}" >&2
-  web_sudo=()
-  [ "$(id -u)" -eq 0 ] || web_sudo=(sudo)
-  DEBIAN_FRONTEND=noninteractive "${web_sudo[@]}" apt-get install -y -q --no-install-recommends "${web_missing[@]}" ||
-    { "${web_sudo[@]}" apt-get update -q &&
-      DEBIAN_FRONTEND=noninteractive "${web_sudo[@]}" apt-get install -y -q --no-install-recommends "${web_missing[@]}"; }
-fi
+install_missing chromium
 
 # src/vision: image decoders (libpng is above): JPEG, WebP (with libwebpdemux), GIF.
 vision_packages=(libjpeg-dev libwebp-dev libgif-dev)
