@@ -82,13 +82,12 @@ export const MARKDOWN = 'Here is **bold**, `code` and math $e^{i\\pi}+1=0$.\n\n'
 export function probeArtifact() {
   const html = `<!doctype html>
 <html><head><title>Nutrition probe</title>
-<style>body{font:14px sans-serif;margin:12px;color:#222}.row{display:flex;align-items:center;gap:8px;margin:6px 0}.bar{height:16px;border-radius:4px}#r{font-size:12px;color:#555}</style>
+<style>body{font:14px sans-serif;margin:12px}b{display:inline-block;height:14px;background:#e8643a}</style>
 </head><body>
 <h2>Apple, 100 g: 52 kcal</h2>
-<div class="row">Carbs<div class="bar" style="width:140px;background:#e8643a"></div>14 g</div>
-<div class="row">Fiber<div class="bar" style="width:24px;background:#4c9a52"></div>2.4 g</div>
-<div class="row">Protein<div class="bar" style="width:3px;background:#3a7be8"></div>0.3 g</div>
-<canvas id="c" width="120" height="30"></canvas>
+<p>Carbs <b style="width:140px"></b> 14 g</p>
+<p>Fiber <b style="width:24px;background:#4c9a52"></b> 2.4 g</p>
+<canvas id="c" width="120" height="20"></canvas>
 <ul id="r"></ul>
 <script>
 const out = (k, v) => { const li = document.createElement('li'); li.id = k; li.textContent = k + ': ' + v; document.getElementById('r').append(li); };
@@ -97,7 +96,7 @@ try { out('parent', 'read ' + parent.document.title); } catch (e) { out('parent'
 try { out('cookie', 'read ' + document.cookie); } catch (e) { out('cookie', 'blocked ' + e.name); }
 try { out('storage', 'read ' + localStorage.length); } catch (e) { out('storage', 'blocked ' + e.name); }
 fetch('/v1/models?from-artifact').then((r) => out('fetch', 'allowed ' + r.status), (e) => out('fetch', 'blocked ' + e.name));
-const g = document.getElementById('c').getContext('2d'); g.fillStyle = '#e8643a'; g.fillRect(0, 0, 120, 30);
+const g = document.getElementById('c').getContext('2d'); g.fillStyle = '#e8643a'; g.fillRect(0, 0, 120, 20);
 </script>
 </body></html>`;
   return { html, answer: `Here is the display:\n\n\`\`\`html title="Nutrition probe"\n${html}\n\`\`\`\n\nTap a bar to see more.` };

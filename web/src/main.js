@@ -80,7 +80,13 @@ function fromServer(m) {
   return { ...m, images: m.ember?.images || [] };
 }
 
+// Leaving a conversation stops its answer (the server keeps what streamed, marked stopped).
+function stopRunning() {
+  state.running?.controller.abort();
+}
+
 async function openConversation(id, { keepScroll = false } = {}) {
+  if (state.conversation?.id !== id) stopRunning();
   try {
     const c = await api('GET', `/v1/conversations/${id}`);
     state.conversation = { id: c.id, title: c.title, head_id: c.head_id };
@@ -97,6 +103,7 @@ async function openConversation(id, { keepScroll = false } = {}) {
 }
 
 function newConversation() {
+  stopRunning();
   state.conversation = null;
   state.messages = [];
   localStorage.removeItem('ember.open');
