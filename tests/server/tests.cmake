@@ -18,7 +18,8 @@ target_include_directories(test_store PRIVATE ${PROJECT_SOURCE_DIR}/src)
 # Artifact extraction and the artifacts prompt; the store's branches, search and migration.
 ember_test(test_server_store ${CMAKE_CURRENT_LIST_DIR}/test_server_store.c
   ${EMBER_CORE_SOURCES} ${server_src}/db.c ${server_src}/db_sqlite.c ${server_src}/db_postgres.c ${server_src}/store.c
-  ${server_src}/store_migrations.c ${server_src}/request.c ${server_src}/schema_gbnf.c ${server_src}/artifacts.c
+  ${server_src}/store_migrations.c ${PROJECT_SOURCE_DIR}/src/chat/json_text.c ${server_src}/request.c ${server_src}/schema_gbnf.c
+  ${server_src}/artifacts.c
   LIBS PkgConfig::JANSSON PkgConfig::SQLITE3 PkgConfig::LIBPQ PkgConfig::NETTLE m TIMEOUT 60)
 target_include_directories(test_server_store PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
