@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "vision/vision.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 #include <mtmd-helper.h>
 #include <stdio.h>
@@ -175,13 +176,17 @@ static ember_status prompt_tokenize(ember_engine *e, const char *text, bool spec
     memset(mp, 0, sizeof *mp);
     mtmd_bitmap **bitmaps = make_bitmaps(images, n_images, false);
     mtmd_input_chunks *chunks = mtmd_input_chunks_init();
-    if (!bitmaps || !chunks) {
+    size_t clean_len = 0;
+    char *clean = utf8_sanitize(text, strlen(text), &clean_len);  /* llama.cpp throws on non-UTF-8 (seq.c) */
+    if (!bitmaps || !chunks || !clean) {
         free_bitmaps(bitmaps, n_images);
         if (chunks) mtmd_input_chunks_free(chunks);
+        free(clean);
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
-    mtmd_input_text in = {.text = text, .text_len = strlen(text), .add_special = false, .parse_special = special};
+    mtmd_input_text in = {.text = clean, .text_len = clean_len, .add_special = false, .parse_special = special};
     int32_t rc = mtmd_tokenize(e->mtmd, chunks, &in, (const mtmd_bitmap *const *)bitmaps, (size_t)n_images);
+    free(clean);
     free_bitmaps(bitmaps, n_images);
     if (rc != 0) {
         mtmd_input_chunks_free(chunks);

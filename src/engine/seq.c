@@ -6,6 +6,7 @@
  */
 #include "engine/engine_internal.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -216,19 +217,32 @@ void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token, ember_seq_
     engine_unlock_unless_scheduler(seq->engine);
 }
 
-int seq_tokenize(ember_engine *e, const char *text, bool special, llama_token **out) {
-    int len = (int)strlen(text);
+/* llama.cpp's tokenizers throw a C++ exception (which would abort the process through C) on
+ * bytes that decode to no code point, e.g. F7 BF BF BF above U+10FFFF; model output fed back
+ * (Contemplating's brief, tool rounds) can hold such bytes. Invalid sequences become U+FFFD. */
+int seq_tokenize(ember_engine *e, const char *raw, bool special, llama_token **out) {
+    size_t clean_len = 0;
+    char *text = utf8_sanitize(raw, strlen(raw), &clean_len);
+    if (!text || clean_len > INT32_MAX / 2) {
+        free(text);
+        return -1;
+    }
+    int len = (int)clean_len;
     int cap = len + 8;
     llama_token *tokens = malloc(sizeof *tokens * (size_t)cap);
-    if (!tokens) return -1;
+    if (!tokens) {
+        free(text);
+        return -1;
+    }
     int n = llama_tokenize(e->vocab, text, len, tokens, cap, false, special);
     if (n < 0) {
         cap = -n;
         llama_token *grown = realloc(tokens, sizeof *tokens * (size_t)cap);
-        if (!grown) { free(tokens); return -1; }
+        if (!grown) { free(tokens); free(text); return -1; }
         tokens = grown;
         n = llama_tokenize(e->vocab, text, len, tokens, cap, false, special);
     }
+    free(text);
     if (n < 0) { free(tokens); return -1; }
     *out = tokens;
     return n;

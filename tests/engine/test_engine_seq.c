@@ -264,6 +264,26 @@ static void operations_do_not_wait_for_idle(void **state) {
     ember_engine_destroy(e);
 }
 
+/* Bytes that are not UTF-8 (a random model writes them; an agent's text is fed back to the
+ * model in Contemplating's brief): F7 BF BF BF decodes in llama.cpp to a code point above
+ * U+10FFFF, whose re-encoding threw std::invalid_argument through C and aborted the process. */
+static void invalid_utf8_is_tokenized(void **state) {
+    (void)state;
+    ember_engine *e = open_engine(512);
+    static const char *const bad[] = {"\xF7\xBF\xBF\xBF", "a\xF4\x90\x80\x80z", "\xC0\xAF tail \xED\xA0\x80", "\xFF\xFE"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_true(ember_engine_count_tokens(e, bad[i], false) > 0);
+        ember_seq *seq = NULL;
+        assert_int_equal(ember_seq_create(e, NULL, &seq, NULL), EMBER_OK);
+        assert_int_equal(ember_seq_feed_text(seq, bad[i], true, NULL), EMBER_OK);
+        assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+        assert_int_equal(ember_seq_reset_text(seq, bad[i], false, NULL), EMBER_OK);
+        assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+        ember_seq_destroy(seq);
+    }
+    ember_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forks_share_the_prompt_and_batch),
@@ -271,6 +291,7 @@ int main(void) {
         cmocka_unit_test(limits_are_errors),
         cmocka_unit_test(bad_grammar_is_invalid),
         cmocka_unit_test(operations_do_not_wait_for_idle),
+        cmocka_unit_test(invalid_utf8_is_tokenized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
