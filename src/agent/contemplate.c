@@ -12,7 +12,9 @@
  *      stop. A stopped agent's sequence is destroyed at once, freeing its cells.
  *   4. The finished agents' answers are normalized and voted on, weighted by confidence.
  *   5. A synthesizer forked from the root reads the candidates (answers, excerpts of their
- *      reasoning, the vote) and writes the final answer, which is what the user sees.
+ *      reasoning, the vote) and writes the final answer, which is what the user sees. The
+ *      brief is cut to the room the context has left after the prompt and the answer's token
+ *      limit: with many agents, shorter excerpts, then none, then shorter answers.
  *
  * Zoom (visual chain of thought): an agent that calls the run's zoom tool pauses; the run's
  * thread crops, feeds the crop to that agent's own sequence as a tool turn (its branch only;
@@ -28,6 +30,7 @@
 #include "agent/vote.h"
 #include "agent/zoom.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 #include <jansson.h>
 
@@ -46,7 +49,13 @@ static const char *const APPROACHES[] = {
     "Look for a simpler equivalent problem first.",
     "Argue for a different answer first, then decide.",
 };
-enum { N_APPROACHES = sizeof APPROACHES / sizeof APPROACHES[0], EXCERPT_CHARS = 320 };
+enum { N_APPROACHES = sizeof APPROACHES / sizeof APPROACHES[0] };
+
+/* How much of each candidate the brief shows, longest first (bytes of the reasoning's end,
+ * bytes of the answer); the first that fits the room left is used. */
+static const struct { int excerpt, answer; } BRIEF_SIZES[] = {
+    {320, 400}, {160, 200}, {80, 120}, {0, 80}, {0, 32}, {0, 12},
+};
 
 typedef struct contemplation {
     run_ctx *run;
@@ -333,27 +342,64 @@ static void reap(contemplation *c) {
     free(done);
 }
 
-static char *brief(contemplation *c, vote_outcome v) {
+/* Appends at most `max` bytes of text (whole characters), with an ellipsis when cut. */
+static void put_capped(strbuf *b, const char *text, int max) {
+    size_t len = strlen(text);
+    size_t n = utf8_cut(text, len, (size_t)max);
+    strbuf_append(b, text, n);
+    if (n < len) strbuf_puts(b, "…");
+}
+
+static char *brief(contemplation *c, vote_outcome v, int excerpt, int answer) {
     strbuf b = {0};
     strbuf_printf(&b, "I asked %d independent reasoners this question. Their answers:\n", c->n);
     for (int i = 0; i < c->n; i++) {
         result_agent *o = &c->out[i];
-        strbuf_printf(&b, "%d. answer: %s (confidence %.2f, %s)\n", i + 1,
-                      o->normalized && o->normalized[0] ? o->normalized : "(none)", o->confidence, o->stop_reason);
+        strbuf_printf(&b, "%d. answer: ", i + 1);
+        put_capped(&b, o->normalized && o->normalized[0] ? o->normalized : "(none)", answer);
+        strbuf_printf(&b, " (confidence %.2f, %s)\n", o->confidence, o->stop_reason);
         size_t len = o->reasoning.len;
-        if (len) {
+        if (len && excerpt > 0) {
             const char *r = strbuf_str(&o->reasoning);
-            size_t from = len > EXCERPT_CHARS ? len - EXCERPT_CHARS : 0;
+            size_t from = len > (size_t)excerpt ? len - (size_t)excerpt : 0;
+            while (from > 0 && from < len && ((unsigned char)r[from] & 0xC0) == 0x80) from++;  /* a whole character */
             strbuf_puts(&b, "   reasoning excerpt: ");
+            if (from > 0) strbuf_puts(&b, "…");
             strbuf_append(&b, r + from, len - from);
             strbuf_puts(&b, "\n");
         }
     }
-    if (v.winner >= 0)
-        strbuf_printf(&b, "Confidence-weighted vote: \"%s\" with %.0f%% of the weight (%d of %d reasoners).\n",
-                      c->out[v.winner].normalized, v.share * 100.0f, v.supporters, c->n);
+    if (v.winner >= 0) {
+        strbuf_puts(&b, "Confidence-weighted vote: \"");
+        put_capped(&b, c->out[v.winner].normalized, answer);
+        strbuf_printf(&b, "\" with %.0f%% of the weight (%d of %d reasoners).\n", v.share * 100.0f, v.supporters, c->n);
+    }
     strbuf_puts(&b, "I will now write the final answer from the best-supported candidate and the strongest reasoning.");
     return strbuf_take(&b);
+}
+
+/* The longest brief that fits beside the prompt and the answer's token limit, or NULL with
+ * an error that names the synthesis stage. */
+static char *brief_to_fit(contemplation *c, ember_seq *root, vote_outcome v, ember_error *err) {
+    run_ctx *run = c->run;
+    int n_ctx = ember_engine_n_ctx(run->engine);
+    int prompt = ember_seq_n_tokens(root);
+    int answer = run->params.max_tokens > 0 ? run->params.max_tokens : 256;
+    int close = ember_engine_count_tokens(run->engine, run->format->close_reasoning, true);
+    int room = n_ctx - prompt - answer - (close > 0 ? close : 0);
+    int need = 0;
+    for (size_t k = 0; k < sizeof BRIEF_SIZES / sizeof BRIEF_SIZES[0]; k++) {
+        char *text = brief(c, v, BRIEF_SIZES[k].excerpt, BRIEF_SIZES[k].answer);
+        need = text ? ember_engine_count_tokens(run->engine, text, false) : -1;
+        if (need >= 0 && need <= room) return text;
+        free(text);
+        if (need < 0) break;
+    }
+    ember_fail(err, EMBER_ERR_CONTEXT,
+               "Contemplating's synthesis: the brief on %d agents needs %d tokens at its shortest, but the context "
+               "(%d) has %d left after the prompt (%d) and the answer's limit (%d); raise -c/--ctx or use fewer agents",
+               c->n, need, n_ctx, room > 0 ? room : 0, prompt, answer);
+    return NULL;
 }
 
 static ember_status synthesize(contemplation *c, ember_seq *root, const char *text, ember_error *err) {
@@ -381,6 +427,11 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
     }
     strbuf_free(&scratch);
     run_seq_close(run, seq);
+    if (status != EMBER_OK && status != EMBER_ERR_CANCELLED && err) {  /* say which stage failed */
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        snprintf(err->message, sizeof err->message, "Contemplating's synthesis: %.480s", why);
+    }
     return status;
 }
 
@@ -467,9 +518,10 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
         run_emit(run, &ev);
 
         /* 5. synthesis */
-        r->synthesis_brief = brief(&c, v);
-        if (!atomic_load(&run->cancelled)) status = synthesize(&c, root, r->synthesis_brief, err);
-        else status = ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
+        r->synthesis_brief = brief_to_fit(&c, root, v, err);
+        if (atomic_load(&run->cancelled)) status = ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
+        else if (!r->synthesis_brief) status = err ? err->status : EMBER_ERR_CONTEXT;
+        else status = synthesize(&c, root, r->synthesis_brief, err);
     }
     run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated + r->usage.answer_tokens);
     r->usage.kv_cells_peak = run->kv_cells_peak;

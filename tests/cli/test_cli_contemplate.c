@@ -173,6 +173,24 @@ static void early_stop_saves_tokens(void **state) {
     assert_true(stopped_total > 0);
 }
 
+/* Many agents whose reasoning runs to the token limit: the synthesizer's brief (every answer
+ * and an excerpt of every reasoning) once outgrew the context after all agents had finished
+ * ("5489 tokens do not fit the context"); it is now cut to the room the context has left. */
+static void many_agents_brief_fits_the_room(void **state) {
+    (void)state;
+    test_proc proc;
+    json_t *root = contemplate("root ::= [a-z ]{600,3000}\n",
+                               (const char *[]){"--agents", "24", "--no-early-stop", "--seed", "3", "-c", "4096",
+                                                "--max-tokens", "120", NULL}, &proc);
+    assert_int_equal(json_array_size(json_object_get(root, "agents")), 24);
+    const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
+    assert_non_null(brief);
+    assert_non_null(strstr(brief, "24. answer: "));
+    assert_true(usage(root, "prompt_tokens") > 0);
+    json_decref(root);
+    test_proc_free(&proc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(agents_vote_and_synthesize),
@@ -180,6 +198,7 @@ int main(void) {
         cmocka_unit_test(vote_is_the_weighted_majority),
         cmocka_unit_test(answer_read_from_reasoning),
         cmocka_unit_test(early_stop_saves_tokens),
+        cmocka_unit_test(many_agents_brief_fits_the_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
