@@ -60,6 +60,7 @@ static double generate(ember_seq *root, int n, int n_gen, bool fork) {
     gen_count *counts = calloc((size_t)n, sizeof *counts);
     ember_sampling s;
     ember_sampling_init(&s);
+    s.confidence = fork;   /* forks stand for Contemplating's agents, which score every token */
     for (int i = 0; i < n; i++) {
         s.seed = 7u + (unsigned)i;
         if (fork) ember_seq_fork(root, &s, &seqs[i], NULL);

@@ -146,6 +146,8 @@ typedef struct ember_sampling {
     bool ignore_eos;        /* never sample an end-of-generation token and do not stop at the
                                end of the turn: generation runs to the token limit (benchmarks
                                of equal work, like llama-server's and vLLM's ignore_eos) */
+    bool confidence;        /* fill ember_token_info's logprob and top_logprob_mean: one more
+                               pass over the vocabulary per token (Contemplating's agents) */
 } ember_sampling;
 
 EMBER_API void ember_sampling_init(ember_sampling *sampling);
@@ -169,8 +171,9 @@ typedef enum ember_seq_action {
 typedef struct ember_token_info {
     int32_t token;        /* the sampled token id */
     const char *piece;    /* its text (special tokens rendered), NUL-terminated */
-    float logprob;        /* log-probability of the sampled token */
-    float top_logprob_mean; /* mean log-probability of the top-k candidates (confidence) */
+    float logprob;        /* log-probability of the sampled token; 0 unless sampling.confidence */
+    float top_logprob_mean; /* mean log-probability of the top-k candidates (DeepConf's token
+                               confidence); 0 unless sampling.confidence */
     bool is_eog;          /* an end-of-generation token */
 } ember_token_info;
 
@@ -181,7 +184,8 @@ typedef ember_seq_action (*ember_token_fn)(ember_seq *seq, const ember_token_inf
                                            void *user);
 
 /* Called on the scheduler thread when the sequence pauses, whether by its callback, by an
- * error (status != EMBER_OK, e.g. the context is full) or by cancellation. */
+ * error (status != EMBER_OK, e.g. the context is full) or by cancellation. Not called when
+ * input fed without ember_seq_generate has been evaluated (ember_seq_wait_idle sees that). */
 typedef void (*ember_seq_idle_fn)(ember_seq *seq, ember_status status, void *user);
 
 EMBER_API ember_status ember_seq_create(ember_engine *engine, const ember_sampling *sampling,

@@ -214,6 +214,7 @@ static ember_sampling agent_sampling(const run_ctx *run, int i) {
     s.seed = run->params.sampling.seed + 1000003u * (uint32_t)(i + 1);
     s.grammar = run->params.agent_grammar;
     s.grammar_trigger = NULL;
+    s.confidence = true;   /* DeepConf: early stop and the vote's weights */
     return s;
 }
 

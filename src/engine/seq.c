@@ -131,6 +131,10 @@ static bool seq_add_images(ember_seq *seq, const seq_image *images, int n) {
 }
 
 void seq_go_idle(ember_seq *seq, ember_status status) {
+    /* on_idle is for the end of a generation (or a failure): input evaluated without generate
+     * is not one — Contemplating's zoom resume feeds crops before it generates, and an idle
+     * call then made the run resume the agent a second time and destroy it mid-generation */
+    bool tell = seq->generating || status != EMBER_OK;
     seq->generating = false;
     seq->cancel_requested = false;
     seq->status = status;
@@ -138,7 +142,7 @@ void seq_go_idle(ember_seq *seq, ember_status status) {
         seq->n_tokens = seq->n_past;
         seq_drop_images_from(seq, seq->n_past);
     }
-    if (seq->on_idle) seq->on_idle(seq, status, seq->user);
+    if (seq->on_idle && tell) seq->on_idle(seq, status, seq->user);
     pthread_cond_broadcast(&seq->engine->step_cv);
 }
 

@@ -284,6 +284,45 @@ static void invalid_utf8_is_tokenized(void **state) {
     ember_engine_destroy(e);
 }
 
+static void count_idle(ember_seq *seq, ember_status status, void *user) {
+    (void)seq;
+    (void)status;
+    atomic_fetch_add((atomic_int *)user, 1);
+}
+
+static ember_seq_action pause_at_once(ember_seq *seq, const ember_token_info *tok, void *user) {
+    (void)seq;
+    (void)tok;
+    (void)user;
+    return EMBER_SEQ_PAUSE;
+}
+
+/* The idle callback means "generation ended": evaluating fed input is not that (a paused
+ * agent fed a tool result before it resumes must not look finished). */
+static void idle_callback_only_for_generation(void **state) {
+    (void)state;
+    ember_engine *e = open_engine(1024);
+    ember_seq *seq = NULL;
+    atomic_int idles = 0;
+    assert_int_equal(ember_seq_create(e, NULL, &seq, NULL), EMBER_OK);
+    ember_seq_set_callbacks(seq, pause_at_once, count_idle, &idles);
+    assert_int_equal(ember_seq_feed_text(seq, PROMPT, true, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+    assert_int_equal(atomic_load(&idles), 0);
+    assert_int_equal(ember_seq_generate(seq, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+    assert_int_equal(atomic_load(&idles), 1);
+    /* paused, fed more, evaluated: still no call until it generates again */
+    assert_int_equal(ember_seq_feed_text(seq, " more", false, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+    assert_int_equal(atomic_load(&idles), 1);
+    assert_int_equal(ember_seq_generate(seq, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+    assert_int_equal(atomic_load(&idles), 2);
+    ember_seq_destroy(seq);
+    ember_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forks_share_the_prompt_and_batch),
@@ -292,6 +331,7 @@ int main(void) {
         cmocka_unit_test(bad_grammar_is_invalid),
         cmocka_unit_test(operations_do_not_wait_for_idle),
         cmocka_unit_test(invalid_utf8_is_tokenized),
+        cmocka_unit_test(idle_callback_only_for_generation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
