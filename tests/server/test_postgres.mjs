@@ -74,6 +74,29 @@ test('a conversation written through one server is read through the other', asyn
   assert.equal((await http(b, 'GET', `/v1/conversations/${created.json.id}`, auth(key))).status, 404);
 });
 
+test('branches and search work the same on PostgreSQL, across the two servers', async () => {
+  const gram = (text) => `root ::= ${JSON.stringify(text)}\n`;
+  const ask = (server, content, ember) => client(OpenAI, server, key).chat.completions.create({
+    model: 'm', messages: user(content), reasoning_effort: 'none', seed: 1, ember,
+  });
+  const first = await ask(a, 'Branch on pg', { grammar: gram('One'), store: true });
+  const id = first.ember.conversation_id;
+  const again = await ask(b, 'Branch on pg', { grammar: gram('Two'), conversation_id: id, parent_id: first.ember.user_message_id, regenerate: true });
+  let conv = (await http(a, 'GET', `/v1/conversations/${id}`, auth(key))).json;
+  assert.deepEqual(conv.messages.map((m) => m.content), ['Branch on pg', 'Two']);
+  assert.deepEqual(conv.messages[1].siblings, [first.ember.message_id, again.ember.message_id]);
+  conv = (await http(b, 'PATCH', `/v1/conversations/${id}`, { body: { head_id: first.ember.message_id }, ...auth(key) })).json;
+  assert.deepEqual(conv.messages.map((m) => m.content), ['Branch on pg', 'One']);
+  const edit = await ask(a, 'Branch on pg, edited', { grammar: gram('Three'), conversation_id: id, parent_id: 0 });
+  conv = (await http(b, 'GET', `/v1/conversations/${id}`, auth(key))).json;
+  assert.deepEqual(conv.messages.map((m) => m.content), ['Branch on pg, edited', 'Three']);
+  assert.deepEqual(conv.messages[0].siblings, [first.ember.user_message_id, edit.ember.user_message_id]);
+  assert.equal(conv.messages[0].parent_id, null);
+  const found = (await http(a, 'GET', '/v1/conversations?q=BRANCH%20ON', auth(key))).json.data.map((c) => c.id);
+  assert.deepEqual(found, [id]);
+  assert.deepEqual((await http(b, 'GET', '/v1/conversations?q=100%25', auth(key))).json.data, []);
+});
+
 test('a stopped database: clear 503s, and an answer finished meanwhile is written once it is back', async () => {
   const conv = await http(a, 'POST', '/v1/conversations', { body: { title: 'Outage' }, ...auth(key) });
   const id = conv.json.id;
