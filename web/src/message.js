@@ -62,7 +62,7 @@ function zoomCrop(zoom, images) {
   const canvas = el('canvas');
   const img = new Image();
   img.onload = () => {
-    const w = Math.min(240, x2 - x1);
+    const w = Math.max(96, Math.min(240, x2 - x1));   // small crops scaled up, as the model saw them
     canvas.width = w;
     canvas.height = Math.round(w * (y2 - y1) / (x2 - x1));
     canvas.getContext('2d').drawImage(img, x1, y1, x2 - x1, y2 - y1, 0, 0, canvas.width, canvas.height);
