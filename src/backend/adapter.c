@@ -32,6 +32,24 @@ static void add_sampling(json_t *body, const ember_sampling *s) {
     if (s->ignore_eos) json_object_set_new(body, "ignore_eos", json_true());
 }
 
+/* Clears `out`; true when the event is an error report (then in out->error). */
+static bool event_start(json_t *ev, remote_event *out) {
+    memset(out, 0, sizeof *out);
+    out->prompt_tokens = out->prompt_evaluated = -1;
+    json_t *error = json_object_get(ev, "error");
+    if (!error) return false;
+    const char *msg = json_string_value(json_object_get(error, "message"));
+    out->error = msg ? msg : "the engine reported an error";
+    return true;
+}
+
+/* How a stream ended, from the engine's word for "end of turn" and for "token limit". */
+static remote_finish finish_of(const char *reason, const char *eos, const char *length) {
+    if (reason && strcmp(reason, eos) == 0) return REMOTE_FINISH_EOS;
+    if (reason && strcmp(reason, length) == 0) return REMOTE_FINISH_LENGTH;
+    return REMOTE_FINISH_OTHER;
+}
+
 static float mean_of(const float *values, int n) {
     double sum = 0;
     for (int i = 0; i < n; i++) sum += values[i];
@@ -82,14 +100,7 @@ static int count_tokens_array(json_t *response) {
 }
 
 static bool llama_parse_event(json_t *ev, remote_event *out) {
-    memset(out, 0, sizeof *out);
-    out->prompt_tokens = out->prompt_evaluated = -1;
-    json_t *error = json_object_get(ev, "error");
-    if (error) {
-        const char *msg = json_string_value(json_object_get(error, "message"));
-        out->error = msg ? msg : "the engine reported an error";
-        return true;
-    }
+    if (event_start(ev, out)) return true;
     json_t *content = json_object_get(ev, "content");
     if (!json_is_string(content)) return false;
     json_t *probs = json_object_get(ev, "completion_probabilities");
@@ -115,12 +126,8 @@ static bool llama_parse_event(json_t *ev, remote_event *out) {
     if (json_is_integer(evaluated)) out->prompt_tokens = (int)json_integer_value(evaluated);
     json_t *prompt_n = json_object_get(json_object_get(ev, "timings"), "prompt_n");
     if (json_is_integer(prompt_n)) out->prompt_evaluated = (int)json_integer_value(prompt_n);
-    if (json_is_true(json_object_get(ev, "stop"))) {
-        const char *type = json_string_value(json_object_get(ev, "stop_type"));
-        out->finish = type && strcmp(type, "eos") == 0     ? REMOTE_FINISH_EOS
-                      : type && strcmp(type, "limit") == 0 ? REMOTE_FINISH_LENGTH
-                                                           : REMOTE_FINISH_OTHER;
-    }
+    if (json_is_true(json_object_get(ev, "stop")))
+        out->finish = finish_of(json_string_value(json_object_get(ev, "stop_type")), "eos", "limit");
     return true;
 }
 
@@ -169,14 +176,7 @@ static int openai_tokenize_count(json_t *response) {
 }
 
 static bool openai_parse_event(json_t *ev, remote_event *out) {
-    memset(out, 0, sizeof *out);
-    out->prompt_tokens = out->prompt_evaluated = -1;
-    json_t *error = json_object_get(ev, "error");
-    if (error) {
-        const char *msg = json_string_value(json_object_get(error, "message"));
-        out->error = msg ? msg : "the engine reported an error";
-        return true;
-    }
+    if (event_start(ev, out)) return true;
     json_t *usage = json_object_get(ev, "usage");
     json_t *prompt = json_object_get(usage, "prompt_tokens");
     if (json_is_integer(prompt)) out->prompt_tokens = (int)json_integer_value(prompt);
@@ -210,12 +210,8 @@ static bool openai_parse_event(json_t *ev, remote_event *out) {
         out->tokens[out->n_tokens++] = (remote_token){.piece = text, .id = -1};
     }
     const char *finish = json_string_value(json_object_get(choice, "finish_reason"));
-    if (finish) {
-        /* "stop" without a stop string of ours is the model's end of turn */
-        out->finish = strcmp(finish, "stop") == 0     ? REMOTE_FINISH_EOS
-                      : strcmp(finish, "length") == 0 ? REMOTE_FINISH_LENGTH
-                                                      : REMOTE_FINISH_OTHER;
-    }
+    /* "stop" without a stop string of ours is the model's end of turn */
+    if (finish) out->finish = finish_of(finish, "stop", "length");
     return true;
 }
 
