@@ -103,6 +103,12 @@ int ember_cmd_bench(int argc, char **argv) {
     }
     int finish = cli_options_finish(&opts, "bench");
     if (finish) { cli_options_free(&opts); return finish; }
+    if (opts.n_engine_urls > 0) {
+        /* bench feeds token ids; remote engines take text (bench/remote.sh measures them) */
+        fprintf(stderr, "ember bench: --engine is not supported (token-id prompts); bench/remote.sh measures remote engines\n");
+        cli_options_free(&opts);
+        return 2;
+    }
     if (opts.engine.n_ctx == 0) opts.engine.n_ctx = (int)(n_prompt + (agents ? agents : 1) * n_gen + 64);
     if (!opts.engine.n_batch) opts.engine.n_batch = n_prompt > 512 ? (int)n_prompt : 512;
     ember_error err = {0};
