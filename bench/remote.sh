@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # ember in front of a remote engine vs the same work sent straight to it: one llama-server
-# (same model, threads, AGENTS slots), Contemplating with AGENTS agents of N tokens each
-# through `ember ask --engine` against llama-server generating n_cmpl = AGENTS completions of
-# ember's own agent prompt followed by one completion of N tokens (the synthesizer's share),
-# with ignore_eos on both sides so that the token counts are equal. Then early stop: the
-# tokens ember spends with it against without it (same seeds), as a ratio.
+# (same model, threads, AGENTS slots). Throughput: Contemplating's AGENTS agents of N tokens
+# each through `ember serve --engine` (timed from the request to the last agent.finished event,
+# i.e. without the synthesizer, which is extra work) against llama-server generating
+# n_cmpl = AGENTS completions of N tokens of the same question in one request; ignore_eos on
+# both sides so the token counts are equal. Then early stop: the agent tokens ember spends with
+# it against without it (same seeds, the model ends its turns itself), as a ratio.
 # Target: throughput ratio >= 0.9; early stop spends fewer tokens (ratio < 1).
-#   bench/remote.sh    (AGENTS=4, N=64, REPS=3, THREADS, BENCH_MODEL, PORT=18090)
+#   bench/remote.sh    (AGENTS=4, N=64, REPS=3, THREADS, BENCH_MODEL, PORT=18090, EMBER_PORT=18091)
 source "$(dirname "$0")/common.sh"
 default_model
-AGENTS=${AGENTS:-4}; N=${N:-64}; REPS=${REPS:-3}; PORT=${PORT:-18090}
+AGENTS=${AGENTS:-4}; N=${N:-64}; REPS=${REPS:-3}; PORT=${PORT:-18090}; EMBER_PORT=${EMBER_PORT:-18091}
 url="http://127.0.0.1:$PORT"
 question="How many primes are there below 100?"
 
@@ -27,32 +28,57 @@ done
 # tokens more, prefilled once per agent and then cached)
 prompt=$(python3 -c 'import json, sys; print(json.dumps("<|start|>system<|message|>Reasoning: medium<|eom|>"
   "<|start|>user<|message|>" + sys.argv[1] + "<|eom|><|start|>assistant<|message|>"))' "$question")
-direct() {  # n_cmpl = AGENTS completions of N tokens, then one more of N tokens
+"$ember" serve --engine "$url" --port "$EMBER_PORT" --parallel "$AGENTS" >/tmp/ember-bench-remote-serve.log 2>&1 &
+ember_server=$!
+trap 'kill $server $ember_server 2>/dev/null; wait $server $ember_server 2>/dev/null' EXIT
+for _ in $(seq 1 300); do
+  curl -sf "http://127.0.0.1:$EMBER_PORT/health" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+direct() {  # n_cmpl = AGENTS completions of N tokens: prints the wall time
+  local t0 t1
+  t0=$(date +%s.%N)
   curl -sf "$url/completion" -H 'Content-Type: application/json' -d "{\"prompt\": $prompt, \"n_predict\": $N,
     \"ignore_eos\": true, \"n_cmpl\": $AGENTS, \"n_probs\": 5, \"temperature\": 0.7, \"seed\": $1}" >/dev/null
-  curl -sf "$url/completion" -H 'Content-Type: application/json' -d "{\"prompt\": $prompt, \"n_predict\": $N,
-    \"ignore_eos\": true, \"temperature\": 0.7, \"seed\": $1}" >/dev/null
+  t1=$(date +%s.%N)
+  python3 -c "print($t1 - $t0)"
 }
-through_ember() {
-  "$ember" ask --engine "$url" --mode contemplating --agents "$AGENTS" --no-early-stop --ignore-eos \
-    --max-tokens "$N" --seed "$1" --json "$question"
+through_ember() {  # the agents' phase of a streamed Contemplating request: prints its wall time
+  python3 - "$EMBER_PORT" "$AGENTS" "$N" "$1" "$question" <<'EOF'
+import json, sys, time, urllib.request
+port, agents, n, seed, question = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+body = {"model": "m", "messages": [{"role": "user", "content": question}], "stream": True, "max_tokens": n,
+        "ignore_eos": True, "seed": seed, "ember": {"mode": "contemplating", "agents": agents, "early_stop": False}}
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", json.dumps(body).encode(),
+                             {"Content-Type": "application/json"})
+t0 = time.monotonic()
+finished, t_agents = 0, None
+with urllib.request.urlopen(req) as r:
+    for line in r:
+        if not line.startswith(b"data: {"):
+            continue
+        ev = json.loads(line[6:]).get("ember") or {}
+        if ev.get("type") == "agent.finished":
+            finished += 1
+            if finished == agents:
+                t_agents = time.monotonic() - t0
+print(t_agents if t_agents else "nan")
+EOF
 }
-direct 0; through_ember 0 >/dev/null   # warm-up (and the prompt in both caches)
+direct 0 >/dev/null; through_ember 0 >/dev/null   # warm-up (and the prompt in both caches)
 
-ls_walls=(); em_walls=(); em_tokens=0
+ls_walls=(); em_walls=()
 for r in $(seq 1 "$REPS"); do
-  t0=$(date +%s.%N); direct "$r"; t1=$(date +%s.%N)
-  ls_walls+=("$(python3 -c "print($t1 - $t0)")")
-  t0=$(date +%s.%N); out=$(through_ember "$r"); t1=$(date +%s.%N)
-  em_walls+=("$(python3 -c "print($t1 - $t0)")")
-  em_tokens=$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(sum(a['tokens'] for a in d['agents']) + $N)" "$out")
+  ls_walls+=("$(direct "$r")")
+  em_walls+=("$(through_ember "$r")")
 done
 ls_wall=$(least "${ls_walls[@]}"); em_wall=$(least "${em_walls[@]}")
-ls_tps=$(python3 -c "print(($AGENTS + 1) * $N / $ls_wall)")
-em_tps=$(python3 -c "print($em_tokens / $em_wall)")
+ls_tps=$(python3 -c "print($AGENTS * $N / $ls_wall)")
+em_tps=$(python3 -c "print($AGENTS * $N / $em_wall)")
 printf '%-34s %10s %12s\n' "" "wall (s)" "tokens/s"
-printf '%-34s %10.3f %12.2f\n' "llama-server n_cmpl=$AGENTS + 1" "$ls_wall" "$ls_tps"
-printf '%-34s %10.3f %12.2f\n' "ember --engine, $AGENTS agents + synthesis" "$em_wall" "$em_tps"
+printf '%-34s %10.3f %12.2f\n' "llama-server n_cmpl=$AGENTS" "$ls_wall" "$ls_tps"
+printf '%-34s %10.3f %12.2f\n' "ember --engine, $AGENTS agents" "$em_wall" "$em_tps"
 echo "ember / llama-server throughput: $(ratio "$em_tps" "$ls_tps") (target >= 0.9)"
 
 # early stop: the same runs (seeds 1..REPS, the model ends turns itself) with and without it
@@ -60,7 +86,7 @@ with=0; without=0
 for r in $(seq 1 "$REPS"); do
   for mode in early full; do
     flag=(); [ "$mode" = full ] && flag=(--no-early-stop)
-    out=$("$ember" ask --engine "$url" --mode contemplating --agents "$AGENTS" "${flag[@]}" --max-tokens $((N * 4)) \
+    out=$("$ember" ask --engine "$url" --mode contemplating --agents "$AGENTS" "${flag[@]}" --max-tokens $((N * 2)) \
       --seed "$r" --temp 1 --json "$question")
     t=$(python3 -c "import json,sys; print(sum(a['tokens'] for a in json.loads(sys.argv[1])['agents']))" "$out")
     if [ "$mode" = early ]; then with=$((with + t)); else without=$((without + t)); fi
