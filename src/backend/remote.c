@@ -5,7 +5,8 @@
  * A remote sequence is text: the rendered prompt plus everything generated and fed since.
  * Generating sends that text as a raw, streamed completion; every streamed token goes to the
  * token callback as in-process (piece, log-probability, mean top-k log-probability for
- * DeepConf). What the engine's prefix cache keeps replaces KV sharing: a fork copies the text,
+ * DeepConf, asked of the engine only for sequences whose sampling wants confidence). What the
+ * engine's prefix cache keeps replaces KV sharing: a fork copies the text,
  * and its request reuses the cached prefix of whichever replica serves it.
  *   - The callback feeds text (budget forcing: channel close + answer opening) → the stream
  *     is closed and a new request continues from the longer text.
@@ -526,7 +527,7 @@ static ember_status stream_once(remote_seq *s, int replica_index, stream_ctx *c)
         return EMBER_ERR_NOMEM;
     }
     remote_request req = {.prompt = prompt, .model = r->model, .sampling = &sampling, .max_tokens = 0,
-                          .top_logprobs = REMOTE_TOP_LOGPROBS, .keep_tokens = e->keep_tokens,
+                          .top_logprobs = sampling.confidence ? REMOTE_TOP_LOGPROBS : 0, .keep_tokens = e->keep_tokens,
                           .images_base64 = images, .n_images = n_images};
     if (!r->adapter->lazy_grammar && sampling.grammar_trigger) sampling.grammar = NULL;
     json_t *body = r->adapter->request(&req);
