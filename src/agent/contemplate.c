@@ -57,25 +57,31 @@ static const struct { int excerpt, answer; } BRIEF_SIZES[] = {
     {320, 400}, {160, 200}, {80, 120}, {0, 80}, {0, 32}, {0, 12},
 };
 
+/* One agent of the contemplation and the run's bookkeeping of it. */
+typedef struct member {
+    agent a;                    /* first: an agent's hooks find their member from it */
+    bool idle;                  /* guarded by mu */
+    bool zoom_pending;          /* guarded by mu: idle only to zoom, to be resumed */
+    bool announce;              /* guarded by mu: AGENT_FINISHED to emit on the scheduler thread */
+    int zoom_rounds;            /* run's thread only */
+    bool stopped;               /* scheduler thread: the agent's final state is recorded */
+} member;
+
 typedef struct contemplation {
     run_ctx *run;
-    agent *agents;
+    member *m;                  /* n members */
     result_agent *out;          /* = run->result->agents */
     int n;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool *idle;                 /* guarded by mu */
-    bool *zoom_pending;         /* guarded by mu: idle only to zoom, to be resumed */
-    int *zoom_rounds;           /* run's thread only */
     /* early-stop state: scheduler thread only */
-    bool *stopped;              /* the agent's final state is recorded */
     int n_finished;             /* agents that ended their turn (or hit the token limit) */
     float threshold;
     bool have_threshold;
     atomic_bool consensus;      /* written on the scheduler thread, read by reap too */
 } contemplation;
 
-static int agent_index(contemplation *c, agent *a) { return (int)(a - c->agents); }
+static int agent_index(contemplation *c, agent *a) { return (int)((member *)a - c->m); }
 
 /* Finished agents' normalized answers and weights, for the vote. */
 static vote_outcome tally_finished(contemplation *c, bool include_all) {
@@ -98,8 +104,8 @@ static vote_outcome tally_finished(contemplation *c, bool include_all) {
 /* Records an agent's final state (answer, score) once. */
 static void record(contemplation *c, agent *a, const char *reason, bool finished, bool early) {
     int i = agent_index(c, a);
-    if (c->stopped[i]) return;
-    c->stopped[i] = true;
+    if (c->m[i].stopped) return;
+    c->m[i].stopped = true;
     result_agent *o = &c->out[i];
     o->tokens = a->generated;
     o->confidence = agent_confidence(a);
@@ -117,18 +123,36 @@ static void emit_finished(contemplation *c, int i) {
     run_emit(c->run, &ev);
 }
 
+/* AGENT_FINISHED of agents the run's thread finished (a zoom it could not resume), emitted on
+ * the scheduler thread by the next hook of any agent — or by the run's thread once every agent
+ * is reaped — so that a run's events never overlap. */
+static void announce_pending(contemplation *c) {
+    for (int i = 0; i < c->n; i++) {
+        pthread_mutex_lock(&c->mu);
+        bool due = c->m[i].announce;
+        c->m[i].announce = false;
+        pthread_mutex_unlock(&c->mu);
+        if (due) emit_finished(c, i);
+    }
+}
+
+static void on_agent_token(agent *a) {
+    announce_pending(a->mode);
+    run_track_kv(a->run);
+}
+
 static void stop_the_rest(contemplation *c) {
     for (int i = 0; i < c->n; i++) {
-        if (c->stopped[i]) continue;
+        if (c->m[i].stopped) continue;
         /* an agent paused for a zoom is idle: no idle callback will come, so finish it here */
         pthread_mutex_lock(&c->mu);
-        bool paused = c->zoom_pending[i];
-        c->zoom_pending[i] = false;
+        bool paused = c->m[i].zoom_pending;
+        c->m[i].zoom_pending = false;
         pthread_mutex_unlock(&c->mu);
-        agent_flush(&c->agents[i]);
-        record(c, &c->agents[i], "consensus", false, true);
+        agent_flush(&c->m[i].a);
+        record(c, &c->m[i].a, "consensus", false, true);
         if (paused) emit_finished(c, i);
-        else ember_seq_cancel(c->agents[i].seq);
+        else ember_seq_cancel(c->m[i].a.seq);
     }
 }
 
@@ -144,7 +168,7 @@ static bool should_stop(agent *a) {
 static bool wants_zoom(contemplation *c, agent *a) {
     run_ctx *run = c->run;
     int max_steps = run->params.max_tool_steps > 0 ? run->params.max_tool_steps : 8;
-    if (!run->zoom || !a->calls_json || c->zoom_rounds[agent_index(c, a)] >= max_steps) return false;
+    if (!run->zoom || !a->calls_json || c->m[agent_index(c, a)].zoom_rounds >= max_steps) return false;
     json_t *calls = json_loads(a->calls_json, 0, NULL);
     bool all = json_array_size(calls) > 0;
     size_t i;
@@ -188,23 +212,24 @@ static void on_idle(ember_seq *seq, ember_status status, void *user) {
     contemplation *c = a->mode;
     int i = agent_index(c, a);
     (void)seq;
+    announce_pending(c);
     if (a->zoom_wanted && status == EMBER_OK) {
         pthread_mutex_lock(&c->mu);
-        c->idle[i] = true;
-        c->zoom_pending[i] = true;
+        c->m[i].idle = true;
+        c->m[i].zoom_pending = true;
         pthread_cond_signal(&c->cv);
         pthread_mutex_unlock(&c->mu);
         return;
     }
     a->zoom_wanted = false;
-    if (!c->stopped[i]) {  /* stopped from outside: cancelled run, context full, engine error */
+    if (!c->m[i].stopped) {  /* stopped from outside: cancelled run, context full, engine error */
         agent_flush(a);
         record(c, a, status == EMBER_ERR_CANCELLED ? "cancelled" : status == EMBER_OK ? "finished" : "error",
                status == EMBER_OK, false);
     }
     emit_finished(c, i);
     pthread_mutex_lock(&c->mu);
-    c->idle[i] = true;
+    c->m[i].idle = true;
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
 }
@@ -222,7 +247,7 @@ static ember_sampling agent_sampling(const run_ctx *run, int i) {
  * its own sequence as tool turns, and resume it. False when it cannot go on. */
 static bool resume_with_zoom(contemplation *c, int i) {
     run_ctx *run = c->run;
-    agent *a = &c->agents[i];
+    agent *a = &c->m[i].a;
     json_t *calls = json_loads(a->calls_json ? a->calls_json : "[]", 0, NULL);
     size_t n = json_array_size(calls);
     chat_message *results = calloc(n ? n : 1, sizeof *results);
@@ -258,7 +283,7 @@ static bool resume_with_zoom(contemplation *c, int i) {
         p = hit ? hit + strlen(EMBER_IMAGE_MARKER) : p + len;
     }
     run->result->usage.images_encoded += ember_seq_n_encoded(a->seq) - encoded;  /* usage: run thread */
-    c->zoom_rounds[i]++;
+    c->m[i].zoom_rounds++;
     ember_sampling s = agent_sampling(run, i);
     ok = ok && ember_seq_set_sampling(a->seq, &s, NULL) == EMBER_OK && agent_restart(a, CHAT_OPEN_REASONING) &&
          ember_seq_generate(a->seq, NULL) == EMBER_OK;
@@ -290,15 +315,15 @@ static ember_status start_agents(contemplation *c, ember_seq *root, ember_error 
         char branch[256];
         snprintf(branch, sizeof branch, "Approach: %s\n", approach);
         status = ember_seq_feed_text(seq, branch, false, err);
-        if (status != EMBER_OK || !agent_init(&c->agents[i], run, i, seq, CHAT_OPEN_REASONING, &o->reasoning, &o->answer)) {
+        if (status != EMBER_OK || !agent_init(&c->m[i].a, run, i, seq, CHAT_OPEN_REASONING, &o->reasoning, &o->answer)) {
             run_seq_close(run, seq);
             return status != EMBER_OK ? status : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
         }
-        agent *a = &c->agents[i];
+        agent *a = &c->m[i].a;
         a->mode = c;
         a->max_tokens = run->params.max_tokens;
         a->think_budget = run->params.think_budget;
-        a->on_token = run_track_kv_hook;
+        a->on_token = on_agent_token;
         a->on_stop = on_stop;
         if (run->params.early_stop) a->should_stop = should_stop;
     }
@@ -313,34 +338,35 @@ static void reap(contemplation *c) {
     while (reaped < c->n) {
         int ready = -1;
         for (int i = 0; i < c->n && ready < 0; i++)
-            if (c->idle[i] && !done[i]) ready = i;
+            if (c->m[i].idle && !done[i]) ready = i;
         if (ready < 0) {
             pthread_cond_wait(&c->cv, &c->mu);
             continue;
         }
-        if (c->zoom_pending[ready]) {
-            c->idle[ready] = false;
-            c->zoom_pending[ready] = false;
+        if (c->m[ready].zoom_pending) {
+            c->m[ready].idle = false;
+            c->m[ready].zoom_pending = false;
             pthread_mutex_unlock(&c->mu);
             bool resumed = !atomic_load(&c->run->cancelled) && !atomic_load(&c->consensus) && resume_with_zoom(c, ready);
             pthread_mutex_lock(&c->mu);
             if (resumed) continue;
             /* it cannot go on: its round of calls is its last state */
-            agent *a = &c->agents[ready];
+            agent *a = &c->m[ready].a;
             agent_flush(a);
             record(c, a, atomic_load(&c->run->cancelled) ? "cancelled" : atomic_load(&c->consensus) ? "consensus" : "tool_calls",
                    false, atomic_load(&c->consensus));
-            emit_finished(c, ready);
+            c->m[ready].announce = true;  /* not from this thread while others decode */
         }
         pthread_mutex_unlock(&c->mu);
-        run_seq_close(c->run, c->agents[ready].seq);
-        c->agents[ready].seq = NULL;
+        run_seq_close(c->run, c->m[ready].a.seq);
+        c->m[ready].a.seq = NULL;
         if (done) done[ready] = true;
         reaped++;
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
     free(done);
+    announce_pending(c);  /* every agent is reaped: nothing else emits now */
 }
 
 /* Appends at most `max` bytes of text (whole characters), with an ellipsis when cut. */
@@ -441,17 +467,9 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     int n = run->params.agents;
     contemplation c = {.run = run, .n = n};
     r->agents = calloc((size_t)n, sizeof *r->agents);
-    c.agents = calloc((size_t)n, sizeof *c.agents);
-    c.idle = calloc((size_t)n, sizeof *c.idle);
-    c.stopped = calloc((size_t)n, sizeof *c.stopped);
-    c.zoom_pending = calloc((size_t)n, sizeof *c.zoom_pending);
-    c.zoom_rounds = calloc((size_t)n, sizeof *c.zoom_rounds);
-    if (!r->agents || !c.agents || !c.idle || !c.stopped || !c.zoom_pending || !c.zoom_rounds) {
-        free(c.agents);
-        free(c.idle);
-        free(c.stopped);
-        free(c.zoom_pending);
-        free(c.zoom_rounds);
+    c.m = calloc((size_t)n, sizeof *c.m);
+    if (!r->agents || !c.m) {
+        free(c.m);
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
     r->n_agents = n;
@@ -476,7 +494,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     int started = 0;
     if (status == EMBER_OK) {
         status = start_agents(&c, root, err);
-        for (int i = 0; i < n && c.agents[i].seq; i++) started = i + 1;
+        for (int i = 0; i < n && c.m[i].a.seq; i++) started = i + 1;
     }
     if (status == EMBER_OK) {
         for (int i = 0; i < n; i++) {
@@ -484,12 +502,12 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
             run_emit(run, &ev);
         }
         for (int i = 0; i < n; i++) {
-            agent_set_idle(&c.agents[i], on_idle);
-            ember_seq_generate(c.agents[i].seq, NULL);
+            agent_set_idle(&c.m[i].a, on_idle);
+            ember_seq_generate(c.m[i].a.seq, NULL);
         }
         reap(&c);
     } else {
-        for (int i = 0; i < started; i++) run_seq_close(run, c.agents[i].seq);
+        for (int i = 0; i < started; i++) run_seq_close(run, c.m[i].a.seq);
     }
 
     /* 3-4. vote */
@@ -527,14 +545,10 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
     run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated + r->usage.answer_tokens);
     r->usage.kv_cells_peak = run->kv_cells_peak;
 
-    for (int i = 0; i < started; i++) agent_free(&c.agents[i]);
+    for (int i = 0; i < started; i++) agent_free(&c.m[i].a);
     if (root) run_prompt_seq_done(run, root, status == EMBER_OK || status == EMBER_ERR_CANCELLED);
     pthread_mutex_destroy(&c.mu);
     pthread_cond_destroy(&c.cv);
-    free(c.agents);
-    free(c.idle);
-    free(c.stopped);
-    free(c.zoom_pending);
-    free(c.zoom_rounds);
+    free(c.m);
     return status;
 }

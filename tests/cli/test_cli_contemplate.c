@@ -180,12 +180,12 @@ static void many_agents_brief_fits_the_room(void **state) {
     (void)state;
     test_proc proc;
     json_t *root = contemplate("root ::= [a-z ]{600,3000}\n",
-                               (const char *[]){"--agents", "24", "--no-early-stop", "--seed", "3", "-c", "4096",
-                                                "--max-tokens", "120", NULL}, &proc);
-    assert_int_equal(json_array_size(json_object_get(root, "agents")), 24);
+                               (const char *[]){"--agents", "16", "--no-early-stop", "--seed", "3", "-c", "3072",
+                                                "--max-tokens", "100", NULL}, &proc);
+    assert_int_equal(json_array_size(json_object_get(root, "agents")), 16);
     const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
     assert_non_null(brief);
-    assert_non_null(strstr(brief, "24. answer: "));
+    assert_non_null(strstr(brief, "16. answer: "));
     assert_true(usage(root, "prompt_tokens") > 0);
     json_decref(root);
     test_proc_free(&proc);
