@@ -37,6 +37,7 @@ static const char usage[] =
     "  --warmup N             warm-up steps (100)\n"
     "  --weight-decay X       AdamW weight decay (0.01)\n"
     "  -t, --threads N        CPU threads (all)\n"
+    "  --context-length N     context length written into the output (default: the input's)\n"
     "thought compression (expert iteration), after supervised training:\n"
     "  --expert-rounds N      rounds of: sample K traces per problem with Contemplating, keep\n"
     "                         the shortest correct one, train on those, measure (-m is the start)\n"
@@ -187,6 +188,8 @@ int ember_cmd_train(int argc, char **argv) {
             ok = parse_float(v, &p.lr_min);
         } else if (!strcmp(a, "--weight-decay")) {
             ok = parse_float(v, &p.weight_decay);
+        } else if (!strcmp(a, "--context-length")) {
+            ok = parse_long(v, 0, &n) && n <= 1 << 20, p.context_length = (int)n;
         } else if (!strcmp(a, "--expert-rounds")) {
             ok = parse_long(v, 1, &expert_rounds) && expert_rounds < 64;
         } else if (!strcmp(a, "--expert-dir")) {
@@ -232,6 +235,7 @@ int ember_cmd_train(int argc, char **argv) {
         ep.model = p.model;
         ep.rounds = (int)expert_rounds;
         ep.threads = p.threads;
+        ep.train.context_length = p.context_length;
         ep.seed = p.seed;
         ep.progress = expert_line;
         return run_expert(&ep);

@@ -22,10 +22,12 @@ mkdir -p "$out"
 "$G" --arch qwen3 --untied --out "$out/init.gguf" --n-embd 256 --n-layer 4 --n-head 8 --n-head-kv 8 \
   --n-ff 768 --n-vocab 512 --n-ctx 1024 --type f32 --seed 7 --name ember-nano
 "$E" train -m "$out/init.gguf" -o "$out/stage1.gguf" --checkpoints "$out/ckpt1" --checkpoint-every 100 \
-  --examples 12000 --ctx 512 --batch 4 --mix 70,22,8 --lr 1e-3 --lr-min 5e-5 --warmup 50 --seed 1 -t 1
+  --examples 12000 --ctx 512 --batch 4 --mix 70,22,8 --lr 1e-3 --lr-min 5e-5 --warmup 50 --seed 1 -t 1 \
+  --context-length 8192
 "$E" train --write-data "$out/held-out.jsonl" --held-out --count 300 --seed 1
 "$E" train -m "$out/stage1.gguf" --expert-rounds "${ROUNDS:-2}" --expert-dir "$out/expert" \
-  --eval-data "$out/held-out.jsonl" --eval-limit 200 --problems 300 --samples 4 --seed 1 -t 1
+  --eval-data "$out/held-out.jsonl" --eval-limit 200 --problems 300 --samples 4 --seed 1 -t 1 \
+  --context-length 8192
 last=$(ls "$out"/expert/round-*.gguf 2>/dev/null | sort -V | tail -1)
 cp "${last:-$out/stage1.gguf}" "$out/ember-nano.gguf"
 echo "ember-nano: $out/ember-nano.gguf"

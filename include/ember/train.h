@@ -69,6 +69,8 @@ typedef struct ember_train_params {
     float weight_decay;          /* AdamW decoupled weight decay (0.01) */
     int threads;                 /* 0 = all cores */
     int checkpoint_every;        /* steps between checkpoints (500) */
+    int context_length;          /* written into the output's metadata (the KV cells an engine
+                                    shares among sequences by default); 0 = the input's */
     ember_train_progress_fn progress; /* called every few steps and at checkpoints; may be NULL */
     void *user;
     volatile int *cancel;        /* set non-zero to stop after the current step (then a final

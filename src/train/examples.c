@@ -42,12 +42,12 @@ void train_example_free(train_example *ex) {
     memset(ex, 0, sizeof *ex);
 }
 
-static bool add(train_example *ex, char *text, bool trained) {
+static bool add(train_example *ex, char *text, float weight) {
     if (!text || ex->n == TRAIN_MAX_SEGMENTS) {
         free(text);
         return false;
     }
-    ex->seg[ex->n++] = (train_segment){text, trained};
+    ex->seg[ex->n++] = (train_segment){text, weight};
     return true;
 }
 
@@ -67,22 +67,28 @@ static ember_status render(const ember_chat *chat, ember_opening opening, const 
     return ember_chat_render(chat, FORMAT, &o, prompt, err);
 }
 
-/* The assistant's final part: reasoning (Thinking) and the answer, ending the turn. */
-static char *final_part(const char *reasoning, const char *answer) {
+/* The assistant's final part: reasoning (Thinking) and the answer, ending the turn; with
+ * `restate`, the reasoning's first line is a segment of its own (TRAIN_RESTATE_WEIGHT). */
+static bool add_final_part(train_example *ex, const char *reasoning, const char *answer, bool restate) {
     strbuf sb = {0};
     if (reasoning) {
+        const char *nl = restate ? strchr(reasoning, '\n') : NULL;
+        if (nl) {
+            if (!add(ex, dup_range(reasoning, (size_t)(nl + 1 - reasoning)), TRAIN_RESTATE_WEIGHT)) return false;
+            reasoning = nl + 1;
+        }
         strbuf_puts(&sb, reasoning);
         strbuf_puts(&sb, CLOSE_REASONING);
     }
     strbuf_puts(&sb, answer);
     strbuf_puts(&sb, TURN_END);
-    return strbuf_take(&sb);
+    return add(ex, strbuf_take(&sb), 1.0f);
 }
 
 /* `approach`: a Contemplating agent's branch line ("Approach: …", fed by the run, not written
  * by the model), shown between the prompt and the reasoning; NULL for none. */
 static ember_status plain_example(const char *question, const char *approach, const char *reasoning,
-                                  const char *answer, train_example *ex, ember_error *err) {
+                                  const char *answer, bool restate, train_example *ex, ember_error *err) {
     ember_chat *chat = ember_chat_create();
     char *prompt = NULL;
     ember_status st = chat ? ember_chat_add(chat, EMBER_ROLE_USER, question, err)
@@ -91,13 +97,13 @@ static ember_status plain_example(const char *question, const char *approach, co
         st = render(chat, reasoning ? EMBER_OPEN_REASONING : EMBER_OPEN_ANSWER, NULL, &prompt, err);
     ember_chat_destroy(chat);
     if (st != EMBER_OK) return st;
-    bool ok = add(ex, prompt, false);
+    bool ok = add(ex, prompt, 0.0f);
     if (ok && approach && reasoning) {
         strbuf line = {0};
         strbuf_printf(&line, "Approach: %s\n", approach);
-        ok = add(ex, strbuf_take(&line), false);
+        ok = add(ex, strbuf_take(&line), 0.0f);
     }
-    if (!ok || !add(ex, final_part(reasoning, answer), true)) {
+    if (!ok || !add_final_part(ex, reasoning, answer, restate)) {
         train_example_free(ex);
         return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     }
@@ -148,8 +154,8 @@ static ember_status tool_example(const train_kit *kit, const char *question, con
             if (end) end += strlen(TURN_END);
             char *first = extends ? dup_range(full + n_prompt, (size_t)(end - full) - n_prompt) : strbuf_take(&call);
             char *rest = strdup(extends ? end : full);
-            const bool ok = add(ex, prompt, false) && add(ex, first, true) && add(ex, rest, false) &&
-                            add(ex, final_part(thinking ? strbuf_str(&r2) : NULL, strbuf_str(&answer)), true);
+            const bool ok = add(ex, prompt, 0.0f) && add(ex, first, 1.0f) && add(ex, rest, 0.0f) &&
+                            add_final_part(ex, thinking ? strbuf_str(&r2) : NULL, strbuf_str(&answer), false);
             prompt = NULL;
             ex->restart = extends ? 0 : 2;
             strbuf_free(&call);
@@ -184,7 +190,7 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
     } else {
         if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, &reasoning);
         st = plain_example(strbuf_str(&question), NULL, style == TRAIN_STYLE_THINKING ? strbuf_str(&reasoning) : NULL,
-                           strbuf_str(&answer), ex, err);
+                           strbuf_str(&answer), true, ex, err);
     }
     strbuf_free(&question);
     strbuf_free(&reasoning);
@@ -205,5 +211,5 @@ ember_status train_example_json(const json_t *obj, train_example *ex, ember_erro
     else if (mode && strcmp(mode, "thinking") != 0)
         return ember_fail(err, EMBER_ERR_FORMAT, "unknown \"mode\" \"%s\" (instant or thinking)", mode);
     const char *approach = json_string_value(json_object_get(obj, "approach"));
-    return plain_example(question, approach, reasoning, answer, ex, err);
+    return plain_example(question, approach, reasoning, answer, false, ex, err);
 }

@@ -37,7 +37,9 @@ struct qwen3_net {
     ggml_backend_sched_t sched;
     ggml_opt_context_t opt;
     ggml_opt_result_t result;
-    struct ggml_tensor *tok_embd, *out_norm, *output, *tokens, *pos, *logits;
+    struct ggml_tensor *tok_embd, *out_norm, *output, *tokens, *pos, *sel, *logits;
+    int n_sel;                        /* rows of logits the loss sees per step */
+    int32_t *sel_host;
     layer layers[MAX_LAYERS];
     int n_layer, n_embd, n_head, n_head_kv, head_dim, n_vocab, ctx, batch;
     float eps, freq_base;
@@ -103,7 +105,10 @@ static void build_graph(qwen3_net *n) {
         x = ggml_add(c, x, ggml_mul_mat(c, L->down, h));
     }
     x = norm(c, x, n->out_norm, n->eps);
-    n->logits = ggml_reshape_2d(c, ggml_mul_mat(c, n->output, x), n->n_vocab, (int64_t)T * B);
+    /* the loss sees only the positions that have targets: ggml's cross-entropy gradient is
+     * softmax - label, so an all-zero label row would still push its logits */
+    struct ggml_tensor *all = ggml_reshape_2d(c, ggml_mul_mat(c, n->output, x), n->n_vocab, (int64_t)T * B);
+    n->logits = ggml_get_rows(c, all, n->sel);
     ggml_set_name(n->logits, "logits");
     ggml_set_output(n->logits);
 }
@@ -230,11 +235,19 @@ ember_status qwen3_net_create(const qwen3_net_params *p, qwen3_net **out, ember_
     n->pos = ggml_new_tensor_1d(n->ctx_in, GGML_TYPE_I32, n->ctx);
     ggml_set_name(n->pos, "pos");
     ggml_set_input(n->pos);
+    n->n_sel = n->ctx * n->batch * 4 / 5;
+    n->sel = ggml_new_tensor_1d(n->ctx_in, GGML_TYPE_I32, n->n_sel);
+    ggml_set_name(n->sel, "sel");
+    ggml_set_input(n->sel);
     n->buf_in = ggml_backend_alloc_ctx_tensors(n->ctx_in, n->backend);
-    if (!n->buf_in) {
+    int32_t *positions = n->buf_in ? malloc((size_t)n->ctx * sizeof *positions) : NULL;
+    if (!positions) {
         st = ember_fail(err, EMBER_ERR_NOMEM, "cannot allocate the inputs");
         goto fail;
     }
+    for (int i = 0; i < n->ctx; i++) positions[i] = i; /* every window starts at 0 */
+    ggml_backend_tensor_set(n->pos, positions, 0, (size_t)n->ctx * sizeof *positions);
+    free(positions);
     build_graph(n);
     n->sched = ggml_backend_sched_new(&n->backend, NULL, 1, GGML_DEFAULT_GRAPH_SIZE * 4, false, false);
     struct ggml_opt_params op = ggml_opt_default_params(n->sched, GGML_OPT_LOSS_TYPE_CROSS_ENTROPY);
@@ -247,8 +260,9 @@ ember_status qwen3_net_create(const qwen3_net_params *p, qwen3_net **out, ember_
     op.optimizer = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
     n->opt = ggml_opt_init(op);
     n->result = ggml_opt_result_init();
-    n->label_rows = calloc((size_t)n->n_vocab * n->ctx * n->batch, sizeof *n->label_rows);
-    if (!n->opt || !n->result || !n->label_rows) {
+    n->label_rows = calloc((size_t)n->n_vocab * n->n_sel, sizeof *n->label_rows);
+    n->sel_host = calloc((size_t)n->n_sel, sizeof *n->sel_host);
+    if (!n->opt || !n->result || !n->label_rows || !n->sel_host) {
         st = ember_fail(err, EMBER_ERR_NOMEM, "cannot set up the optimizer");
         goto fail;
     }
@@ -273,48 +287,64 @@ void qwen3_net_destroy(qwen3_net *n) {
     if (n->meta) gguf_free(n->meta);
     if (n->meta_ctx) ggml_free(n->meta_ctx);
     free(n->label_rows);
+    free(n->sel_host);
     free(n);
 }
 
-ember_status qwen3_net_step(qwen3_net *n, const int32_t *tokens, const int32_t *labels, double *loss,
-                            double *accuracy, ember_error *err) {
-    const int64_t N = (int64_t)n->ctx * n->batch;
-    ggml_opt_alloc(n->opt, true);
-    ggml_backend_tensor_set(ggml_opt_inputs(n->opt), tokens, 0, (size_t)N * sizeof *tokens);
-    int32_t *pos = malloc((size_t)n->ctx * sizeof *pos);
-    if (!pos) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n->ctx; i++) pos[i] = i;
-    ggml_backend_tensor_set(n->pos, pos, 0, (size_t)n->ctx * sizeof *pos);
-    free(pos);
-    memset(n->label_rows, 0, (size_t)N * n->n_vocab * sizeof *n->label_rows);
-    int64_t labelled = 0;
+/* Fills the selection: every labelled position round(weight) times (a weight of 4 counts a
+ * target four times in the mean loss), then stretched or thinned evenly to the fixed n_sel
+ * rows the static graph has. Returns how many distinct positions carry a target. */
+static int64_t select_targets(qwen3_net *n, const int32_t *labels, const float *weights, int64_t N) {
+    int64_t total = 0, distinct = 0;
     for (int64_t i = 0; i < N; i++) {
         if (labels[i] < 0 || labels[i] >= n->n_vocab) continue;
-        n->label_rows[i * n->n_vocab + labels[i]] = 1.0f;
-        labelled++;
+        const int copies = weights ? (int)lroundf(weights[i]) : 1;
+        total += copies > 0 ? copies : 0;
+        distinct += copies > 0;
     }
-    ggml_backend_tensor_set(ggml_opt_labels(n->opt), n->label_rows, 0, (size_t)N * n->n_vocab * sizeof *n->label_rows);
+    if (total == 0) return 0;
+    /* the k-th selected row takes the floor(k * total / n_sel)-th entry of the expanded list */
+    int64_t k = 0, seen = 0;
+    for (int64_t i = 0; i < N && k < n->n_sel; i++) {
+        if (labels[i] < 0 || labels[i] >= n->n_vocab) continue;
+        const int copies = weights ? (int)lroundf(weights[i]) : 1;
+        for (int c = 0; c < copies; c++, seen++) {
+            while (k < n->n_sel && (k * total) / n->n_sel == seen) n->sel_host[k++] = (int32_t)i;
+        }
+    }
+    while (k < n->n_sel) n->sel_host[k] = n->sel_host[k - 1], k++;
+    return distinct;
+}
+
+ember_status qwen3_net_step(qwen3_net *n, const int32_t *tokens, const int32_t *labels, const float *weights,
+                            double *loss, double *accuracy, ember_error *err) {
+    (void)err;
+    const int64_t N = (int64_t)n->ctx * n->batch;
+    *loss = 0;
+    *accuracy = 0;
+    if (select_targets(n, labels, weights, N) == 0) return EMBER_OK; /* nothing to learn here */
+    ggml_opt_alloc(n->opt, true);
+    ggml_backend_tensor_set(ggml_opt_inputs(n->opt), tokens, 0, (size_t)N * sizeof *tokens);
+    ggml_backend_tensor_set(n->sel, n->sel_host, 0, (size_t)n->n_sel * sizeof *n->sel_host);
+    memset(n->label_rows, 0, (size_t)n->n_sel * n->n_vocab * sizeof *n->label_rows);
+    for (int k = 0; k < n->n_sel; k++) n->label_rows[(size_t)k * n->n_vocab + labels[n->sel_host[k]]] = 1.0f;
+    ggml_backend_tensor_set(ggml_opt_labels(n->opt), n->label_rows, 0, (size_t)n->n_sel * n->n_vocab * sizeof *n->label_rows);
     ggml_opt_result_reset(n->result);
     ggml_opt_eval(n->opt, n->result);
     double l = 0;
     ggml_opt_result_loss(n->result, &l, NULL);
     *loss = l;
-    /* accuracy over labelled positions: argmax of the logits against the labels */
-    int32_t *pred = malloc((size_t)N * sizeof *pred);
-    if (pred) {
-        ggml_backend_tensor_get(ggml_opt_pred(n->opt), pred, 0, (size_t)N * sizeof *pred);
-        int64_t right = 0;
-        for (int64_t i = 0; i < N; i++) right += labels[i] >= 0 && pred[i] == labels[i];
-        *accuracy = labelled ? (double)right / (double)labelled : 0;
-        free(pred);
-    }
+    double acc = 0;
+    ggml_opt_result_accuracy(n->result, &acc, NULL);
+    *accuracy = acc;
     return EMBER_OK;
 }
 
-ember_status qwen3_net_save(const qwen3_net *n, const char *path, ember_error *err) {
+ember_status qwen3_net_save(const qwen3_net *n, const char *path, int context_length, ember_error *err) {
     struct gguf_context *out = gguf_init_empty();
     if (!out) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     gguf_set_kv(out, n->meta);
+    if (context_length > 0) gguf_set_val_u32(out, "qwen3.context_length", (uint32_t)context_length);
     /* host copies of the trained weights, in the source file's tensor order */
     const int64_t n_tensors = gguf_get_n_tensors(n->meta);
     struct ggml_init_params hp = {.mem_size = (size_t)(n_tensors + 1) * ggml_tensor_overhead() + ggml_backend_buffer_get_size(n->buf_w) + 4096,

@@ -36,11 +36,13 @@ ember_status qwen3_net_create(const qwen3_net_params *p, qwen3_net **net, ember_
 void qwen3_net_destroy(qwen3_net *net);
 int qwen3_net_n_vocab(const qwen3_net *net);
 /* One optimizer step on batch*ctx tokens; labels[i] is the target of position i, or -1 for
- * none. Reports the step's loss (mean over all positions, masked ones count 0) and the
+ * none, weights[i] its loss weight (the label row's value). Reports the step's loss (mean over all positions, masked ones count 0) and the
  * accuracy over the labelled positions. */
-ember_status qwen3_net_step(qwen3_net *net, const int32_t *tokens, const int32_t *labels, double *loss,
+ember_status qwen3_net_step(qwen3_net *net, const int32_t *tokens, const int32_t *labels, const float *weights,
+                            double *loss,
                             double *accuracy, ember_error *err);
-/* Writes the current weights with the source file's metadata. */
-ember_status qwen3_net_save(const qwen3_net *net, const char *path, ember_error *err);
+/* Writes the current weights with the source file's metadata; context_length > 0 replaces the
+ * file's qwen3.context_length (the KV cells an engine gives all its sequences by default). */
+ember_status qwen3_net_save(const qwen3_net *net, const char *path, int context_length, ember_error *err);
 
 #endif

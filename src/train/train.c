@@ -49,7 +49,8 @@ void ember_train_params_init(ember_train_params *p) {
 
 typedef struct windows {
     int32_t *tokens;   /* n * ctx */
-    int32_t *labels;   /* n * ctx */
+    int32_t *labels;   /* n * ctx: the target of each position, -1 = none */
+    float *weights;    /* n * ctx: the loss weight of each target */
     int64_t n, cap;
     int ctx;
     int64_t fill;      /* tokens used in the open window (the last one) */
@@ -65,11 +66,15 @@ static bool windows_open(windows *w, int32_t pad, int32_t no_loss) {
         int32_t *l = realloc(w->labels, (size_t)(cap * w->ctx) * sizeof *l);
         if (!l) return false;
         w->labels = l;
+        float *wt = realloc(w->weights, (size_t)(cap * w->ctx) * sizeof *wt);
+        if (!wt) return false;
+        w->weights = wt;
         w->cap = cap;
     }
     for (int i = 0; i < w->ctx; i++) {
         w->tokens[w->n * w->ctx + i] = pad;
         w->labels[w->n * w->ctx + i] = no_loss;
+        w->weights[w->n * w->ctx + i] = 0.0f;
     }
     w->n++;
     w->fill = 0;
@@ -78,7 +83,7 @@ static bool windows_open(windows *w, int32_t pad, int32_t no_loss) {
 
 /* Appends one tokenized example (tokens + per-token trained flags), opening a new window when
  * it does not fit the current one. Examples longer than a window are skipped (counted). */
-static bool windows_add(windows *w, const int32_t *tok, const bool *trained, int n, int32_t pad,
+static bool windows_add(windows *w, const int32_t *tok, const float *weight, int n, int32_t pad,
                         int32_t no_loss) {
     if (n + 1 > w->ctx) {
         w->skipped++;
@@ -89,10 +94,13 @@ static bool windows_add(windows *w, const int32_t *tok, const bool *trained, int
     }
     int32_t *t = w->tokens + (w->n - 1) * w->ctx + w->fill;
     int32_t *l = w->labels + (w->n - 1) * w->ctx + w->fill;
+    float *lw = w->weights + (w->n - 1) * w->ctx + w->fill;
     for (int i = 0; i < n; i++) {
         t[i] = tok[i];
         /* position i predicts token i+1: trained when the assistant wrote token i+1 */
-        l[i] = i + 1 < n && trained[i + 1] ? tok[i + 1] : no_loss;
+        const bool trained = i + 1 < n && weight[i + 1] > 0;
+        l[i] = trained ? tok[i + 1] : no_loss;
+        lw[i] = trained ? weight[i + 1] : 0.0f;
     }
     w->fill += n;
     w->examples++;
@@ -102,6 +110,7 @@ static bool windows_add(windows *w, const int32_t *tok, const bool *trained, int
 static void windows_free(windows *w) {
     free(w->tokens);
     free(w->labels);
+    free(w->weights);
 }
 
 /* ---- tokenizing examples -------------------------------------------------------------- */
@@ -109,7 +118,7 @@ static void windows_free(windows *w) {
 typedef struct tokenizer {
     const struct llama_vocab *vocab;
     int32_t *tok;
-    bool *trained;
+    float *weight;
     int cap;
 } tokenizer;
 
@@ -122,7 +131,7 @@ static int tokenize_segments(tokenizer *tz, const train_example *ex, int from, i
         for (;;) {
             const int got = llama_tokenize(tz->vocab, text, len, tz->tok + n, tz->cap - n, false, true);
             if (got >= 0) {
-                for (int i = 0; i < got; i++) tz->trained[n + i] = ex->seg[s].trained;
+                for (int i = 0; i < got; i++) tz->weight[n + i] = ex->seg[s].weight;
                 n += got;
                 break;
             }
@@ -130,9 +139,9 @@ static int tokenize_segments(tokenizer *tz, const train_example *ex, int from, i
             int32_t *t = realloc(tz->tok, (size_t)cap * sizeof *t);
             if (!t) return -1;
             tz->tok = t;
-            bool *f = realloc(tz->trained, (size_t)cap * sizeof *f);
+            float *f = realloc(tz->weight, (size_t)cap * sizeof *f);
             if (!f) return -1;
-            tz->trained = f;
+            tz->weight = f;
             tz->cap = cap;
         }
     }
@@ -143,10 +152,10 @@ static int tokenize_segments(tokenizer *tz, const train_example *ex, int from, i
 static bool add_example(tokenizer *tz, windows *w, const train_example *ex, int32_t pad, int32_t no_loss) {
     const int cut = ex->restart > 0 ? ex->restart : ex->n;
     int n = tokenize_segments(tz, ex, 0, cut);
-    if (n < 0 || !windows_add(w, tz->tok, tz->trained, n, pad, no_loss)) return false;
+    if (n < 0 || !windows_add(w, tz->tok, tz->weight, n, pad, no_loss)) return false;
     if (cut == ex->n) return true;
     n = tokenize_segments(tz, ex, cut, ex->n);
-    return n >= 0 && windows_add(w, tz->tok, tz->trained, n, pad, no_loss);
+    return n >= 0 && windows_add(w, tz->tok, tz->weight, n, pad, no_loss);
 }
 
 static train_style pick_style(const ember_train_params *p, uint64_t r) {
@@ -313,7 +322,7 @@ static int64_t read_state(const char *dir, const ember_train_params *p) {
 static ember_status checkpoint(const qwen3_net *net, const ember_train_params *p, int64_t step, ember_error *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s/model.gguf", p->checkpoint_dir);
-    ember_status st = qwen3_net_save(net, path, err);
+    ember_status st = qwen3_net_save(net, path, 0, err);
     return st == EMBER_OK ? write_state(p->checkpoint_dir, p, step, err) : st;
 }
 
@@ -362,7 +371,7 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
     tokenizer tz = {.vocab = vocab};
     st = p->data ? build_from_file(p->data, &tz, &w, pad, -1, err) : build_generated(p, &tz, &w, pad, -1, err);
     free(tz.tok);
-    free(tz.trained);
+    free(tz.weight);
     llama_model_free(vocab_model);
 
     train_state s = {.p = p, .step = resume, .steps_total = (w.n * p->epochs + p->batch - 1) / p->batch, .t0 = ember_now_s()};
@@ -378,7 +387,8 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
     const size_t n_step_tokens = (size_t)p->ctx * (size_t)p->batch;
     int32_t *tok = st == EMBER_OK ? malloc(n_step_tokens * sizeof *tok) : NULL;
     int32_t *lab = st == EMBER_OK ? malloc(n_step_tokens * sizeof *lab) : NULL;
-    if (st == EMBER_OK && (!tok || !lab)) st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    float *wts = st == EMBER_OK ? malloc(n_step_tokens * sizeof *wts) : NULL;
+    if (st == EMBER_OK && (!tok || !lab || !wts)) st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     while (st == EMBER_OK && s.step < s.steps_total) {
         if (p->cancel && *p->cancel) {
             st = EMBER_ERR_CANCELLED;
@@ -388,9 +398,10 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
             const int64_t win = (s.step * p->batch + b) % w.n;
             memcpy(tok + (size_t)b * p->ctx, w.tokens + win * p->ctx, (size_t)p->ctx * sizeof *tok);
             memcpy(lab + (size_t)b * p->ctx, w.labels + win * p->ctx, (size_t)p->ctx * sizeof *lab);
+            memcpy(wts + (size_t)b * p->ctx, w.weights + win * p->ctx, (size_t)p->ctx * sizeof *wts);
         }
         double loss = 0, acc = 0;
-        st = qwen3_net_step(net, tok, lab, &loss, &acc, err);
+        st = qwen3_net_step(net, tok, lab, wts, &loss, &acc, err);
         if (st != EMBER_OK) break;
         if (!isfinite(loss)) {
             st = ember_fail(err, EMBER_ERR_ENGINE, "the loss diverged at step %lld (lower --lr)", (long long)s.step);
@@ -406,7 +417,7 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
         /* the last checkpoint marks how far this run got (all the way: a rerun is refused) */
         if (p->checkpoint_dir && (p->checkpoint_every <= 0 || s.step % p->checkpoint_every != 0))
             checkpoint(net, p, s.step, NULL);
-        const ember_status saved = qwen3_net_save(net, p->out, err);
+        const ember_status saved = qwen3_net_save(net, p->out, p->context_length, err);
         if (st == EMBER_ERR_CANCELLED) ember_fail(err, st, "training stopped at step %lld; %s holds the model so far",
                                                   (long long)s.step, p->out);
         if (saved != EMBER_OK) st = saved;
@@ -423,6 +434,7 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
     }
     free(tok);
     free(lab);
+    free(wts);
     qwen3_net_destroy(net);
     windows_free(&w);
     return st;
