@@ -38,6 +38,7 @@ static const char usage[] =
     "  --weight-decay X       AdamW weight decay (0.01)\n"
     "  -t, --threads N        CPU threads (all)\n"
     "  --context-length N     context length written into the output (default: the input's)\n"
+    "  --max-steps N          stop after step N (the learning-rate schedule still spans the run)\n"
     "thought compression (expert iteration), after supervised training:\n"
     "  --expert-rounds N      rounds of: sample K traces per problem with Contemplating, keep\n"
     "                         the shortest correct one, train on those, measure (-m is the start)\n"
@@ -188,6 +189,8 @@ int ember_cmd_train(int argc, char **argv) {
             ok = parse_float(v, &p.lr_min);
         } else if (!strcmp(a, "--weight-decay")) {
             ok = parse_float(v, &p.weight_decay);
+        } else if (!strcmp(a, "--max-steps")) {
+            ok = parse_long(v, 1, &n), p.max_steps = n;
         } else if (!strcmp(a, "--context-length")) {
             ok = parse_long(v, 0, &n) && n <= 1 << 20, p.context_length = (int)n;
         } else if (!strcmp(a, "--expert-rounds")) {

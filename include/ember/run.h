@@ -36,6 +36,10 @@ EMBER_API bool ember_reasoning_parse(const char *text, ember_reasoning *reasonin
  * --max-agents and its default, and the web app (through GET /v1/models) all use this one. */
 #define EMBER_AGENTS_MAX 64
 
+/* The approach hint Contemplating gives agent `index` (0-based): its reasoning opens with
+ * "Approach: <hint>\n". Public so that training data can show a model the same line. */
+EMBER_API void ember_contemplate_approach(int index, char *out, size_t size);
+
 typedef struct ember_run_params {
     ember_mode mode;
     ember_reasoning reasoning;   /* strength written into the system block */

@@ -69,6 +69,8 @@ typedef struct ember_train_params {
     float weight_decay;          /* AdamW decoupled weight decay (0.01) */
     int threads;                 /* 0 = all cores */
     int checkpoint_every;        /* steps between checkpoints (500) */
+    int64_t max_steps;           /* stop after this step (the schedule still spans the whole
+                                    run, as if interrupted there); 0 = run to the end */
     int context_length;          /* written into the output's metadata (the KV cells an engine
                                     shares among sequences by default); 0 = the input's */
     ember_train_progress_fn progress; /* called every few steps and at checkpoints; may be NULL */

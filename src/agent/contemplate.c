@@ -51,6 +51,12 @@ static const char *const APPROACHES[] = {
 };
 enum { N_APPROACHES = sizeof APPROACHES / sizeof APPROACHES[0] };
 
+void ember_contemplate_approach(int index, char *out, size_t size) {
+    if (index < 0) index = 0;
+    if (index < N_APPROACHES) snprintf(out, size, "%s", APPROACHES[index]);
+    else snprintf(out, size, "%s (variant %d)", APPROACHES[index % N_APPROACHES], index / N_APPROACHES + 1);
+}
+
 /* How much of each candidate the brief shows, longest first (bytes of the reasoning's end,
  * bytes of the answer); the first that fits the room left is used. */
 static const struct { int excerpt, answer; } BRIEF_SIZES[] = {
@@ -305,8 +311,7 @@ static ember_status start_agents(contemplation *c, ember_seq *root, ember_error 
     for (int i = 0; i < c->n; i++) {
         result_agent *o = &c->out[i];
         char approach[160];
-        if (i < N_APPROACHES) snprintf(approach, sizeof approach, "%s", APPROACHES[i]);
-        else snprintf(approach, sizeof approach, "%s (variant %d)", APPROACHES[i % N_APPROACHES], i / N_APPROACHES + 1);
+        ember_contemplate_approach(i, approach, sizeof approach);
         o->approach = strdup(approach);
         ember_sampling s = agent_sampling(run, i);
         ember_seq *seq = NULL;

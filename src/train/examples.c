@@ -189,8 +189,14 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
                           arith_mix(variant) % 2 == 0, ex, err);
     } else {
         if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, &reasoning);
-        st = plain_example(strbuf_str(&question), NULL, style == TRAIN_STYLE_THINKING ? strbuf_str(&reasoning) : NULL,
-                           strbuf_str(&answer), true, ex, err);
+        /* a third of the traces open as a Contemplating agent's do, with its approach line */
+        char approach[160];
+        const uint64_t r = arith_mix(variant ^ 0xC0FFEEull);
+        const bool as_agent = style == TRAIN_STYLE_THINKING && r % 3 == 0;
+        if (as_agent) ember_contemplate_approach((int)((r >> 8) % 16), approach, sizeof approach);
+        st = plain_example(strbuf_str(&question), as_agent ? approach : NULL,
+                           style == TRAIN_STYLE_THINKING ? strbuf_str(&reasoning) : NULL, strbuf_str(&answer), true, ex,
+                           err);
     }
     strbuf_free(&question);
     strbuf_free(&reasoning);

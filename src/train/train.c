@@ -389,7 +389,8 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
     int32_t *lab = st == EMBER_OK ? malloc(n_step_tokens * sizeof *lab) : NULL;
     float *wts = st == EMBER_OK ? malloc(n_step_tokens * sizeof *wts) : NULL;
     if (st == EMBER_OK && (!tok || !lab || !wts)) st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-    while (st == EMBER_OK && s.step < s.steps_total) {
+    const int64_t last_step = p->max_steps > 0 && p->max_steps < s.steps_total ? p->max_steps : s.steps_total;
+    while (st == EMBER_OK && s.step < last_step) {
         if (p->cancel && *p->cancel) {
             st = EMBER_ERR_CANCELLED;
             break;
