@@ -129,7 +129,7 @@ static bool write_json(const char *path, const char *dataset, const config *c, i
 /* One series per mode (x = reasoning tokens), or per early-stop setting (x = agents). */
 static bool write_plot(const char *path, const char *title, const config *c, int n, bool by_agents) {
     ember_plot_series series[8];
-    double xs[8][MAX_CONFIGS], ys[8][MAX_CONFIGS], es[8][MAX_CONFIGS];
+    double xs[8][MAX_CONFIGS], ys[8][MAX_CONFIGS], lo[8][MAX_CONFIGS], hi[8][MAX_CONFIGS];
     char labels[8][64];
     int ns = 0;
     for (int i = 0; i < n; i++) {
@@ -141,13 +141,15 @@ static bool write_plot(const char *path, const char *title, const config *c, int
         if (k == ns) {
             if (ns == 8) continue;
             snprintf(labels[ns], sizeof labels[ns], "%s", key);
-            series[ns] = (ember_plot_series){.label = labels[ns], .x = xs[ns], .y = ys[ns], .y_err = es[ns], .n = 0};
+            series[ns] = (ember_plot_series){.label = labels[ns], .x = xs[ns], .y = ys[ns], .y_low = lo[ns],
+                                             .y_high = hi[ns], .n = 0};
             ns++;
         }
         const int j = series[k].n++;
         xs[k][j] = by_agents ? c[i].agents : c[i].sum.reasoning_tokens;
         ys[k][j] = 100 * c[i].sum.accuracy;
-        es[k][j] = 100 * (c[i].sum.ci_high - c[i].sum.ci_low) / 2;
+        lo[k][j] = 100 * c[i].sum.ci_low;
+        hi[k][j] = 100 * c[i].sum.ci_high;
     }
     ember_error err = {0};
     if (ember_plot_png(path, title, by_agents ? "agents" : "mean reasoning tokens per question", "accuracy (%)", series,

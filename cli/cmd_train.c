@@ -100,8 +100,8 @@ static int run_expert(const ember_expert_params *ep) {
     if (n > 0) {
         char path[4096];
         snprintf(path, sizeof path, "%s/rounds.png", ep->dir);
-        ember_plot_series series[] = {{"held-out accuracy (%)", x, acc, NULL, n},
-                                      {"mean reasoning tokens", x, tok, NULL, n}};
+        ember_plot_series series[] = {{"held-out accuracy (%)", x, acc, NULL, NULL, n},
+                                      {"mean reasoning tokens", x, tok, NULL, NULL, n}};
         ember_error perr = {0};
         if (ember_plot_png(path, "thought compression by expert iteration", "round", "accuracy (%) / tokens", series, 2,
                            &perr) == EMBER_OK)

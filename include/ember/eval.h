@@ -75,7 +75,8 @@ typedef struct ember_plot_series {
     const char *label;
     const double *x;
     const double *y;
-    const double *y_err;         /* half-widths of error bars, or NULL */
+    const double *y_low;         /* error bars: lower and upper ends (absolute), or NULL */
+    const double *y_high;
     int n;
 } ember_plot_series;
 

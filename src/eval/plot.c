@@ -20,9 +20,9 @@ static void range(const ember_plot_series *s, int n_series, bool y, double *lo, 
     for (int k = 0; k < n_series; k++) {
         for (int i = 0; i < s[k].n; i++) {
             const double v = y ? s[k].y[i] : s[k].x[i];
-            const double e = y && s[k].y_err ? s[k].y_err[i] : 0;
-            if (v - e < *lo) *lo = v - e;
-            if (v + e > *hi) *hi = v + e;
+            const double l = y && s[k].y_low ? s[k].y_low[i] : v, h = y && s[k].y_high ? s[k].y_high[i] : v;
+            if (fmin(v, l) < *lo) *lo = fmin(v, l);
+            if (fmax(v, h) > *hi) *hi = fmax(v, h);
         }
     }
     if (*lo > *hi) *lo = 0, *hi = 1;
@@ -67,12 +67,7 @@ ember_status ember_plot_png(const char *path, const char *title, const char *x_l
         plwidth(2.0);
         if (s->n > 1) plline(s->n, s->x, s->y);
         plpoin(s->n, s->x, s->y, 17);
-        if (s->y_err) {
-            double *lo = malloc((size_t)s->n * sizeof *lo), *hi = malloc((size_t)s->n * sizeof *hi);
-            for (int i = 0; lo && hi && i < s->n; i++) lo[i] = s->y[i] - s->y_err[i], hi[i] = s->y[i] + s->y_err[i];
-            if (lo && hi) plerry(s->n, s->x, lo, hi);
-            free(lo), free(hi);
-        }
+        if (s->y_low && s->y_high) plerry(s->n, s->x, s->y_low, s->y_high);
         opt[k] = PL_LEGEND_LINE | PL_LEGEND_SYMBOL;
         text_colours[k] = 15;
         line_colours[k] = sym_colours[k] = colours[k];

@@ -118,9 +118,9 @@ static void test_plot(void **state) {
     (void)state;
     char path[64];
     snprintf(path, sizeof path, "%s.png", test_temp_file("", 0));
-    const double x1[] = {0, 40, 80, 120}, y1[] = {20, 55, 80, 90}, e1[] = {3, 4, 3, 2};
+    const double x1[] = {0, 40, 80, 120}, y1[] = {20, 55, 80, 90}, l1[] = {17, 50, 77, 88}, h1[] = {24, 58, 84, 93};
     const double x2[] = {0}, y2[] = {25};
-    ember_plot_series series[] = {{"thinking", x1, y1, e1, 4}, {"instant", x2, y2, NULL, 1}};
+    ember_plot_series series[] = {{"thinking", x1, y1, l1, h1, 4}, {"instant", x2, y2, NULL, NULL, 1}};
     ember_error err = {0};
     assert_int_equal(ember_plot_png(path, "accuracy", "tokens", "%", series, 2, &err), EMBER_OK);
     FILE *f = fopen(path, "rb");
