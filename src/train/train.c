@@ -45,19 +45,22 @@ void ember_train_params_init(ember_train_params *p) {
     p->checkpoint_every = 500;
 }
 
+#define NO_TARGET (-1)
+
 /* ---- windows ----------------------------------------------------------------------- */
 
 typedef struct windows {
     int32_t *tokens;   /* n * ctx */
-    int32_t *labels;   /* n * ctx: the target of each position, -1 = none */
+    int32_t *labels;   /* n * ctx: the target of each position, NO_TARGET = none */
     float *weights;    /* n * ctx: the loss weight of each target */
     int64_t n, cap;
     int ctx;
+    int32_t pad;       /* the token that fills a window's unused tail */
     int64_t fill;      /* tokens used in the open window (the last one) */
     int64_t examples, skipped;
 } windows;
 
-static bool windows_open(windows *w, int32_t pad, int32_t no_loss) {
+static bool windows_open(windows *w) {
     if (w->n == w->cap) {
         const int64_t cap = w->cap ? w->cap * 2 : 256;
         int32_t *t = realloc(w->tokens, (size_t)(cap * w->ctx) * sizeof *t);
@@ -72,8 +75,8 @@ static bool windows_open(windows *w, int32_t pad, int32_t no_loss) {
         w->cap = cap;
     }
     for (int i = 0; i < w->ctx; i++) {
-        w->tokens[w->n * w->ctx + i] = pad;
-        w->labels[w->n * w->ctx + i] = no_loss;
+        w->tokens[w->n * w->ctx + i] = w->pad;
+        w->labels[w->n * w->ctx + i] = NO_TARGET;
         w->weights[w->n * w->ctx + i] = 0.0f;
     }
     w->n++;
@@ -83,14 +86,13 @@ static bool windows_open(windows *w, int32_t pad, int32_t no_loss) {
 
 /* Appends one tokenized example (tokens + per-token trained flags), opening a new window when
  * it does not fit the current one. Examples longer than a window are skipped (counted). */
-static bool windows_add(windows *w, const int32_t *tok, const float *weight, int n, int32_t pad,
-                        int32_t no_loss) {
+static bool windows_add(windows *w, const int32_t *tok, const float *weight, int n) {
     if (n + 1 > w->ctx) {
         w->skipped++;
         return true;
     }
     if (w->n == 0 || w->fill + n > w->ctx) {
-        if (!windows_open(w, pad, no_loss)) return false;
+        if (!windows_open(w)) return false;
     }
     int32_t *t = w->tokens + (w->n - 1) * w->ctx + w->fill;
     int32_t *l = w->labels + (w->n - 1) * w->ctx + w->fill;
@@ -99,7 +101,7 @@ static bool windows_add(windows *w, const int32_t *tok, const float *weight, int
         t[i] = tok[i];
         /* position i predicts token i+1: trained when the assistant wrote token i+1 */
         const bool trained = i + 1 < n && weight[i + 1] > 0;
-        l[i] = trained ? tok[i + 1] : no_loss;
+        l[i] = trained ? tok[i + 1] : NO_TARGET;
         lw[i] = trained ? weight[i + 1] : 0.0f;
     }
     w->fill += n;
@@ -149,13 +151,13 @@ static int tokenize_segments(tokenizer *tz, const train_example *ex, int from, i
 }
 
 /* Adds an example as one sequence, or two when it restarts part-way. */
-static bool add_example(tokenizer *tz, windows *w, const train_example *ex, int32_t pad, int32_t no_loss) {
+static bool add_example(tokenizer *tz, windows *w, const train_example *ex) {
     const int cut = ex->restart > 0 ? ex->restart : ex->n;
     int n = tokenize_segments(tz, ex, 0, cut);
-    if (n < 0 || !windows_add(w, tz->tok, tz->weight, n, pad, no_loss)) return false;
+    if (n < 0 || !windows_add(w, tz->tok, tz->weight, n)) return false;
     if (cut == ex->n) return true;
     n = tokenize_segments(tz, ex, cut, ex->n);
-    return n >= 0 && windows_add(w, tz->tok, tz->weight, n, pad, no_loss);
+    return n >= 0 && windows_add(w, tz->tok, tz->weight, n);
 }
 
 static train_style pick_style(const ember_train_params *p, uint64_t r) {
@@ -166,8 +168,7 @@ static train_style pick_style(const ember_train_params *p, uint64_t r) {
     return TRAIN_STYLE_TOOL;
 }
 
-static ember_status build_generated(const ember_train_params *p, tokenizer *tz, windows *w,
-                                    int32_t pad, int32_t no_loss, ember_error *err) {
+static ember_status build_generated(const ember_train_params *p, tokenizer *tz, windows *w, ember_error *err) {
     train_kit kit;
     ember_status st = train_kit_init(&kit, err);
     for (int64_t i = 0; st == EMBER_OK && i < p->examples; i++) {
@@ -177,7 +178,7 @@ static ember_status build_generated(const ember_train_params *p, tokenizer *tz, 
         train_example ex;
         st = train_example_arith(&kit, &prob, r, pick_style(p, r >> 8), &ex, err);
         if (st != EMBER_OK) break;
-        const bool ok = add_example(tz, w, &ex, pad, no_loss);
+        const bool ok = add_example(tz, w, &ex);
         train_example_free(&ex);
         if (!ok) st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory while tokenizing examples");
     }
@@ -185,8 +186,7 @@ static ember_status build_generated(const ember_train_params *p, tokenizer *tz, 
     return st;
 }
 
-static ember_status build_from_file(const char *path, tokenizer *tz, windows *w, int32_t pad,
-                                    int32_t no_loss, ember_error *err) {
+static ember_status build_from_file(const char *path, tokenizer *tz, windows *w, ember_error *err) {
     FILE *f = fopen(path, "r");
     if (!f) return ember_fail(err, EMBER_ERR_NOT_FOUND, "%s: %s", path, strerror(errno));
     char *line = NULL;
@@ -202,7 +202,7 @@ static ember_status build_from_file(const char *path, tokenizer *tz, windows *w,
         } else if ((st = train_example_json(obj, &ex, err)) != EMBER_OK) {
             ember_fail(err, st, "%s:%ld: %s", path, lineno, err ? err->message : "bad example");
         } else {
-            const bool ok = add_example(tz, w, &ex, pad, no_loss);
+            const bool ok = add_example(tz, w, &ex);
             train_example_free(&ex);
             if (!ok) st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory while tokenizing examples");
         }
@@ -365,11 +365,9 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
     struct llama_model *vocab_model = llama_model_load_from_file(p->model, mp);
     if (!vocab_model) return ember_fail(err, EMBER_ERR_FORMAT, "cannot read the vocabulary of %s", p->model);
     const struct llama_vocab *vocab = llama_model_get_vocab(vocab_model);
-    const int32_t pad = llama_vocab_eos(vocab);
-
-    windows w = {.ctx = p->ctx};
+    windows w = {.ctx = p->ctx, .pad = llama_vocab_eos(vocab)};
     tokenizer tz = {.vocab = vocab};
-    st = p->data ? build_from_file(p->data, &tz, &w, pad, -1, err) : build_generated(p, &tz, &w, pad, -1, err);
+    st = p->data ? build_from_file(p->data, &tz, &w, err) : build_generated(p, &tz, &w, err);
     free(tz.tok);
     free(tz.weight);
     llama_model_free(vocab_model);
