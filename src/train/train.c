@@ -373,6 +373,10 @@ ember_status ember_train(const ember_train_params *p, ember_train_report *rep, e
     llama_model_free(vocab_model);
 
     train_state s = {.p = p, .step = resume, .steps_total = (w.n * p->epochs + p->batch - 1) / p->batch, .t0 = ember_now_s()};
+    if (st == EMBER_OK && w.n == 0)
+        st = ember_fail(err, EMBER_ERR_INVALID,
+                        "no example fits a %d-token window (%lld of %lld too long); raise --ctx",
+                        p->ctx, (long long)w.skipped, (long long)(w.examples + w.skipped));
     if (st == EMBER_OK && resume >= s.steps_total)
         st = ember_fail(err, EMBER_ERR_INVALID, "%s already holds a finished run (%lld steps); remove it to start again",
                         p->checkpoint_dir, (long long)resume);

@@ -159,6 +159,15 @@ static void test_refusals(void **state) {
     params_for(&p, test_model("qwen3-train-tiny.gguf", 0), "/tmp/ember-never.gguf", &l);
     p.ctx = 4;
     assert_int_equal(ember_train(&p, &rep, &err), EMBER_ERR_INVALID);
+    /* every example longer than the window: said so, not "a finished run" */
+    params_for(&p, test_model("qwen3-train-tiny.gguf", 0), "/tmp/ember-never.gguf", &l);
+    p.examples = 4;
+    p.thinking_pct = 0;
+    p.instant_pct = 0;
+    p.tool_pct = 100;
+    p.ctx = 64;
+    assert_int_equal(ember_train(&p, &rep, &err), EMBER_ERR_INVALID);
+    assert_non_null(strstr(err.message, "raise --ctx"));
     params_for(&p, "/nonexistent.gguf", "/tmp/ember-never.gguf", &l);
     assert_int_not_equal(ember_train(&p, &rep, &err), EMBER_OK);
     assert_true(access("/tmp/ember-never.gguf", F_OK) != 0);
