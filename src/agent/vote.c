@@ -149,6 +149,23 @@ char *ember_answer_normalize(const char *text) {
     while (n && strchr(".,;:!?\"')]}", f[n - 1]) && !(n >= 2 && f[n - 1] == ')' && isalpha((unsigned char)f[n - 2]) &&
                                                      (n == 2 || f[n - 3] == '('))) n--;
     while (n && strchr("\"'([{", *f) && !(n >= 2 && *f == '(' && isalpha((unsigned char)f[1]))) f++, n--;
+    /* an equation's right side when it is a number: "47 + 385 = 432" and "x = 5" are 432 and 5 */
+    for (size_t i = n; i > 0; i--) {
+        if (f[i - 1] != '=') continue;
+        size_t skip = i;
+        while (skip < n && f[skip] == ' ') skip++;
+        char *side = strndup(f + skip, n - skip);
+        strbuf value = {0};
+        const size_t used = side ? canonical_number(side, &value) : 0;
+        const bool whole = used && strspn(side + used, " ") == strlen(side + used);
+        free(side);
+        if (whole) {
+            strbuf_free(&folded);
+            return strbuf_take(&value);
+        }
+        strbuf_free(&value);
+        break;
+    }
     strbuf out = {0};
     char letter;
     if (is_choice_letter(f, n, &letter)) {

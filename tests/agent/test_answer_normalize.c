@@ -34,6 +34,11 @@ static void numbers_and_units(void **state) {
     check("$1,234", "1234");
     check("3.14000", "3.14");
     check("12 apples and 3 pears", "12 apples and 3 pears");
+    check("47 + 385 = 432", "432");
+    check("88 * 64 - 993 + 899 = -5538", "-5538");
+    check("x = 5.", "5");
+    check("a = b", "a = b");
+    check("2 + 2 = 4 apples and more", "2 + 2 = 4 apples and more");
 }
 
 static void choices_and_phrases(void **state) {
