@@ -28,7 +28,8 @@ static const char usage[] =
     "  --data FILE            JSONL examples {question, reasoning?, answer, mode?} instead of\n"
     "                         generated arithmetic problems\n"
     "  --examples N           generated problems (40000)\n"
-    "  --mix T,I,C            shares of thinking traces, instant answers, calculator calls (70,20,10)\n"
+    "  --mix T,I,C[,S]        shares of thinking traces, instant answers, calculator calls (70,20,10)\n"
+    "                         and Contemplating synthesizer briefs (S, 0)\n"
     "  --seed N               data seed (1)\n"
     "  --epochs N             passes over the data (1)\n"
     "  --ctx N                tokens per window (256)\n"
@@ -210,7 +211,9 @@ int ember_cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--temp")) {
             ok = parse_float(v, &ep.temperature);
         } else if (!strcmp(a, "--mix")) {
-            ok = v && sscanf(v, "%d,%d,%d", &p.thinking_pct, &p.instant_pct, &p.tool_pct) == 3;
+            p.synthesis_pct = 0;
+            const int got = v ? sscanf(v, "%d,%d,%d,%d", &p.thinking_pct, &p.instant_pct, &p.tool_pct, &p.synthesis_pct) : 0;
+            ok = got == 3 || got == 4;
         } else {
             fprintf(stderr, "ember train: unknown option %s (see --help)\n", a);
             return 2;

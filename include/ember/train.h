@@ -59,7 +59,8 @@ typedef struct ember_train_params {
     int64_t examples;            /* generated problems (default 40000) */
     int thinking_pct;            /* mix of generated examples: step-by-step reasoning (70), */
     int instant_pct;             /* direct answers (20), */
-    int tool_pct;                /* calculator calls (10) */
+    int tool_pct;                /* calculator calls (10), */
+    int synthesis_pct;           /* Contemplating synthesizer briefs (0) */
     int epochs;                  /* passes over the data (1) */
     int ctx;                     /* tokens per window (256) */
     int batch;                   /* windows per optimizer step (4) */

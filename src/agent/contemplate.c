@@ -27,10 +27,10 @@
  * run's events never overlap.
  */
 #include "agent/contemplate.h"
+#include "agent/brief.h"
 #include "agent/vote.h"
 #include "agent/zoom.h"
 #include "core/error.h"
-#include "core/utf8.h"
 
 #include <jansson.h>
 
@@ -56,12 +56,6 @@ void ember_contemplate_approach(int index, char *out, size_t size) {
     if (index < N_APPROACHES) snprintf(out, size, "%s", APPROACHES[index]);
     else snprintf(out, size, "%s (variant %d)", APPROACHES[index % N_APPROACHES], index / N_APPROACHES + 1);
 }
-
-/* How much of each candidate the brief shows, longest first (bytes of the reasoning's end,
- * bytes of the answer); the first that fits the room left is used. */
-static const struct { int excerpt, answer; } BRIEF_SIZES[] = {
-    {320, 400}, {160, 200}, {80, 120}, {0, 80}, {0, 32}, {0, 12},
-};
 
 /* One agent of the contemplation and the run's bookkeeping of it. */
 typedef struct member {
@@ -374,42 +368,6 @@ static void reap(contemplation *c) {
     announce_pending(c);  /* every agent is reaped: nothing else emits now */
 }
 
-/* Appends at most `max` bytes of text (whole characters), with an ellipsis when cut. */
-static void put_capped(strbuf *b, const char *text, int max) {
-    size_t len = strlen(text);
-    size_t n = utf8_cut(text, len, (size_t)max);
-    strbuf_append(b, text, n);
-    if (n < len) strbuf_puts(b, "…");
-}
-
-static char *brief(contemplation *c, vote_outcome v, int excerpt, int answer) {
-    strbuf b = {0};
-    strbuf_printf(&b, "I asked %d independent reasoners this question. Their answers:\n", c->n);
-    for (int i = 0; i < c->n; i++) {
-        result_agent *o = &c->out[i];
-        strbuf_printf(&b, "%d. answer: ", i + 1);
-        put_capped(&b, o->normalized && o->normalized[0] ? o->normalized : "(none)", answer);
-        strbuf_printf(&b, " (confidence %.2f, %s)\n", o->confidence, o->stop_reason);
-        size_t len = o->reasoning.len;
-        if (len && excerpt > 0) {
-            const char *r = strbuf_str(&o->reasoning);
-            size_t from = len > (size_t)excerpt ? len - (size_t)excerpt : 0;
-            while (from > 0 && from < len && ((unsigned char)r[from] & 0xC0) == 0x80) from++;  /* a whole character */
-            strbuf_puts(&b, "   reasoning excerpt: ");
-            if (from > 0) strbuf_puts(&b, "…");
-            strbuf_append(&b, r + from, len - from);
-            strbuf_puts(&b, "\n");
-        }
-    }
-    if (v.winner >= 0) {
-        strbuf_puts(&b, "Confidence-weighted vote: \"");
-        put_capped(&b, c->out[v.winner].normalized, answer);
-        strbuf_printf(&b, "\" with %.0f%% of the weight (%d of %d reasoners).\n", v.share * 100.0f, v.supporters, c->n);
-    }
-    strbuf_puts(&b, "I will now write the final answer from the best-supported candidate and the strongest reasoning.");
-    return strbuf_take(&b);
-}
-
 /* The longest brief that fits beside the prompt and the answer's token limit, or NULL with
  * an error that names the synthesis stage. */
 static char *brief_to_fit(contemplation *c, ember_seq *root, vote_outcome v, ember_error *err) {
@@ -420,8 +378,8 @@ static char *brief_to_fit(contemplation *c, ember_seq *root, vote_outcome v, emb
     int close = ember_engine_count_tokens(run->engine, run->format->close_reasoning, true);
     int room = n_ctx - prompt - answer - (close > 0 ? close : 0);
     int need = 0;
-    for (size_t k = 0; k < sizeof BRIEF_SIZES / sizeof BRIEF_SIZES[0]; k++) {
-        char *text = brief(c, v, BRIEF_SIZES[k].excerpt, BRIEF_SIZES[k].answer);
+    for (int k = 0; k < BRIEF_N_SIZES; k++) {
+        char *text = brief_write(c->out, c->n, v, k);
         need = text ? ember_engine_count_tokens(run->engine, text, false) : -1;
         if (need >= 0 && need <= room) return text;
         free(text);

@@ -1,5 +1,6 @@
 target_sources(ember PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/agent.c
+  ${CMAKE_CURRENT_LIST_DIR}/brief.c
   ${CMAKE_CURRENT_LIST_DIR}/contemplate.c
   ${CMAKE_CURRENT_LIST_DIR}/modes.c
   ${CMAKE_CURRENT_LIST_DIR}/prefix_cache.c

@@ -36,6 +36,7 @@ typedef enum train_style {
     TRAIN_STYLE_THINKING,   /* reasoning trace, then the answer */
     TRAIN_STYLE_INSTANT,    /* the answer at once */
     TRAIN_STYLE_TOOL,       /* a calculator call, its result, then the answer */
+    TRAIN_STYLE_SYNTHESIS,  /* Contemplating's synthesizer: a brief on agents, then the answer */
 } train_style;
 
 /* What examples need from the outside: the calculator (real outputs in tool examples) and
@@ -50,6 +51,9 @@ void train_kit_free(train_kit *kit);
 
 ember_status train_example_arith(const train_kit *kit, const arith_problem *p, uint64_t variant,
                                  train_style style, train_example *ex, ember_error *err);
+/* The synthesizer's example (synthesis.c): simulated agents' brief → the vote's answer. */
+ember_status train_example_synthesis(const arith_problem *p, uint64_t variant, train_example *ex,
+                                     ember_error *err);
 /* {"question", "reasoning"?, "answer", "mode"?: "thinking"|"instant", "approach"?: a
  * Contemplating agent's approach hint, shown as the run shows it (not trained)} */
 ember_status train_example_json(const json_t *obj, train_example *ex, ember_error *err);

@@ -161,11 +161,12 @@ static bool add_example(tokenizer *tz, windows *w, const train_example *ex) {
 }
 
 static train_style pick_style(const ember_train_params *p, uint64_t r) {
-    const int total = p->thinking_pct + p->instant_pct + p->tool_pct;
+    const int total = p->thinking_pct + p->instant_pct + p->tool_pct + p->synthesis_pct;
     const int x = total > 0 ? (int)(r % (uint64_t)total) : 0;
     if (x < p->thinking_pct) return TRAIN_STYLE_THINKING;
     if (x < p->thinking_pct + p->instant_pct) return TRAIN_STYLE_INSTANT;
-    return TRAIN_STYLE_TOOL;
+    if (x < p->thinking_pct + p->instant_pct + p->tool_pct) return TRAIN_STYLE_TOOL;
+    return TRAIN_STYLE_SYNTHESIS;
 }
 
 static ember_status build_generated(const ember_train_params *p, tokenizer *tz, windows *w, ember_error *err) {
@@ -176,7 +177,9 @@ static ember_status build_generated(const ember_train_params *p, tokenizer *tz, 
         arith_problem_at(p->seed, (uint64_t)i, false, &prob);
         const uint64_t r = arith_mix(p->seed ^ arith_mix((uint64_t)i + 0x51ull));
         train_example ex;
-        st = train_example_arith(&kit, &prob, r, pick_style(p, r >> 8), &ex, err);
+        const train_style style = pick_style(p, r >> 8);
+        st = style == TRAIN_STYLE_SYNTHESIS ? train_example_synthesis(&prob, r, &ex, err)
+                                            : train_example_arith(&kit, &prob, r, style, &ex, err);
         if (st != EMBER_OK) break;
         const bool ok = add_example(tz, w, &ex);
         train_example_free(&ex);
@@ -339,8 +342,8 @@ static ember_status check_params(const ember_train_params *p, ember_error *err) 
     if (!p->data && p->examples < 1) return ember_fail(err, EMBER_ERR_INVALID, "examples must be at least 1");
     if (!(p->lr > 0) || p->lr_min < 0 || p->lr_min > p->lr)
         return ember_fail(err, EMBER_ERR_INVALID, "need 0 <= lr_min <= lr and lr > 0");
-    if (p->thinking_pct < 0 || p->instant_pct < 0 || p->tool_pct < 0 ||
-        p->thinking_pct + p->instant_pct + p->tool_pct <= 0)
+    if (p->thinking_pct < 0 || p->instant_pct < 0 || p->tool_pct < 0 || p->synthesis_pct < 0 ||
+        p->thinking_pct + p->instant_pct + p->tool_pct + p->synthesis_pct <= 0)
         return ember_fail(err, EMBER_ERR_INVALID, "the example mix needs non-negative shares that add up to more than 0");
     if (p->checkpoint_dir && mkdir(p->checkpoint_dir, 0755) != 0 && errno != EEXIST)
         return ember_fail(err, EMBER_ERR_IO, "%s: %s", p->checkpoint_dir, strerror(errno));

@@ -90,6 +90,33 @@ static void test_loss_falls_and_model_runs(void **state) {
     free(dir);
 }
 
+/* Synthesizer briefs: long unscored text and a short scored answer (the vote's winner);
+ * they pack into windows and the loss on the copied answer falls. */
+static void test_synthesis_examples(void **state) {
+    (void)state;
+    char *dir = temp_dir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/out.gguf", dir);
+    losses l = {0};
+    ember_train_params p;
+    params_for(&p, test_model("qwen3-train-tiny.gguf", 0), out, &l);
+    p.thinking_pct = 0;
+    p.instant_pct = 0;
+    p.tool_pct = 0;
+    p.synthesis_pct = 100;
+    p.examples = 40;
+    p.ctx = 2048;
+    p.batch = 1;
+    ember_train_report rep;
+    ember_error err = {0};
+    assert_int_equal(ember_train(&p, &rep, &err), EMBER_OK);
+    assert_true(rep.examples >= 34);
+    assert_true(rep.steps >= 12);
+    print_message("synthesis: loss %.4f -> %.4f over %lld steps\n", rep.first_loss, rep.last_loss, (long long)rep.steps);
+    assert_true(rep.last_loss < rep.first_loss);
+    free(dir);
+}
+
 static void test_resume_after_cancel(void **state) {
     (void)state;
     char *dir = temp_dir();
@@ -176,6 +203,7 @@ static void test_refusals(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_and_model_runs),
+        cmocka_unit_test(test_synthesis_examples),
         cmocka_unit_test(test_resume_after_cancel),
         cmocka_unit_test(test_jsonl_data),
         cmocka_unit_test(test_refusals),
