@@ -57,6 +57,8 @@ static const char usage[] =
     "      --web DIR           serve the web app in DIR at / (default: the built app installed beside\n"
     "                          this binary, web/ or ../share/ember/web/, when there is one)\n"
     "      --no-web            serve the API only\n"
+    "      --no-prompt-cache   evaluate every request's whole prompt (default: a follow-up request\n"
+    "                          reuses the KV cells of the earlier one's common prefix)\n"
     "      --tools LIST        tools the server runs itself: calculator,python,web_fetch,web_search,\n"
     "                          SERVER.TOOL (MCP), mcp, all (default: none)\n"
     "      --mcp-config FILE   MCP servers ({\"mcpServers\": {…}})\n"
@@ -84,6 +86,7 @@ int ember_cmd_serve(int argc, char **argv) {
         }
         if (strcmp(a, "--log") == 0) { p.log_requests = true; continue; }
         if (strcmp(a, "--no-web") == 0) { no_web = true; continue; }
+        if (strcmp(a, "--no-prompt-cache") == 0) { p.engine.prompt_cache = false; continue; }
         if (strcmp(a, "--verbose") == 0) { p.engine.verbose = true; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, "ember serve: unknown option or missing value '%s'\n%s", a, usage);

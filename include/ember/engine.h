@@ -81,6 +81,14 @@ typedef struct ember_engine_params {
      * last confirmed text when one fails. No images yet. */
     const char *const *engine_urls;
     int n_engine_urls;
+    /* Prompt cache across sequences: a sequence ended with ember_seq_retire leaves its
+     * evaluated cells behind as a cached prompt; the first reset of a later sequence
+     * (ember_seq_reset_text/_media on a fresh one) starts from the cached prompt sharing the
+     * longest token prefix with it, and evaluates only the rest. Idle cached prompts hold no
+     * reservation: the least recently used is evicted whenever cells or sequence ids are
+     * needed by live sequences. Off for recurrent and hybrid models (their memory cannot
+     * drop a tail), and for remote engines (the replicas cache prompts themselves). */
+    bool prompt_cache;
 } ember_engine_params;
 
 EMBER_API void ember_engine_params_init(ember_engine_params *params);
@@ -103,6 +111,10 @@ typedef struct ember_engine_stats {
     uint64_t tokens_evaluated;    /* tokens fed through llama_decode */
     uint64_t max_batch_seqs;      /* most distinct sequences packed into one decode step */
     int kv_cells_used;            /* KV cells held by live sequences right now */
+    int kv_cells_cached;          /* KV cells held only by idle cached prompts (prompt_cache) */
+    int seqs_cached;              /* idle cached prompts kept (each holds a sequence id) */
+    uint64_t prompt_tokens_reused; /* tokens sequences took from cached prompts, in total */
+    uint64_t prompt_cache_evictions; /* cached prompts dropped to make room */
     int kv_cells_peak;            /* the most ever held at once */
     int seqs_active;              /* live sequences right now */
     uint64_t encoder_runs;        /* images sent through the vision encoder (cache misses) */
@@ -192,6 +204,10 @@ EMBER_API ember_status ember_seq_create(ember_engine *engine, const ember_sampli
                                         ember_seq **seq, ember_error *err);
 /* Frees the sequence's KV cells at once, even while it is generating. */
 EMBER_API void ember_seq_destroy(ember_seq *seq);
+/* Ends the sequence like ember_seq_destroy; with params.prompt_cache, an idle sequence's
+ * evaluated cells stay behind as a cached prompt for later sequences (see there). A busy
+ * sequence, or one of an engine without the cache, is destroyed. */
+EMBER_API void ember_seq_retire(ember_seq *seq);
 
 EMBER_API void ember_seq_set_callbacks(ember_seq *seq, ember_token_fn on_token,
                                        ember_seq_idle_fn on_idle, void *user);

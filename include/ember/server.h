@@ -40,7 +40,8 @@ extern "C" {
 typedef struct ember_server ember_server;
 
 typedef struct ember_server_params {
-    ember_engine_params engine; /* the model; n_seq_max 0 = parallel + max_agents + 1 */
+    ember_engine_params engine; /* the model; n_seq_max 0 = parallel + max_agents + 1;
+                                   prompt_cache on (ember_server_params_init) */
     const char *host;           /* numeric IPv4 or IPv6 address to listen on; NULL = 127.0.0.1 */
     int port;                   /* TCP port (8080 after init); 0 = any free port */
     int parallel;               /* runs generating at once; 0 = 4 */

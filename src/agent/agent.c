@@ -86,8 +86,10 @@ ember_status run_prompt_seq(run_ctx *run, const ember_sampling *sampling, ember_
 }
 
 void run_prompt_seq_done(run_ctx *run, ember_seq *seq, bool ok) {
-    if (!run->cache_taken) {
-        run_seq_close(run, seq);
+    if (!run->cache_taken) {  /* the engine's prompt cache may keep it for a later run */
+        run_seq_forget(run, seq);
+        if (ok) ember_seq_retire(seq);
+        else ember_seq_destroy(seq);
         return;
     }
     run_seq_forget(run, seq);

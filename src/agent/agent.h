@@ -90,7 +90,8 @@ void run_seq_close(run_ctx *run, ember_seq *seq);
 void run_cancel_all(run_ctx *run);
 /* The prompt's sequence: the prefix cache's when the run has one (its sampler set to
  * `sampling`), else a new one. run_prompt_seq_done gives it back to the cache (ok) or
- * destroys it. */
+ * destroys it; without a prefix cache it retires it (ok: the engine's prompt cache, when
+ * on, keeps its cells for a later run) or destroys it. */
 ember_status run_prompt_seq(run_ctx *run, const ember_sampling *sampling, ember_seq **seq, ember_error *err);
 void run_prompt_seq_done(run_ctx *run, ember_seq *seq, bool ok);
 /* Renders the chat with image markers and queues it on `seq` (keeping the cached prefix). */

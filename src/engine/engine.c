@@ -57,6 +57,7 @@ void engine_wait_not_decoding(ember_engine *e) {
 }
 
 static void engine_free(ember_engine *e) {
+    if (e->ctx) cache_free_all(e);
     media_free(e);
     if (e->ctx) llama_free(e->ctx);
     if (e->model) llama_model_free(e->model);
@@ -110,6 +111,8 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     e->n_ctx = p->n_ctx ? p->n_ctx : (trained > 0 && trained < 8192 ? trained : 8192);
     e->n_seq_max = p->n_seq_max ? p->n_seq_max : 32;
     e->n_batch = p->n_batch ? p->n_batch : 512;
+    /* a recurrent state cannot drop a tail: there is no prefix to share */
+    e->prompt_cache = p->prompt_cache && !llama_model_is_recurrent(e->model) && !llama_model_is_hybrid(e->model);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int threads = p->n_threads ? p->n_threads : (int)(cores > 0 ? cores : 1);
 
@@ -177,5 +180,8 @@ void ember_engine_get_stats(ember_engine *e, ember_engine_stats *stats) {
     BACKEND_DISPATCH_VOID(e, get_stats, e, stats);
     engine_lock_unless_scheduler(e);
     *stats = e->stats;
+    stats->kv_cells_cached = cache_cells(e);
+    stats->kv_cells_used -= stats->kv_cells_cached;
+    stats->seqs_cached = e->n_cached;
     engine_unlock_unless_scheduler(e);
 }

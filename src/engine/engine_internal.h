@@ -27,6 +27,14 @@
  * used, so ember counts them itself: a sequence's cells are a list of ref-counted segments; a
  * fork takes a reference on each of its parent's segments, new tokens go to a segment the
  * sequence owns alone, and a segment's cells are released when its last reference goes.
+ *
+ * Prompt cache (prompt_cache.c): a retired sequence stays in `seqs` as an idle cached prompt
+ * (`cached`; no sampler, no callbacks) holding its id, its tokens and its segments. A fresh
+ * sequence's first reset copies the cells of the best cached prompt's common prefix
+ * (llama_memory_seq_cp: shared cells, nothing recomputed) and takes references on its
+ * segments, as a fork does. Cached prompts are never fed or packed (they are idle); one is
+ * evicted (llama_memory_seq_rm of its own id only: cells other sequences share stay) when a
+ * sequence id or cells are needed, always with `decoding` false.
  */
 #ifndef EMBER_ENGINE_INTERNAL_H
 #define EMBER_ENGINE_INTERNAL_H
@@ -41,7 +49,11 @@
 
 typedef struct kv_segment {
     int n_cells;  /* cells created into this segment */
-    int refs;     /* sequences holding it */
+    int refs;     /* sequences holding it (cached prompts included) */
+    /* prompt_cache.c's counting pass (cache_cells): */
+    unsigned mark, counted;  /* the passes that last reset / counted it */
+    int live_used;           /* the longest view of it a live sequence has */
+    int cache_used;          /* the longest view of it a cached prompt has */
 } kv_segment;
 
 typedef struct kv_span {
@@ -101,6 +113,9 @@ struct ember_seq {
     ember_seq_idle_fn on_idle;
     void *user;
     ember_status status;      /* why it last went idle */
+
+    bool cached;              /* an idle cached prompt (prompt_cache.c), no longer its owner's */
+    uint64_t cache_use;       /* engine->cache_clock when it was retired or last reused (LRU) */
 };
 
 struct ember_engine {
@@ -123,6 +138,9 @@ struct ember_engine {
     size_t cache_bytes;
     uint64_t cache_clock;
     int media_next;              /* where the scheduler looks first for a queued image */
+    bool prompt_cache;           /* keep retired sequences as cached prompts */
+    int n_cached;                /* cached prompts in seqs[] */
+    unsigned mark_epoch;         /* prompt_cache.c's counting passes */
 
     pthread_mutex_t mu;
     pthread_cond_t work_cv;      /* scheduler waits here for work */
@@ -155,6 +173,12 @@ void *scheduler_main(void *arg);
 bool seq_is_busy(const ember_seq *seq);
 bool seq_push_tokens(ember_seq *seq, const llama_token *tokens, int n);
 void seq_account_new_cells(ember_seq *seq, int n);
+/* Drops every segment reference of the sequence (cells whose last reference goes are freed). */
+void seq_release_spans(ember_seq *seq);
+/* Drops cells at positions >= keep from the sequence's view. */
+void seq_truncate_spans(ember_seq *seq, int keep);
+/* Appends image records (their starts already in the sequence's indices). */
+bool seq_add_images(ember_seq *seq, const seq_image *images, int n);
 void seq_go_idle(ember_seq *seq, ember_status status);
 /* The position of the token at `index` (index plus the M-RoPE shortfall of earlier images). */
 int seq_pos_at(const ember_seq *seq, int index);
@@ -174,6 +198,19 @@ ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, s
  * the images' embeddings move to the sequence on success. */
 ember_status seq_append_input(ember_seq *seq, const llama_token *tokens, int n, seq_image *images, int n_images,
                               ember_error *err);
+
+/* prompt_cache.c: with mu held and `decoding` false */
+/* Before the first reset of a fresh sequence: starts it from the cached prompt sharing the
+ * longest prefix with `tokens` (same rules as seq_keep_prefix); returns the tokens taken. */
+int cache_adopt(ember_seq *seq, const llama_token *tokens, int n, const seq_image *images, int n_images);
+/* Evicts the least recently used cached prompt; false when there is none. */
+bool cache_evict_lru(ember_engine *engine);
+/* Evicts cached prompts until `n` more cells fit the context (or none is left). */
+void cache_make_room(ember_engine *engine, int n);
+/* Cells held by cached prompts and by no live sequence. */
+int cache_cells(ember_engine *engine);
+/* At engine destruction (scheduler stopped): frees every cached prompt. */
+void cache_free_all(ember_engine *engine);
 
 /* media.c */
 ember_status media_init(ember_engine *engine, const char *mmproj_path, int n_threads,

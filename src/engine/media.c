@@ -419,6 +419,7 @@ bool media_step(ember_engine *e) {
         e->media_next = (i + 1) % e->n_seq_max;
         seq_image img = seq->images[index];  /* a copy: the array may grow while unlocked */
         llama_pos pos0 = seq_pos_at(seq, seq->n_past), new_pos = pos0;
+        cache_make_room(e, img.n_tokens);
         e->decoding = true;
         engine_unlock(e);
         int32_t rc = mtmd_helper_decode_image_chunk(e->mtmd, e->ctx, img.chunk, img.embd->data, pos0, seq->id,

@@ -115,7 +115,9 @@ static void step(ember_engine *e) {
 
     int start[e->n_seq_max], taken[e->n_seq_max];
     memset(taken, 0, sizeof taken);
-    if (pack_batch(e, start, taken) == 0) return;
+    int n_batch = pack_batch(e, start, taken);
+    if (n_batch == 0) return;
+    cache_make_room(e, n_batch);
 
     e->decoding = true;
     engine_unlock(e);
@@ -124,6 +126,11 @@ static void step(ember_engine *e) {
     e->decoding = false;
     pthread_cond_broadcast(&e->step_cv);
 
+    if (rc == 1 && cache_evict_lru(e)) {  /* no slot (fragmentation): nothing was decoded, pack again */
+        for (int i = 0; i < e->n_seq_max; i++)
+            if (e->seqs[i]) e->seqs[i]->in_batch = false;
+        return;
+    }
     if (rc != 0) {
         fail_batch(e, rc == 1 ? EMBER_ERR_CONTEXT : EMBER_ERR_ENGINE);
         return;

@@ -52,39 +52,54 @@ void seq_account_new_cells(ember_seq *seq, int n) {
     stats_cells(seq->engine, n);
 }
 
-static void release_spans(ember_seq *seq) {
-    for (int i = 0; i < seq->n_spans; i++) {
-        kv_segment *seg = seq->spans[i].seg;
-        if (--seg->refs == 0) {
-            stats_cells(seq->engine, -seg->n_cells);
-            free(seg);
-        }
+/* A shared segment's cells are the longest view any sequence still has of it: every view is
+ * a prefix, a shared segment never grows, and a holder that dropped cells removed its id from
+ * them, so the cells past every view are free in llama.cpp too (an adopted cached prompt's
+ * tail, once the prompt is evicted). */
+static void seg_fit_views(ember_engine *e, kv_segment *seg) {
+    int longest = 0;
+    for (int i = 0; i < e->n_seq_max; i++) {
+        ember_seq *s = e->seqs[i];
+        for (int k = 0; s && k < s->n_spans; k++)
+            if (s->spans[k].seg == seg && s->spans[k].used > longest) longest = s->spans[k].used;
     }
-    free(seq->spans);
-    seq->spans = NULL;
-    seq->n_spans = 0;
+    if (longest < seg->n_cells) {
+        stats_cells(e, longest - seg->n_cells);
+        seg->n_cells = longest;
+    }
 }
 
-/* Drops cells at positions >= keep from this sequence's view (prefix reuse). */
-static void truncate_spans(ember_seq *seq, int keep) {
+/* Drops the sequence's references to its spans [from, n_spans). */
+static void drop_spans_from(ember_seq *seq, int from) {
+    int n = seq->n_spans;
+    seq->n_spans = from;  /* first: its own views no longer count */
+    for (int j = from; j < n; j++) {
+        kv_segment *seg = seq->spans[j].seg;
+        if (--seg->refs > 0) {
+            seg_fit_views(seq->engine, seg);
+            continue;
+        }
+        stats_cells(seq->engine, -seg->n_cells);
+        free(seg);
+    }
+}
+
+void seq_release_spans(ember_seq *seq) {
+    drop_spans_from(seq, 0);
+    free(seq->spans);
+    seq->spans = NULL;
+}
+
+void seq_truncate_spans(ember_seq *seq, int keep) {
     int seen = 0;
     int i = 0;
     for (; i < seq->n_spans && seen + seq->spans[i].used <= keep; i++) seen += seq->spans[i].used;
     if (i == seq->n_spans) return;
     kv_span *span = &seq->spans[i];
-    int cut = span->used - (keep - seen);
-    span->used -= cut;
-    if (span->seg->refs == 1) {
-        span->seg->n_cells -= cut;
-        stats_cells(seq->engine, -cut);
-    }
-    int first_dropped = span->used > 0 ? i + 1 : i;
-    for (int j = first_dropped; j < seq->n_spans; j++) {
-        kv_segment *seg = seq->spans[j].seg;
-        if (j > i && seg->refs == 1) stats_cells(seq->engine, -seq->spans[j].used);
-        if (--seg->refs == 0) free(seg);
-    }
-    seq->n_spans = first_dropped;
+    span->used = keep - seen;
+    bool partial = span->used > 0;
+    drop_spans_from(seq, partial ? i + 1 : i);
+    if (partial) seg_fit_views(seq->engine, span->seg);
 }
 
 int seq_pos_at(const ember_seq *seq, int index) {
@@ -114,8 +129,7 @@ void seq_drop_images_from(ember_seq *seq, int keep) {
     seq->n_images = n;
 }
 
-/* Appends image records (their starts already in this sequence's indices). */
-static bool seq_add_images(ember_seq *seq, const seq_image *images, int n) {
+bool seq_add_images(ember_seq *seq, const seq_image *images, int n) {
     if (n <= 0) return true;
     if (seq->n_images + n > seq->cap_images) {
         int cap = seq->cap_images ? seq->cap_images : 4;
@@ -150,6 +164,14 @@ static ember_seq *seq_alloc(ember_engine *e, const ember_sampling *sampling, emb
     int id = -1;
     for (int i = 0; i < e->n_seq_max; i++) {
         if (!e->seqs[i]) { id = i; break; }
+    }
+    if (id < 0 && e->n_cached > 0) {  /* a cached prompt gives its id up */
+        if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);  /* it unlocks: look again */
+        for (int i = 0; i < e->n_seq_max && id < 0; i++)
+            if (!e->seqs[i]) id = i;
+        if (id < 0 && cache_evict_lru(e))
+            for (int i = 0; i < e->n_seq_max && id < 0; i++)
+                if (!e->seqs[i]) id = i;
     }
     if (id < 0) {
         ember_fail(err, EMBER_ERR_BUSY, "all %d sequence slots are in use", e->n_seq_max);
@@ -198,7 +220,7 @@ void ember_seq_destroy(ember_seq *seq) {
     engine_lock(e);
     engine_wait_not_decoding(e);
     llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, -1, -1);
-    release_spans(seq);
+    seq_release_spans(seq);
     seq_drop_images_from(seq, 0);
     e->seqs[seq->id] = NULL;
     e->stats.seqs_active--;
@@ -434,6 +456,7 @@ ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, s
     if (seq_is_busy(seq)) {
         status = ember_fail(err, EMBER_ERR_INVALID, "the sequence is busy");
     } else {
+        if (e->n_cached > 0 && seq->n_past == 0 && seq->n_spans == 0) cache_adopt(seq, tokens, n, images, n_images);
         keep = seq_keep_prefix(seq, tokens, n, images, n_images);
         for (int i = 0; i < n_images; i++)
             if (images[i].start >= keep && !images[i].embd)
@@ -441,7 +464,7 @@ ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, s
     }
     if (status == EMBER_OK) {
         llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, seq_pos_at(seq, keep), -1);
-        truncate_spans(seq, keep);
+        seq_truncate_spans(seq, keep);
         seq_drop_images_from(seq, keep);
         seq->n_past = keep;
         seq->n_tokens = keep;

@@ -139,6 +139,13 @@ static srv_item *take_items(srv_job *job, int timeout_ms, bool *done) {
     return items;
 }
 
+/* Prompt tokens the run did not evaluate (the engine's prompt cache had them), as OpenAI's
+ * usage.prompt_tokens_details.cached_tokens. */
+static int usage_cached(const ember_usage *u) {
+    int cached = u->prompt_tokens - u->prompt_tokens_evaluated;
+    return cached > 0 ? cached : 0;
+}
+
 /* ---- the job's life --------------------------------------------------------------------- */
 
 static srv_job *job_create(srv_conn *c) {
@@ -177,7 +184,7 @@ static void job_end_run(srv_job *job, bool cancel) {
     if (cancel && job->cancelled_by_client && (job->answer.len || job->reasoning.len)) store_exchange(job);
     if (job->result) {
         const ember_usage *u = ember_result_usage(job->result);
-        srv_metrics_tokens(&s->metrics, u->prompt_tokens, u->reasoning_tokens, u->answer_tokens);
+        srv_metrics_tokens(&s->metrics, u->prompt_tokens, usage_cached(u), u->reasoning_tokens, u->answer_tokens);
         if (job->conn) job->conn->tokens = u->prompt_tokens + u->reasoning_tokens + u->answer_tokens;
     }
     if (cancel && job->t_admitted > 0 && !job->seen_done) srv_metrics_cancelled(&s->metrics);
@@ -467,10 +474,9 @@ static json_t *usage_json(srv_job *job) {
     ember_usage u = {0};
     if (job->result) u = *ember_result_usage(job->result);
     int completion = u.reasoning_tokens + u.answer_tokens;
-    int cached = u.prompt_tokens - u.prompt_tokens_evaluated;
     return json_pack("{s:i, s:i, s:i, s:{s:i}, s:{s:i}}", "prompt_tokens", u.prompt_tokens,
                      "completion_tokens", completion, "total_tokens", u.prompt_tokens + completion,
-                     "prompt_tokens_details", "cached_tokens", cached > 0 ? cached : 0,
+                     "prompt_tokens_details", "cached_tokens", usage_cached(&u),
                      "completion_tokens_details", "reasoning_tokens", u.reasoning_tokens);
 }
 

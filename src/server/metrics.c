@@ -48,9 +48,10 @@ void srv_metrics_observe(srv_metrics *m, srv_hist_kind kind, double value) {
     pthread_mutex_unlock(&m->mu);
 }
 
-void srv_metrics_tokens(srv_metrics *m, int prompt, int reasoning, int answer) {
+void srv_metrics_tokens(srv_metrics *m, int prompt, int cached, int reasoning, int answer) {
     pthread_mutex_lock(&m->mu);
     m->prompt_tokens += prompt > 0 ? (uint64_t)prompt : 0;
+    m->prompt_tokens_cached += cached > 0 ? (uint64_t)cached : 0;
     m->reasoning_tokens += reasoning > 0 ? (uint64_t)reasoning : 0;
     m->completion_tokens += (reasoning > 0 ? (uint64_t)reasoning : 0) + (answer > 0 ? (uint64_t)answer : 0);
     pthread_mutex_unlock(&m->mu);
@@ -84,6 +85,9 @@ void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out) {
         if (m->requests[code]) strbuf_printf(out, "ember_http_requests_total{code=\"%d\"} %llu\n", code,
                                               (unsigned long long)m->requests[code]);
     counter(out, "ember_prompt_tokens_total", "Prompt tokens of finished chat completions.", m->prompt_tokens);
+    counter(out, "ember_prompt_tokens_cached_total",
+            "Prompt tokens of finished chat completions taken from the prompt cache (not evaluated).",
+            m->prompt_tokens_cached);
     counter(out, "ember_completion_tokens_total", "Generated tokens (reasoning and answer).", m->completion_tokens);
     counter(out, "ember_reasoning_tokens_total", "Generated reasoning tokens.", m->reasoning_tokens);
     counter(out, "ember_runs_cancelled_total", "Runs cancelled because their client went away.", m->runs_cancelled);
@@ -108,6 +112,9 @@ void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out) {
     gauge(out, "ember_sequences_active", "Engine sequences alive now.", g->seqs_active);
     gauge(out, "ember_sequences_reserved", "Sequences the admitted runs may use.", g->seqs_reserved);
     gauge(out, "ember_kv_cells_used", "KV cells held by live sequences.", g->kv_cells_used);
+    gauge(out, "ember_kv_cells_cached", "KV cells held only by idle cached prompts (evicted when needed).",
+          g->kv_cells_cached);
+    gauge(out, "ember_sequences_cached", "Idle cached prompts kept for later requests.", g->seqs_cached);
     gauge(out, "ember_kv_cells_reserved", "KV cells the admitted runs may use.", g->kv_cells_reserved);
     gauge(out, "ember_kv_cells_total", "KV cells of the context (-c).", g->n_ctx);
     counter(out, "ember_decode_calls_total", "llama_decode calls since start.", g->decode_calls);

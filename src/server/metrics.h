@@ -34,6 +34,7 @@ typedef struct srv_metrics {
     pthread_mutex_t mu;
     uint64_t requests[600];             /* by HTTP status */
     uint64_t prompt_tokens;
+    uint64_t prompt_tokens_cached;      /* of those, taken from the prompt cache */
     uint64_t completion_tokens;         /* reasoning + answer */
     uint64_t reasoning_tokens;
     uint64_t runs_cancelled;            /* clients that went away mid-run */
@@ -48,6 +49,8 @@ typedef struct srv_gauges {
     int seqs_active;          /* engine sequences alive */
     int seqs_reserved;        /* sequences the admitted runs may use */
     int kv_cells_used;
+    int kv_cells_cached;      /* held only by idle cached prompts */
+    int seqs_cached;          /* idle cached prompts */
     int kv_cells_reserved;    /* cells the admitted runs may use */
     int n_ctx;
     int parallel;
@@ -60,7 +63,7 @@ void srv_metrics_init(srv_metrics *m);
 void srv_metrics_destroy(srv_metrics *m);
 void srv_metrics_request(srv_metrics *m, int status);
 void srv_metrics_observe(srv_metrics *m, srv_hist_kind kind, double value);
-void srv_metrics_tokens(srv_metrics *m, int prompt, int reasoning, int answer);
+void srv_metrics_tokens(srv_metrics *m, int prompt, int cached, int reasoning, int answer);
 void srv_metrics_cancelled(srv_metrics *m);
 void srv_metrics_overload(srv_metrics *m);
 /* Appends the Prometheus text exposition. */

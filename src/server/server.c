@@ -148,6 +148,8 @@ static enum MHD_Result handle_metrics(srv_conn *c) {
     ember_engine_get_stats(s->engine, &stats);
     g.seqs_active = stats.seqs_active;
     g.kv_cells_used = stats.kv_cells_used;
+    g.kv_cells_cached = stats.kv_cells_cached;
+    g.seqs_cached = stats.seqs_cached;
     g.decode_calls = stats.decode_calls;
     g.tokens_evaluated = stats.tokens_evaluated;
     g.max_batch_seqs = stats.max_batch_seqs;
@@ -336,6 +338,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **co
 void ember_server_params_init(ember_server_params *p) {
     memset(p, 0, sizeof *p);
     ember_engine_params_init(&p->engine);
+    p->engine.prompt_cache = true;  /* a conversation's next request reuses its prefix */
     p->port = DEFAULT_PORT;
 }
 

@@ -364,7 +364,7 @@ static void metrics_render_prometheus_text(void **state) {
     srv_metrics_request(&m, 429);
     srv_metrics_observe(&m, SRV_HIST_TTFT, 0.02);
     srv_metrics_observe(&m, SRV_HIST_TTFT, 1000);
-    srv_metrics_tokens(&m, 10, 3, 4);
+    srv_metrics_tokens(&m, 10, 6, 3, 4);
     srv_gauges g = {.queue_depth = 2, .seqs_active = 1, .n_ctx = 4096};
     strbuf out = {0};
     srv_metrics_render(&m, &g, &out);
@@ -375,6 +375,7 @@ static void metrics_render_prometheus_text(void **state) {
     assert_non_null(strstr(t, "ember_ttft_seconds_bucket{le=\"+Inf\"} 2\n"));
     assert_non_null(strstr(t, "ember_ttft_seconds_count 2\n"));
     assert_non_null(strstr(t, "ember_completion_tokens_total 7\n"));
+    assert_non_null(strstr(t, "ember_prompt_tokens_cached_total 6\n"));
     assert_non_null(strstr(t, "ember_queue_depth 2\n"));
     assert_non_null(strstr(t, "# TYPE ember_decode_seconds_per_delta histogram\n"));
     strbuf_free(&out);
