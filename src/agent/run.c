@@ -215,12 +215,13 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
     ember_status status = run_prompt_seq(run, &run->params.sampling, &seq, err);
     int generated = 0, budget_left = run->params.max_tokens;
     for (int step = 0; status == EMBER_OK && step < max_steps; step++) {
+        /* read before the reset: the scheduler may evaluate a short suffix before it returns */
+        int evaluated_before = ember_seq_n_evaluated(seq);
         status = run_reset_prompt(run, seq, chat, opening, err);
         /* each round samples afresh: a grammar constrains one generation, not the conversation */
         if (status == EMBER_OK && step > 0) status = ember_seq_set_sampling(seq, &run->params.sampling, err);
         if (status != EMBER_OK) break;
         if (step == 0) r->usage.prompt_tokens = ember_seq_n_tokens(seq);
-        int evaluated_before = ember_seq_n_evaluated(seq);
 
         strbuf reasoning = {0};
         agent a;

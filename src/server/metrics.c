@@ -115,6 +115,8 @@ void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out) {
     gauge(out, "ember_kv_cells_cached", "KV cells held only by idle cached prompts (evicted when needed).",
           g->kv_cells_cached);
     gauge(out, "ember_sequences_cached", "Idle cached prompts kept for later requests.", g->seqs_cached);
+    counter(out, "ember_prompt_cache_evictions_total", "Cached prompts evicted to make room for live sequences.",
+            g->prompt_cache_evictions);
     gauge(out, "ember_kv_cells_reserved", "KV cells the admitted runs may use.", g->kv_cells_reserved);
     gauge(out, "ember_kv_cells_total", "KV cells of the context (-c).", g->n_ctx);
     counter(out, "ember_decode_calls_total", "llama_decode calls since start.", g->decode_calls);

@@ -51,6 +51,7 @@ typedef struct srv_gauges {
     int kv_cells_used;
     int kv_cells_cached;      /* held only by idle cached prompts */
     int seqs_cached;          /* idle cached prompts */
+    uint64_t prompt_cache_evictions; /* cached prompts dropped to make room */
     int kv_cells_reserved;    /* cells the admitted runs may use */
     int n_ctx;
     int parallel;
