@@ -2,7 +2,8 @@
  * test_vision_engine.c — the engine's image input on the generated models (Muse Glimmer and
  * Qwen3-VL's M-RoPE): an image is queued between text, encoded once, decoded into the KV
  * cache and generated after; equal images come from the engine's cache; a reset keeps a
- * prefix with the image in it; a crop fed to one fork goes to that fork only; errors.
+ * prefix with the image in it; a crop fed to one fork goes to that fork only; the prompt
+ * cache reuses a retired sequence's image cells (M-RoPE positions included); errors.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,9 +33,10 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     return EMBER_SEQ_CONTINUE;
 }
 
-static ember_engine *open_engine(const char *model, const char *mmproj, int n_ctx) {
+static ember_engine *open_engine_cache(const char *model, const char *mmproj, int n_ctx, bool cache) {
     ember_engine_params p;
     ember_engine_params_init(&p);
+    p.prompt_cache = cache;
     p.verbose = getenv("EMBER_TEST_VERBOSE") != NULL;
     p.model_path = test_model(model, 0);
     p.mmproj_path = mmproj ? test_model(mmproj, 1) : NULL;
@@ -45,6 +47,10 @@ static ember_engine *open_engine(const char *model, const char *mmproj, int n_ct
     if (ember_engine_create(&p, &e, &err) != EMBER_OK) fprintf(stderr, "%s\n", err.message);
     assert_non_null(e);
     return e;
+}
+
+static ember_engine *open_engine(const char *model, const char *mmproj, int n_ctx) {
+    return open_engine_cache(model, mmproj, n_ctx, false);
 }
 
 static ember_image *picture(int w, int h) {
@@ -228,6 +234,79 @@ static void qwen3vl_crop_goes_to_one_fork(void **state) {
     crop_goes_to_one_fork(&QWEN);
 }
 
+typedef struct greedy_ids {
+    int32_t ids[12];
+    int n;
+} greedy_ids;
+
+static ember_seq_action record_id(ember_seq *seq, const ember_token_info *tok, void *user) {
+    (void)seq;
+    greedy_ids *g = user;
+    g->ids[g->n++] = tok->token;
+    return g->n == 12 ? EMBER_SEQ_PAUSE : EMBER_SEQ_CONTINUE;
+}
+
+/* A sequence reset to `text` with `img`, generating 12 greedy tokens into *g. */
+static ember_seq *greedy_media(ember_engine *e, const char *text, const ember_image *img, greedy_ids *g) {
+    ember_sampling s;
+    ember_sampling_init(&s);
+    s.temperature = 0;
+    s.ignore_eos = true;
+    memset(g, 0, sizeof *g);
+    ember_seq *seq = NULL;
+    assert_int_equal(ember_seq_create(e, &s, &seq, NULL), EMBER_OK);
+    ember_seq_set_callbacks(seq, record_id, NULL, g);
+    const ember_image *imgs[] = {img};
+    assert_int_equal(ember_seq_reset_media(seq, text, true, imgs, 1, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_generate(seq, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+    return seq;
+}
+
+/* A retired sequence with an image serves the next turn: the image is not decoded again, and
+ * greedy tokens after it are those of an engine without the cache (positions after an
+ * M-RoPE image included). */
+static void cached_prompt_keeps_the_image(const family *f) {
+    char prompt[512], next[1024];
+    snprintf(prompt, sizeof prompt, "%s%s%s", f->open, EMBER_IMAGE_MARKER, f->close);
+    snprintf(next, sizeof next, "%sxxxxx and more?%s", prompt, f->close);
+    ember_image *img = picture(64, 64);
+    greedy_ids with, without, first;
+    for (int cache = 1; cache >= 0; cache--) {
+        ember_engine *e = open_engine_cache(f->model, f->mmproj, 2048, cache);
+        ember_seq *seq = greedy_media(e, prompt, img, &first);
+        int prompt_tokens = ember_seq_n_tokens(seq) - 11;  /* 12 sampled, the last not queued */
+        ember_seq_retire(seq);
+        ember_engine_stats st0, st;
+        ember_engine_get_stats(e, &st0);
+        seq = greedy_media(e, next, img, cache ? &with : &without);
+        ember_engine_get_stats(e, &st);
+        if (cache) {
+            assert_int_equal(st.image_tokens_evaluated, st0.image_tokens_evaluated);   /* not decoded again */
+            int reused = (int)(st.prompt_tokens_reused - st0.prompt_tokens_reused);
+            assert_true(reused >= prompt_tokens);   /* the first prompt, image included */
+            assert_int_equal(ember_seq_n_evaluated(seq), ember_seq_n_tokens(seq) - reused);
+        } else {
+            assert_int_equal(st.image_tokens_evaluated, st0.image_tokens_evaluated + 16);
+        }
+        ember_seq_destroy(seq);
+        ember_engine_destroy(e);
+    }
+    assert_int_equal(with.n, 12);
+    assert_memory_equal(with.ids, without.ids, sizeof with.ids);
+    ember_image_destroy(img);
+}
+
+static void glimmer_cached_prompt_keeps_the_image(void **state) {
+    (void)state;
+    cached_prompt_keeps_the_image(&GLIMMER);
+}
+
+static void qwen3vl_cached_prompt_keeps_the_image(void **state) {
+    (void)state;
+    cached_prompt_keeps_the_image(&QWEN);
+}
+
 static void errors_are_clear(void **state) {
     (void)state;
     ember_engine_params p;
@@ -290,6 +369,8 @@ int main(void) {
         cmocka_unit_test(qwen3vl_image_between_text),
         cmocka_unit_test(glimmer_crop_goes_to_one_fork),
         cmocka_unit_test(qwen3vl_crop_goes_to_one_fork),
+        cmocka_unit_test(glimmer_cached_prompt_keeps_the_image),
+        cmocka_unit_test(qwen3vl_cached_prompt_keeps_the_image),
         cmocka_unit_test(errors_are_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
