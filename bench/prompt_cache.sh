@@ -52,5 +52,7 @@ row "llama-server no cache_prompt" "$ln"
 e2=$(field "$em" ttft2_ms); n2=$(field "$en" ttft2_ms); l2=$(field "$lc" ttft2_ms); m2=$(field "$ln" ttft2_ms)
 echo "turn-2 TTFT, cache / no cache: ember $(ratio "$e2" "$n2"), llama-server $(ratio "$l2" "$m2")"
 echo "turn-2 TTFT with cache, ember / llama-server: $(ratio "$e2" "$l2") (lower is better)"
+echo "note: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end: this machine may be shared (e.g. with a" \
+     "training run); the cache / no-cache ratio of one tool is steadier than a ratio across tools"
 echo "ember reused $c2 of $p2 turn-2 prompt tokens; N=$N generated per turn (ignore_eos), median of $ROUNDS" \
      "conversations; model $model; threads $threads; -c $ctx, one slot"
