@@ -4,6 +4,10 @@
  * prompt shares its prefix (only the rest is evaluated), greedy output is the same with and
  * without the cache, and evicting cached prompts under cell and sequence-id pressure leaves
  * the running streams — including one that shares the evicted prompt's cells — correct.
+ *
+ * "The same" for greedy runs on different KV layouts or batches: each step picks the same token
+ * with the same log-probability (within float noise) until, at most, a near-tie that the other
+ * summation order flips (see same_greedy). Corrupted cells change the probabilities themselves.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,8 +46,11 @@ static const char TURN2[] =
     "<|start|>assistant to=user<|message|>Once there was a keeper.<|eot|>"
     "<|start|>user<|message|>And then what happened to the book?<|eot|><|start|>assistant to=user<|message|>";
 
+enum { GEN_MAX = 256 };
+
 typedef struct gen_state {
-    int32_t ids[128];
+    int32_t ids[GEN_MAX];
+    float logprob[GEN_MAX];
     int n;
     int limit;
 } gen_state;
@@ -51,7 +58,7 @@ typedef struct gen_state {
 static ember_seq_action record(ember_seq *seq, const ember_token_info *tok, void *user) {
     (void)seq;
     gen_state *g = user;
-    if (g->n < (int)(sizeof g->ids / sizeof g->ids[0])) g->ids[g->n] = tok->token;
+    if (g->n < GEN_MAX) g->ids[g->n] = tok->token, g->logprob[g->n] = tok->logprob;
     g->n++;
     return g->n >= g->limit ? EMBER_SEQ_PAUSE : EMBER_SEQ_CONTINUE;
 }
@@ -63,6 +70,7 @@ static ember_seq *start(ember_engine *e, const char *text, int limit, gen_state 
     ember_sampling_init(&s);
     s.temperature = 0;
     s.ignore_eos = true;
+    s.confidence = true;   /* the sampled token's log-probability, for same_greedy */
     memset(g, 0, sizeof *g);
     g->limit = limit;
     ember_seq *seq = NULL;
@@ -71,6 +79,26 @@ static ember_seq *start(ember_engine *e, const char *text, int limit, gen_state 
     assert_int_equal(ember_seq_reset_text(seq, text, true, NULL), EMBER_OK);
     assert_int_equal(ember_seq_generate(seq, NULL), EMBER_OK);
     return seq;
+}
+
+/* Two greedy runs of one input agree: the same tokens with the same log-probabilities (within
+ * NOISE) up to the first step where they part, which must be a near-tie (the two picks almost
+ * equally likely). Returns the steps that matched. NOISE: runs of this file on different
+ * layouts and batches differ by at most 1e-3; an eviction that dropped 40 of a live stream's
+ * shared prompt cells moved the next step by 0.035. */
+#define NOISE 0.01f
+
+static int same_greedy(const gen_state *a, const gen_state *b, int n) {
+    assert_true(n <= GEN_MAX && a->n >= n && b->n >= n);
+    for (int i = 0; i < n; i++) {
+        float d = a->logprob[i] - b->logprob[i];
+        if (d < 0) d = -d;
+        if (d >= NOISE) fprintf(stderr, "step %d: tokens %d / %d, log-probabilities %.5f / %.5f\n", i, a->ids[i],
+                               b->ids[i], a->logprob[i], b->logprob[i]);
+        assert_true(d < NOISE);
+        if (a->ids[i] != b->ids[i]) return i;
+    }
+    return n;
 }
 
 static char *joined(const char *a, const char *b) {
@@ -118,7 +146,7 @@ static void follow_up_reuses_the_prefix(void **state) {
     ember_seq *again = start(e, second, 5, &g3);
     assert_int_equal(ember_seq_wait_idle(again, NULL), EMBER_OK);
     assert_int_equal(ember_seq_n_evaluated(again), 1 + 4);
-    assert_memory_equal(g3.ids, g2.ids, sizeof g2.ids[0] * 5);
+    same_greedy(&g3, &g2, 5);
     ember_seq_destroy(again);
     ember_engine_get_stats(e, &st);
     assert_int_equal(st.seqs_active, 0);
@@ -152,7 +180,8 @@ static void greedy_output_is_the_same_with_and_without_the_cache(void **state) {
     greedy_after(false, PROMPT, second, &without);
     assert_int_equal(with.n, 40);
     assert_int_equal(without.n, 40);
-    assert_memory_equal(with.ids, without.ids, sizeof with.ids[0] * 40);
+    int same = same_greedy(&with, &without, 40);
+    if (same < 40) fprintf(stderr, "greedy runs parted at a near-tie after %d tokens\n", same);
     free(second);
 }
 
@@ -189,7 +218,7 @@ static void eviction_keeps_streams_correct(void **state) {
     for (int i = 0; i < 3; i++) {
         ember_seq *s = start(e, texts[i], GEN, &g[i]);
         assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
-        assert_memory_equal(g[i].ids, ref[i].ids, sizeof ref[i].ids[0] * GEN);
+        same_greedy(&g[i], &ref[i], GEN);
         ember_seq_retire(s);
     }
     ember_engine_stats st;
@@ -198,20 +227,27 @@ static void eviction_keeps_streams_correct(void **state) {
     int cached_cells = st.kv_cells_cached;
     assert_true(cached_cells > 0);
 
-    /* stream 0 again (shares the oldest cached prompt's cells), then three more streams: the
-     * ids and cells they need evict cached prompts while stream 0 is still generating */
+    /* stream 0 again: it starts from its cached prompt (sharing its cells) and pauses after
+     * 10 tokens; three more streams take the other ids, so every cached prompt is evicted,
+     * stream 0's last; then all four run to the end together */
     gen_state live[4];
     ember_seq *streams[4];
-    streams[0] = start(e, texts[0], GEN, &live[0]);
+    streams[0] = start(e, texts[0], 10, &live[0]);
+    assert_int_equal(ember_seq_wait_idle(streams[0], NULL), EMBER_OK);
     for (int i = 1; i < 4; i++) streams[i] = start(e, texts[i], GEN, &live[i]);
+    ember_engine_get_stats(e, &st);
+    assert_int_equal(st.seqs_cached, 0);
+    assert_true(st.prompt_cache_evictions >= 3);
+    live[0].n = 9;   /* a paused sequence drops the token it paused on and samples it again */
+    live[0].limit = GEN;
+    assert_int_equal(ember_seq_generate(streams[0], NULL), EMBER_OK);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(ember_seq_wait_idle(streams[i], NULL), EMBER_OK);
         assert_int_equal(live[i].n, GEN);
-        assert_memory_equal(live[i].ids, ref[i].ids, sizeof ref[i].ids[0] * GEN);
+        same_greedy(&live[i], &ref[i], GEN);
     }
     ember_engine_get_stats(e, &st);
     assert_int_equal(st.seqs_cached, 0);             /* 4 live streams take every id */
-    assert_true(st.prompt_cache_evictions >= 3);
     assert_true(st.prompt_tokens_reused > 0);
     for (int i = 0; i < 4; i++) ember_seq_destroy(streams[i]);
     ember_engine_get_stats(e, &st);
@@ -256,7 +292,7 @@ static void cell_pressure_evicts_lru(void **state) {
     s = start(e, STREAM, stream_gen, &g);
     assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
     assert_int_equal(g.n, stream_gen);
-    for (int i = 0; i < stream_gen && i < (int)(sizeof g.ids / sizeof g.ids[0]); i++) assert_int_equal(g.ids[i], ref.ids[i]);
+    same_greedy(&g, &ref, stream_gen);
     ember_engine_get_stats(e, &st);
     fprintf(stderr, "prompt %d cells, stream %d tokens: %d cached prompts left, %llu evicted\n", prompt, stream_gen,
             st.seqs_cached, (unsigned long long)st.prompt_cache_evictions);
