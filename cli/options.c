@@ -46,6 +46,8 @@ const char cli_options_help[] =
     "      --mcp-config FILE   MCP servers ({\"mcpServers\": {…}})\n"
     "      --search-url URL    SearxNG-compatible endpoint for web_search\n"
     "      --max-tool-steps N  most generate-tools-continue rounds (default 8)\n"
+    "      --tool-choice C     auto (default), none, required (the first round must call a\n"
+    "                          tool), or a tool's name (the first round calls that tool)\n"
     "      --date YYYY-MM-DD   current date written into the system block\n"
     "vision:\n"
     "      --image FILE        an image for the prompt (PNG, JPEG, WebP, GIF, BMP; repeatable)\n"
@@ -129,7 +131,7 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         "--think-budget", "--agents", "--keep-fraction", "--consensus", "--max-tokens", "--temp",
         "--top-k", "--top-p", "--min-p", "--seed", "--grammar", "--grammar-file",
         "--agent-grammar-file", "--system", "--date", "--tools", "--mcp-config", "--search-url",
-        "--max-tool-steps", "--image", "--image-max-tokens", "--save-crops", "--draw-boxes", "--engine", NULL};
+        "--max-tool-steps", "--tool-choice", "--image", "--image-max-tokens", "--save-crops", "--draw-boxes", "--engine", NULL};
     if (is(arg, "--verbose", NULL)) { o->engine.verbose = true; return CLI_PARSE_OK; }
     if (is(arg, "--budget-cue", NULL)) { o->run.budget_cue = true; return CLI_PARSE_OK; }
     if (is(arg, "--no-early-stop", NULL)) { o->run.early_stop = false; return CLI_PARSE_OK; }
@@ -213,6 +215,12 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
         o->tools_opts.mcp_config_path = val;
     } else if (is(arg, "--search-url", NULL)) {
         o->tools_opts.search_url = val;
+    } else if (is(arg, "--tool-choice", NULL)) {
+        o->run.tool_choice = strcmp(val, "auto") == 0       ? EMBER_TOOL_CHOICE_AUTO
+                           : strcmp(val, "none") == 0       ? EMBER_TOOL_CHOICE_NONE
+                           : strcmp(val, "required") == 0   ? EMBER_TOOL_CHOICE_REQUIRED
+                                                            : EMBER_TOOL_CHOICE_FUNCTION;
+        o->run.tool_choice_name = o->run.tool_choice == EMBER_TOOL_CHOICE_FUNCTION ? val : NULL;
     } else if (is(arg, "--max-tool-steps", NULL)) {
         if (!cli_parse_int(arg, val, 1, 100, &n)) return CLI_PARSE_ERROR;
         o->run.max_tool_steps = (int)n;

@@ -40,6 +40,16 @@ EMBER_API bool ember_reasoning_parse(const char *text, ember_reasoning *reasonin
  * "Approach: <hint>\n". Public so that training data can show a model the same line. */
 EMBER_API void ember_contemplate_approach(int index, char *out, size_t size);
 
+/* Whether and which tool the model must call (OpenAI's tool_choice). A forced choice holds for
+ * the run's first generation only (from its first token; Thinking may reason first), then
+ * the model decides again; it cannot be combined with sampling.grammar. */
+typedef enum ember_tool_choice {
+    EMBER_TOOL_CHOICE_AUTO,       /* the model decides (the default) */
+    EMBER_TOOL_CHOICE_NONE,       /* no tool is offered (zoom included) */
+    EMBER_TOOL_CHOICE_REQUIRED,   /* the model calls one or more of the offered tools */
+    EMBER_TOOL_CHOICE_FUNCTION,   /* the model calls tool_choice_name */
+} ember_tool_choice;
+
 typedef struct ember_run_params {
     ember_mode mode;
     ember_reasoning reasoning;   /* strength written into the system block */
@@ -61,6 +71,8 @@ typedef struct ember_run_params {
     const char *tools_json;      /* more tool definitions (a JSON array) whose calls end the run
                                     with finish_reason "tool_calls" for the caller to run */
     int max_tool_steps;          /* most generate → tools → continue rounds (0 = 8) */
+    ember_tool_choice tool_choice;   /* Instant and Thinking (Contemplating: auto or none) */
+    const char *tool_choice_name;    /* EMBER_TOOL_CHOICE_FUNCTION: an offered tool's name */
     double tool_timeout_s;       /* per call (0 = the registry's default) */
     /* Vision */
     bool no_zoom;                /* do not offer the built-in zoom tool (offered in Thinking and

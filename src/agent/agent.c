@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -225,12 +226,32 @@ float agent_confidence(const agent *a) {
     return a->window_fill ? (float)(a->window_sum / a->window_fill) : 0.0f;
 }
 
-/* Closes the reasoning channel: optional cue, then the format's close-and-open text. */
+void agent_force_call(agent *a, const char *close, const char *reasoning_end, const ember_sampling *call_sampling) {
+    a->call_close = close;
+    a->reasoning_end = reasoning_end;
+    a->call_sampling = call_sampling;
+}
+
+/* A forced call's reasoning ends where reasoning_end first appears (its grammar allows it
+ * nowhere else); the marker may be split over tokens, so the last bytes are kept. */
+static void watch_reasoning_end(agent *a, const char *piece) {
+    char joined[sizeof a->tail + 256];
+    snprintf(joined, sizeof joined, "%s%s", a->tail, piece);
+    if (strstr(joined, a->reasoning_end)) a->reasoning_closed = true;
+    size_t len = strlen(joined), keep = sizeof a->tail - 1;
+    snprintf(a->tail, sizeof a->tail, "%s", len > keep ? joined + len - keep : joined);
+}
+
+/* Closes the reasoning channel: optional cue, then the format's close-and-open text — or, when
+ * the round must call a tool, the text that leads to the call and the grammar of the call. */
 static void force_answer(agent *a) {
+    if (a->call_close && a->reasoning_closed) return;
     strbuf inject = {0};
     if (a->run->params.budget_cue) strbuf_puts(&inject, BUDGET_CUE);
-    strbuf_puts(&inject, a->run->format->close_reasoning);
-    if (ember_seq_feed_text(a->seq, strbuf_str(&inject), true, NULL) == EMBER_OK) {
+    strbuf_puts(&inject, a->call_close ? a->call_close : a->run->format->close_reasoning);
+    if (ember_seq_feed_text(a->seq, strbuf_str(&inject), true, NULL) == EMBER_OK &&
+        (!a->call_close || ember_seq_set_sampling(a->seq, a->call_sampling, NULL) == EMBER_OK)) {
+        a->reasoning_closed = a->call_close != NULL;
         chat_parser_feed(a->parser, strbuf_str(&inject), inject.len);
         a->budget_reached = true;
         ember_event ev = {.type = EMBER_EVENT_BUDGET_REACHED, .agent = a->index, .tokens = a->reasoning_tokens};
@@ -291,6 +312,7 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     else a->answer_tokens++;
     a->generated++;
     confidence_push(a, -tok->top_logprob_mean);
+    if (a->call_close && !a->reasoning_closed) watch_reasoning_end(a, tok->piece);
     chat_parser_feed(a->parser, tok->piece, strlen(tok->piece));
     if (a->on_token) a->on_token(a);
 

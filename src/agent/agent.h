@@ -74,6 +74,14 @@ typedef struct agent {
     bool zoom_wanted;
     ember_event *deferred;       /* TOOL_RESULT events; their strings are owned here */
     int n_deferred;
+    /* A forced tool call after reasoning (tool_grammar.h): budget forcing feeds call_close and
+     * switches to call_sampling instead of opening the answer, unless the model already ended
+     * its reasoning (reasoning_end seen in the last bytes, `tail`). */
+    const char *call_close;
+    const char *reasoning_end;
+    const ember_sampling *call_sampling;
+    bool reasoning_closed;
+    char tail[16];
     /* Mode hooks, all called on the scheduler thread from the token callback: */
     void (*on_token)(struct agent *agent);     /* after the token was parsed */
     bool (*should_stop)(struct agent *agent);  /* true stops the agent (set stop_reason) */
@@ -115,6 +123,8 @@ bool agent_init(agent *a, run_ctx *run, int index, ember_seq *seq, chat_opening 
 void agent_free(agent *a);
 /* Generates until the turn ends, a limit or a tool call; blocks the calling thread. */
 ember_status agent_generate(agent *a, ember_error *err);
+/* Makes budget forcing lead to a forced call (strings and sampling outlive the agent). */
+void agent_force_call(agent *a, const char *close, const char *reasoning_end, const ember_sampling *call_sampling);
 /* Adds an idle callback (scheduler thread) beside the agent's token callback; user = a. */
 void agent_set_idle(agent *a, ember_seq_idle_fn on_idle);
 /* A new parser at `opening` and a clean round (after a tool round fed to its sequence). */

@@ -6,6 +6,7 @@
 #include "agent/agent.h"
 #include "chat/json_text.h"
 #include "agent/contemplate.h"
+#include "agent/tool_grammar.h"
 #include "agent/zoom.h"
 #include "core/error.h"
 
@@ -23,6 +24,17 @@ static ember_status validate(const ember_chat *chat, const ember_run_params *p, 
         return ember_fail(err, EMBER_ERR_INVALID, "budgets and token limits must not be negative");
     if (p->mode == EMBER_MODE_CONTEMPLATING && (p->agents < 0 || p->agents > EMBER_AGENTS_MAX))
         return ember_fail(err, EMBER_ERR_INVALID, "agents must be between 1 and %d", EMBER_AGENTS_MAX);
+    if ((unsigned)p->tool_choice > EMBER_TOOL_CHOICE_FUNCTION)
+        return ember_fail(err, EMBER_ERR_INVALID, "unknown tool_choice");
+    bool forced = p->tool_choice == EMBER_TOOL_CHOICE_REQUIRED || p->tool_choice == EMBER_TOOL_CHOICE_FUNCTION;
+    if (p->tool_choice == EMBER_TOOL_CHOICE_FUNCTION && (!p->tool_choice_name || !p->tool_choice_name[0]))
+        return ember_fail(err, EMBER_ERR_INVALID, "tool_choice names no function");
+    if (forced && p->mode == EMBER_MODE_CONTEMPLATING)
+        return ember_fail(err, EMBER_ERR_INVALID, "a required or named tool_choice needs Instant or Thinking mode "
+                          "(Contemplating's agents call tools on their own)");
+    if (forced && p->sampling.grammar)
+        return ember_fail(err, EMBER_ERR_INVALID, "a required or named tool_choice cannot be combined with a grammar "
+                          "(structured output or ember.grammar)");
     return EMBER_OK;
 }
 
@@ -211,13 +223,29 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
         run->params.sampling.grammar = tool_grammar;
         run->params.sampling.grammar_trigger = tool_trigger;
     }
+    /* tool_choice required or named: the first round is constrained from its first token */
+    tool_force force = {0};
+    ember_sampling first = run->params.sampling, call_sampling = run->params.sampling;
+    ember_status status = EMBER_OK;
+    bool forced = run->params.tool_choice == EMBER_TOOL_CHOICE_REQUIRED ||
+                  run->params.tool_choice == EMBER_TOOL_CHOICE_FUNCTION;
+    if (forced) {
+        status = tool_force_plan(run->format->name, run->tools_json,
+                                 run->params.tool_choice == EMBER_TOOL_CHOICE_FUNCTION ? run->params.tool_choice_name : NULL,
+                                 run->params.mode != EMBER_MODE_INSTANT, &force, err);
+        first.grammar = force.grammar;
+        first.grammar_trigger = NULL;
+        call_sampling.grammar = force.call_grammar;
+        call_sampling.grammar_trigger = NULL;
+    }
     ember_seq *seq = NULL;
-    ember_status status = run_prompt_seq(run, &run->params.sampling, &seq, err);
+    if (status == EMBER_OK) status = run_prompt_seq(run, &first, &seq, err);
     int generated = 0, budget_left = run->params.max_tokens;
     for (int step = 0; status == EMBER_OK && step < max_steps; step++) {
         /* read before the reset: the scheduler may evaluate a short suffix before it returns */
         int evaluated_before = ember_seq_n_evaluated(seq);
-        status = run_reset_prompt(run, seq, chat, opening, err);
+        chat_opening round_opening = forced && step == 0 ? force.opening : opening;
+        status = run_reset_prompt(run, seq, chat, round_opening, err);
         /* each round samples afresh: a grammar constrains one generation, not the conversation */
         if (status == EMBER_OK && step > 0) status = ember_seq_set_sampling(seq, &run->params.sampling, err);
         if (status != EMBER_OK) break;
@@ -225,11 +253,12 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
 
         strbuf reasoning = {0};
         agent a;
-        if (!agent_init(&a, run, -1, seq, opening, &reasoning, &r->answer)) {
+        if (!agent_init(&a, run, -1, seq, round_opening, &reasoning, &r->answer)) {
             status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory starting the run");
             strbuf_free(&reasoning);
             break;
         }
+        if (forced && step == 0 && force.close) agent_force_call(&a, force.close, force.reasoning_end, &call_sampling);
         a.max_tokens = run->params.max_tokens ? budget_left : 0;
         a.on_token = run_track_kv_hook;
         a.think_budget = run->params.mode == EMBER_MODE_THINKING ? run->params.think_budget : 0;
@@ -268,6 +297,7 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
     }
     free(tool_grammar);
     free(tool_trigger);
+    tool_force_free(&force);
     return status;
 }
 
@@ -331,9 +361,13 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
     run->user = user;
     run->t_start = ember_now_ms();
     /* zoom is for reasoning: offered in Thinking and Contemplating when there are images */
-    run->zoom = !params->no_zoom && params->mode != EMBER_MODE_INSTANT && ember_engine_has_vision(engine) &&
-                ember_chat_image_count(chat) > 0;
-    run->tools_json = merge_tools(params, run->zoom);
+    if (params->tool_choice == EMBER_TOOL_CHOICE_NONE) {  /* nothing offered: no definitions, no calls run */
+        run->params.tools = NULL;
+        run->params.tools_json = NULL;
+    }
+    run->zoom = !params->no_zoom && params->tool_choice != EMBER_TOOL_CHOICE_NONE && params->mode != EMBER_MODE_INSTANT &&
+                ember_engine_has_vision(engine) && ember_chat_image_count(chat) > 0;
+    run->tools_json = merge_tools(&run->params, run->zoom);
     run->result = result_create(params->mode);
     if (!run->result) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     status = prepare_images(run, chat, err);
@@ -374,6 +408,7 @@ struct ember_run {
     char *grammar_trigger;
     char *agent_grammar;
     char *tools_json;
+    char *tool_choice_name;
 };
 
 static void *run_thread(void *arg) {
@@ -400,13 +435,15 @@ ember_status ember_run_start(ember_engine *engine, const ember_chat *chat, const
     run->grammar = dup_or_null(params->sampling.grammar);
     run->grammar_trigger = dup_or_null(params->sampling.grammar_trigger);
     run->agent_grammar = dup_or_null(params->agent_grammar);
-    run->tools_json = dup_or_null(params->tools_json);
+    run->tools_json = dup_or_null(run->ctx.params.tools_json);
+    run->tool_choice_name = dup_or_null(params->tool_choice_name);
     run->ctx.params.system = run->system;
     run->ctx.params.current_date = run->current_date;
     run->ctx.params.sampling.grammar = run->grammar;
     run->ctx.params.sampling.grammar_trigger = run->grammar_trigger;
     run->ctx.params.agent_grammar = run->agent_grammar;
     run->ctx.params.tools_json = run->tools_json;
+    run->ctx.params.tool_choice_name = run->tool_choice_name;
     if (pthread_create(&run->thread, NULL, run_thread, run) != 0) {
         ember_result_destroy(run->ctx.result);
         run->ctx.result = NULL;
@@ -441,5 +478,6 @@ void ember_run_destroy(ember_run *run) {
     free(run->grammar_trigger);
     free(run->agent_grammar);
     free(run->tools_json);
+    free(run->tool_choice_name);
     free(run);
 }

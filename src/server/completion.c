@@ -808,6 +808,10 @@ static void run_params(srv_job *job, ember_run_params *rp) {
     if (r->consensus > 0) rp->consensus = r->consensus;
     rp->tools_json = r->tools_json;
     if (r->tool_choice != SRV_TOOLS_NONE) rp->tools = job->srv->tools;
+    rp->tool_choice = r->tool_choice == SRV_TOOLS_REQUIRED   ? EMBER_TOOL_CHOICE_REQUIRED
+                    : r->tool_choice == SRV_TOOLS_FUNCTION ? EMBER_TOOL_CHOICE_FUNCTION
+                    : r->tool_choice == SRV_TOOLS_NONE     ? EMBER_TOOL_CHOICE_NONE : EMBER_TOOL_CHOICE_AUTO;
+    rp->tool_choice_name = r->tool_choice_name;
 }
 
 /* Waits until the job has something to say (or the run ended); false if the client left. */
@@ -861,6 +865,10 @@ enum MHD_Result srv_handle_completion(srv_conn *c) {
     ember_error eerr = {0};
     if (build_chat(job, &eerr) != EMBER_OK)
         return srv_respond_errorf(c, 400, "invalid_request_error", NULL, "%s", eerr.message);
+    char *server_tools = s->tools ? ember_tools_definitions_json(s->tools) : NULL;
+    bool choice_ok = srv_request_check_tool_choice(&job->req, server_tools, &err);
+    free(server_tools);
+    if (!choice_ok) return srv_respond_error(c, &err);
     ember_run_params rp;
     run_params(job, &rp);
     int prompt = count_prompt(job, &rp);

@@ -438,9 +438,11 @@ static bool parse_tools(json_t *root, srv_request *req, srv_error *err) {
         if (c && strcmp(c, "none") == 0) req->tool_choice = SRV_TOOLS_NONE;
         else if (c && strcmp(c, "auto") == 0) req->tool_choice = SRV_TOOLS_AUTO;
         else if (c && strcmp(c, "required") == 0) req->tool_choice = SRV_TOOLS_REQUIRED;
-        else if (json_is_object(choice) && json_is_string(json_object_get(json_object_get(choice, "function"), "name")))
-            req->tool_choice = SRV_TOOLS_REQUIRED;
-        else return invalid(err, "tool_choice", "%s must be none, auto, required or {\"type\":\"function\",…}", "tool_choice");
+        else if (json_is_object(choice) && json_is_string(json_object_get(json_object_get(choice, "function"), "name"))) {
+            req->tool_choice = SRV_TOOLS_FUNCTION;
+            req->tool_choice_name = dup_str(json_object_get(json_object_get(choice, "function"), "name"));
+            if (!req->tool_choice_name) return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
+        } else return invalid(err, "tool_choice", "%s must be none, auto, required or {\"type\":\"function\",…}", "tool_choice");
     }
     if (!tools || json_is_null(tools)) return true;
     if (!json_is_array(tools)) return invalid(err, "tools", "%s must be an array", "tools");
@@ -465,6 +467,42 @@ static bool parse_tools(json_t *root, srv_request *req, srv_error *err) {
         if (!req->tools_json) return srv_fail(err, 500, "server_error", NULL, NULL, "out of memory");
     }
     return true;
+}
+
+/* The tool names of a JSON array of definitions ({"type":"function","function":{…}} or bare). */
+static bool names_tool(json_t *tools, const char *name) {
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t) {
+        json_t *fn = json_object_get(t, "function");
+        const char *n = json_string_value(json_object_get(json_is_object(fn) ? fn : t, "name"));
+        if (n && strcmp(n, name) == 0) return true;
+    }
+    return false;
+}
+
+bool srv_request_check_tool_choice(const srv_request *req, const char *server_tools_json, srv_error *err) {
+    if (req->tool_choice != SRV_TOOLS_REQUIRED && req->tool_choice != SRV_TOOLS_FUNCTION) return true;
+    if (req->mode == EMBER_MODE_CONTEMPLATING)
+        return invalid(err, "tool_choice", "%s \"required\" or a named function needs Instant or Thinking mode "
+                       "(Contemplating's agents call tools on their own)", "tool_choice");
+    if (req->grammar)
+        return invalid(err, "tool_choice", "%s \"required\" or a named function cannot be combined with "
+                       "response_format or ember.grammar", "tool_choice");
+    json_t *mine = req->tools_json ? json_loads(req->tools_json, 0, NULL) : NULL;
+    json_t *server = server_tools_json ? json_loads(server_tools_json, 0, NULL) : NULL;
+    bool ok = true;
+    if (json_array_size(mine) + json_array_size(server) == 0)
+        ok = invalid(err, "tool_choice", "%s asks for a tool call, but no tools are offered (give \"tools\")",
+                     "tool_choice");
+    else if (req->tool_choice == SRV_TOOLS_FUNCTION && !names_tool(mine, req->tool_choice_name) &&
+             !names_tool(server, req->tool_choice_name))
+        ok = srv_fail(err, 400, "invalid_request_error", NULL, "tool_choice",
+                      "tool_choice names the function '%.64s', which is not among the offered tools",
+                      req->tool_choice_name);
+    json_decref(mine);
+    json_decref(server);
+    return ok;
 }
 
 static bool parse_response_format(json_t *rf, const srv_request_limits *limits, srv_request *req, srv_error *err) {
@@ -572,6 +610,7 @@ void srv_request_free(srv_request *req) {
     free(req->stop);
     free(req->grammar);
     free(req->agent_grammar);
+    free(req->tool_choice_name);
     free(req->tools_json);
     free(req->conversation_id);
     memset(req, 0, sizeof *req);

@@ -64,7 +64,8 @@ typedef enum srv_format_kind {
 typedef enum srv_tool_choice {
     SRV_TOOLS_AUTO,          /* the model decides (the default when tools are given) */
     SRV_TOOLS_NONE,          /* tools are not offered */
-    SRV_TOOLS_REQUIRED,      /* the model must call one (not enforced: see the report) */
+    SRV_TOOLS_REQUIRED,      /* the model must call one (a grammar from the first token) */
+    SRV_TOOLS_FUNCTION,      /* the model must call tool_choice_name */
 } srv_tool_choice;
 
 typedef struct srv_request {
@@ -94,6 +95,7 @@ typedef struct srv_request {
     float consensus;         /* 0 = the library's default */
     char *tools_json;        /* the client's tool definitions (JSON array), or NULL */
     srv_tool_choice tool_choice;
+    char *tool_choice_name;  /* SRV_TOOLS_FUNCTION: {"type":"function","function":{"name"}} */
     char *conversation_id;   /* ember.conversation_id: append to this stored conversation */
     bool store;              /* ember.store: keep this exchange in a new conversation */
     int64_t parent_id;       /* ember.parent_id: the stored message this turn follows (a
@@ -120,5 +122,9 @@ enum { SRV_MAX_IMAGES = 16 };
 bool srv_request_parse(const char *body, size_t len, const srv_request_limits *limits,
                        srv_request *req, srv_error *err);
 void srv_request_free(srv_request *req);
+/* A required or named tool_choice: tools are offered (the request's or the server's built-ins,
+ * a JSON array or NULL), the name is one of them, the mode is not Contemplating and no other
+ * grammar is asked for; else a 400 on "tool_choice". */
+bool srv_request_check_tool_choice(const srv_request *req, const char *server_tools_json, srv_error *err);
 
 #endif

@@ -72,10 +72,40 @@ static void unknown_tool_is_a_usage_error(void **state) {
     test_proc_free(&proc);
 }
 
+/* --tool-choice NAME: no grammar of the test's, yet the random model's first round is a call to
+ * that tool (the forced grammar), which the run then runs; a name not offered is an error. */
+static void tool_choice_forces_the_first_round(void **state) {
+    (void)state;
+    const char *args[] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "-t", "1", "--tools", "calculator",
+                          "--tool-choice", "calculator", "--mode", "instant", "--max-tool-steps", "1",
+                          "--max-tokens", "1500", "--seed", "5", "--date", "2026-01-01", "--json", "2+2?", NULL};
+    test_proc proc;
+    assert_true(test_run_ember(&proc, NULL, args));
+    if (proc.status) fprintf(stderr, "%s\n", proc.err);
+    assert_int_equal(proc.status, 0);
+    json_t *root = json_loads(proc.out, 0, NULL);
+    assert_non_null(root);
+    json_t *first = json_array_get(json_object_get(root, "tool_calls"), 0);
+    assert_non_null(first);
+    assert_string_equal(json_string_value(json_object_get(first, "name")), "calculator");
+    assert_true(json_is_object(json_object_get(first, "arguments")));
+    assert_non_null(json_string_value(json_object_get(first, "output")));  /* the run ran it */
+    json_decref(root);
+    test_proc_free(&proc);
+
+    const char *wrong[] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--tools", "calculator", "--tool-choice",
+                           "teleport", "q", NULL};
+    assert_true(test_run_ember(&proc, NULL, wrong));
+    assert_int_not_equal(proc.status, 0);
+    assert_non_null(strstr(proc.err, "'teleport', which is not an offered tool"));
+    test_proc_free(&proc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(calculator_round_trip),
         cmocka_unit_test(unknown_tool_is_a_usage_error),
+        cmocka_unit_test(tool_choice_forces_the_first_round),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
