@@ -154,7 +154,7 @@ static void agent_on_tool_message(agent *a, const char *recipient, const char *t
             char *args = json_text_dump(json_object_get(call, "arguments"), true);
             const char *name = json_string_value(json_object_get(call, "name"));
             if (args && name) {
-                result_add_call(a->run->result, name, args);
+                result_add_call(a->run->result, a->index, name, args);
                 ember_event ev = {.type = EMBER_EVENT_TOOL_CALL, .agent = a->index, .channel = EMBER_CHANNEL_TOOL,
                                   .name = name, .arguments = args, .text = body};
                 run_emit(a->run, &ev);
@@ -268,8 +268,11 @@ static ember_seq_action stop(agent *a, const char *reason) {
     return EMBER_SEQ_PAUSE;
 }
 
+/* The results of the agent's last tool round: recorded with its calls (both here, on the
+ * scheduler thread) and announced before its next token. */
 static void emit_deferred(agent *a) {
     for (int i = 0; i < a->n_deferred; i++) {
+        result_set_output(a->run->result, a->index, a->deferred[i].name, a->deferred[i].text);
         run_emit(a->run, &a->deferred[i]);
         free((char *)a->deferred[i].name);
         free((char *)a->deferred[i].arguments);
@@ -297,7 +300,7 @@ bool agent_restart(agent *a, chat_opening opening) {
     a->calls_json = NULL;
     a->saw_tool_call = false;
     a->stop_reason = NULL;
-    a->zoom_wanted = false;
+    a->tools_wanted = false;
     return a->parser != NULL;
 }
 

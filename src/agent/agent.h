@@ -33,6 +33,9 @@ typedef struct run_ctx {
      * (even mid-prefill). Guarded by seqs_mu; the run's thread adds and removes. */
     pthread_mutex_t seqs_mu;
     ember_seq *seqs[RUN_MAX_SEQS];
+    /* Guards the result's zooms and image usage, which Contemplating's tool rounds update
+     * from several threads at once; also held while an agent feeds its crops (one at a time). */
+    pthread_mutex_t result_mu;
     /* Vision */
     const ember_image **images;  /* the conversation's images in prompt order (the chat's) */
     int n_images;
@@ -68,10 +71,10 @@ typedef struct agent {
     int window_pos;
     double window_sum;
     float lowest;
-    /* Contemplating's zoom: the agent paused for the run to zoom (scheduler thread sets it,
-     * the run's thread clears it while the agent is idle); the tool results to announce as
-     * events on the scheduler thread, before the agent's next token. */
-    bool zoom_wanted;
+    /* Contemplating's tools: the agent paused for its round of calls to run (scheduler thread
+     * sets it, the run clears it while the agent is idle); the tool results to record and
+     * announce as events on the scheduler thread, before the agent's next token. */
+    bool tools_wanted;
     ember_event *deferred;       /* TOOL_RESULT events; their strings are owned here */
     int n_deferred;
     /* A forced tool call after reasoning (tool_grammar.h): budget forcing feeds call_close and

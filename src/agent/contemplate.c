@@ -16,20 +16,24 @@
  *      brief is cut to the room the context has left after the prompt and the answer's token
  *      limit: with many agents, shorter excerpts, then none, then shorter answers.
  *
- * Zoom (visual chain of thought): an agent that calls the run's zoom tool pauses; the run's
- * thread crops, feeds the crop to that agent's own sequence as a tool turn (its branch only;
- * the shared prompt and the other agents are untouched) and resumes it, up to
- * max_tool_steps rounds per agent.
+ * Tools: an agent whose round of calls the run can run itself (zoom, calculator, python, every
+ * enabled registry tool — tool_round_runnable) pauses its own branch; a worker thread of that
+ * agent runs the round (tool_round.c, the single run's tool step), feeds the results to the
+ * agent's own sequence as tool turns (its branch only; the shared prompt and the other agents
+ * are untouched) and resumes it, up to max_tool_steps rounds per agent. The other agents keep
+ * decoding meanwhile, and several agents' rounds run at the same time. Calls to tools the run
+ * cannot run (an API client's) end that agent with its calls as its last state.
  *
  * Threads: the hooks (should_stop, on_stop) and the idle callback run on the scheduler thread
- * and own the early-stop state; the run's thread only creates and reaps sequences, waiting
- * on `cv` for agents to go idle. All agent events are emitted on the scheduler thread, so a
- * run's events never overlap.
+ * and own the early-stop state; the run's thread creates and reaps sequences, starts and joins
+ * the tool workers, waiting on `cv` for agents to go idle or workers to finish. All agent
+ * events are emitted on the scheduler thread (tool results deferred to the agent's next
+ * token), so a run's events never overlap.
  */
 #include "agent/contemplate.h"
 #include "agent/brief.h"
+#include "agent/tool_round.h"
 #include "agent/vote.h"
-#include "agent/zoom.h"
 #include "core/error.h"
 
 #include <jansson.h>
@@ -60,11 +64,16 @@ void ember_contemplate_approach(int index, char *out, size_t size) {
 /* One agent of the contemplation and the run's bookkeeping of it. */
 typedef struct member {
     agent a;                    /* first: an agent's hooks find their member from it */
+    struct contemplation *c;
     bool idle;                  /* guarded by mu */
-    bool zoom_pending;          /* guarded by mu: idle only to zoom, to be resumed */
+    bool tools_pending;         /* guarded by mu: idle only for a tool round, to be resumed */
     bool announce;              /* guarded by mu: AGENT_FINISHED to emit on the scheduler thread */
-    int zoom_rounds;            /* run's thread only */
-    bool stopped;               /* scheduler thread: the agent's final state is recorded */
+    int tool_rounds;            /* its worker only (one at a time) */
+    pthread_t worker;           /* the thread running its tool round (run's thread joins it) */
+    bool has_worker;            /* run's thread only: `worker` is to be joined */
+    bool worker_done;           /* guarded by mu: the worker finished (resumed says how) */
+    bool resumed;               /* guarded by mu: the worker resumed the agent */
+    atomic_bool stopped;        /* the agent's final state is recorded (set once, by record) */
 } member;
 
 typedef struct contemplation {
@@ -104,8 +113,7 @@ static vote_outcome tally_finished(contemplation *c, bool include_all) {
 /* Records an agent's final state (answer, score) once. */
 static void record(contemplation *c, agent *a, const char *reason, bool finished, bool early) {
     int i = agent_index(c, a);
-    if (c->m[i].stopped) return;
-    c->m[i].stopped = true;
+    if (atomic_exchange(&c->m[i].stopped, true)) return;  /* the scheduler and the run's thread may race */
     result_agent *o = &c->out[i];
     o->tokens = a->generated;
     o->confidence = agent_confidence(a);
@@ -144,10 +152,10 @@ static void on_agent_token(agent *a) {
 static void stop_the_rest(contemplation *c) {
     for (int i = 0; i < c->n; i++) {
         if (c->m[i].stopped) continue;
-        /* an agent paused for a zoom is idle: no idle callback will come, so finish it here */
+        /* an agent paused for its tools is idle: no idle callback will come, so finish it here */
         pthread_mutex_lock(&c->mu);
-        bool paused = c->m[i].zoom_pending;
-        c->m[i].zoom_pending = false;
+        bool paused = c->m[i].tools_pending;
+        c->m[i].tools_pending = false;
         pthread_mutex_unlock(&c->mu);
         agent_flush(&c->m[i].a);
         record(c, &c->m[i].a, "consensus", false, true);
@@ -158,31 +166,29 @@ static void stop_the_rest(contemplation *c) {
 
 static bool should_stop(agent *a) {
     contemplation *c = a->mode;
+    if (c->m[agent_index(c, a)].stopped) {  /* consensus came while its tools ran */
+        a->stop_reason = "consensus";
+        return true;
+    }
     if (!c->have_threshold || a->window_fill < a->window_size) return false;
     if (agent_confidence(a) >= c->threshold) return false;
     a->stop_reason = "low_confidence";
     return true;
 }
 
-/* True when every call of the agent's round is the run's zoom and it has rounds left. */
-static bool wants_zoom(contemplation *c, agent *a) {
+/* True when the run can run every call of the agent's round and it has rounds left. */
+static bool wants_tools(contemplation *c, agent *a) {
     run_ctx *run = c->run;
     int max_steps = run->params.max_tool_steps > 0 ? run->params.max_tool_steps : 8;
-    if (!run->zoom || !a->calls_json || c->m[agent_index(c, a)].zoom_rounds >= max_steps) return false;
-    json_t *calls = json_loads(a->calls_json, 0, NULL);
-    bool all = json_array_size(calls) > 0;
-    size_t i;
-    json_t *call;
-    json_array_foreach(calls, i, call) all = all && run_is_zoom(run, json_string_value(json_object_get(call, "name")));
-    json_decref(calls);
-    return all;
+    return a->calls_json && c->m[agent_index(c, a)].tool_rounds < max_steps && tool_round_runnable(run, a->calls_json);
 }
 
 static void on_stop(agent *a) {
     contemplation *c = a->mode;
     const char *reason = a->stop_reason;
-    if (strcmp(reason, "tool_calls") == 0 && !atomic_load(&c->run->cancelled) && wants_zoom(c, a)) {
-        a->zoom_wanted = true;  /* not final: the run zooms and resumes it */
+    if (strcmp(reason, "tool_calls") == 0 && !atomic_load(&c->run->cancelled) && !c->m[agent_index(c, a)].stopped &&
+        wants_tools(c, a)) {
+        a->tools_wanted = true;  /* not final: its tools run and it resumes */
         return;
     }
     bool finished = strcmp(reason, "stop") == 0 || strcmp(reason, "length") == 0;
@@ -213,15 +219,15 @@ static void on_idle(ember_seq *seq, ember_status status, void *user) {
     int i = agent_index(c, a);
     (void)seq;
     announce_pending(c);
-    if (a->zoom_wanted && status == EMBER_OK) {
+    if (a->tools_wanted && status == EMBER_OK) {
         pthread_mutex_lock(&c->mu);
         c->m[i].idle = true;
-        c->m[i].zoom_pending = true;
+        c->m[i].tools_pending = true;
         pthread_cond_signal(&c->cv);
         pthread_mutex_unlock(&c->mu);
         return;
     }
-    a->zoom_wanted = false;
+    a->tools_wanted = false;
     if (!c->m[i].stopped) {  /* stopped from outside: cancelled run, context full, engine error */
         agent_flush(a);
         record(c, a, status == EMBER_ERR_CANCELLED ? "cancelled" : status == EMBER_OK ? "finished" : "error",
@@ -243,35 +249,33 @@ static ember_sampling agent_sampling(const run_ctx *run, int i) {
     return s;
 }
 
-/* On the run's thread, agent i idle after a round of zoom calls: crop, feed the crops to
- * its own sequence as tool turns, and resume it. False when it cannot go on. */
-static bool resume_with_zoom(contemplation *c, int i) {
+/* On agent i's worker, the agent idle after a round of calls: run them, feed the results to
+ * its own sequence as tool turns (a zoom's crop as an image), and resume it. False when it
+ * cannot go on. */
+static bool resume_with_tools(contemplation *c, int i) {
     run_ctx *run = c->run;
     agent *a = &c->m[i].a;
-    json_t *calls = json_loads(a->calls_json ? a->calls_json : "[]", 0, NULL);
-    size_t n = json_array_size(calls);
+    tool_round *round = tool_round_run(run, i, a->calls_json);
+    size_t n = tool_round_count(round);
     chat_message *results = calloc(n ? n : 1, sizeof *results);
-    zoom_outcome *outs = calloc(n ? n : 1, sizeof *outs);
     ember_image **crops = calloc(n ? n : 1, sizeof *crops);
-    bool ok = results && outs && crops && n > 0;
+    bool ok = round && results && crops && n > 0;
     for (size_t k = 0; ok && k < n; k++) {
-        json_t *call = json_array_get(calls, k);
-        char *args = json_dumps(json_object_get(call, "arguments"), JSON_COMPACT | JSON_PRESERVE_ORDER);
-        char *text = NULL;
-        run_zoom(run, i, args, &outs[k], &text);
-        agent_defer_result(a, "zoom", args, text);
-        crops[k] = outs[k].crop;
-        results[k] = (chat_message){.role = EMBER_ROLE_TOOL, .name = (char *)"zoom", .content = text ? text : strdup(""),
-                                    .images = outs[k].crop ? &crops[k] : NULL, .n_images = outs[k].crop ? 1 : 0};
-        free(args);
+        const tool_round_call *call = tool_round_get(round, k);
+        agent_defer_result(a, call->name, call->arguments, call->text);
+        crops[k] = call->crop;
+        results[k] = (chat_message){.role = EMBER_ROLE_TOOL, .name = (char *)call->name, .content = call->text,
+                                    .images = call->crop ? &crops[k] : NULL, .n_images = call->crop ? 1 : 0};
     }
     strbuf feed = {0};
     chat_images images = {0};
     chat_render_opts opts = {.opening = CHAT_OPEN_REASONING, .reasoning = run->params.reasoning,
                              .image_placeholder = EMBER_IMAGE_MARKER};
     ok = ok && run->format->render_continuation(results, n, &opts, &feed, &images) && !images.oom;
-    /* the text up to each marker, then that image */
+    /* the text up to each marker, then that image; agents feed images one at a time, so that
+     * equal crops are encoded once (the engine's cache lookup and its encode are two steps) */
     const char *p = strbuf_str(&feed);
+    if (images.n) pthread_mutex_lock(&run->result_mu);
     int encoded = ember_seq_n_encoded(a->seq);
     for (size_t k = 0; ok && k <= images.n; k++) {
         const char *hit = k < images.n ? strstr(p, EMBER_IMAGE_MARKER) : NULL;
@@ -282,22 +286,34 @@ static bool resume_with_zoom(contemplation *c, int i) {
         if (ok && hit) ok = ember_seq_feed_image(a->seq, images.items[k], NULL) == EMBER_OK;
         p = hit ? hit + strlen(EMBER_IMAGE_MARKER) : p + len;
     }
-    run->result->usage.images_encoded += ember_seq_n_encoded(a->seq) - encoded;  /* usage: run thread */
-    c->m[i].zoom_rounds++;
+    if (!images.n) pthread_mutex_lock(&run->result_mu);
+    run->result->usage.images_encoded += ember_seq_n_encoded(a->seq) - encoded;
+    pthread_mutex_unlock(&run->result_mu);
+    c->m[i].tool_rounds++;
     ember_sampling s = agent_sampling(run, i);
-    ok = ok && ember_seq_set_sampling(a->seq, &s, NULL) == EMBER_OK && agent_restart(a, CHAT_OPEN_REASONING) &&
+    /* consensus or a cancel may have come while the tools ran: then it stays paused */
+    ok = ok && !atomic_load(&run->cancelled) && !atomic_load(&c->consensus) &&
+         ember_seq_set_sampling(a->seq, &s, NULL) == EMBER_OK && agent_restart(a, CHAT_OPEN_REASONING) &&
          ember_seq_generate(a->seq, NULL) == EMBER_OK;
     strbuf_free(&feed);
     chat_images_free(&images);
-    for (size_t k = 0; results && k < n; k++) {
-        free(results[k].content);
-        zoom_outcome_free(&outs[k]);
-    }
     free(results);
-    free(outs);
     free(crops);
-    json_decref(calls);
+    tool_round_free(round);
     return ok;
+}
+
+static void *tools_worker(void *arg) {
+    member *m = arg;
+    contemplation *c = m->c;
+    int i = (int)(m - c->m);
+    bool resumed = !atomic_load(&c->run->cancelled) && !atomic_load(&c->consensus) && resume_with_tools(c, i);
+    pthread_mutex_lock(&c->mu);
+    m->resumed = resumed;
+    m->worker_done = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
 }
 
 static ember_status start_agents(contemplation *c, ember_seq *root, ember_error *err) {
@@ -319,6 +335,7 @@ static ember_status start_agents(contemplation *c, ember_seq *root, ember_error 
             return status != EMBER_OK ? status : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
         }
         agent *a = &c->m[i].a;
+        c->m[i].c = c;
         a->mode = c;
         a->max_tokens = run->params.max_tokens;
         a->think_budget = run->params.think_budget;
@@ -329,36 +346,71 @@ static ember_status start_agents(contemplation *c, ember_seq *root, ember_error 
     return EMBER_OK;
 }
 
-/* Destroys each agent's sequence as soon as it goes idle: its cells are freed at once. */
+/* With mu held: joins member i's worker (mu is released meanwhile). */
+static void join_worker(contemplation *c, int i) {
+    member *m = &c->m[i];
+    if (!m->has_worker) return;
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(m->worker, NULL);
+    pthread_mutex_lock(&c->mu);
+    m->has_worker = false;
+    m->worker_done = false;
+}
+
+/* With mu held: an agent paused for tools that will not resume; its calls are its last state
+ * (AGENT_FINISHED is emitted on the scheduler thread, or by reap at the end). */
+static void finish_paused(contemplation *c, int i) {
+    pthread_mutex_unlock(&c->mu);
+    agent *a = &c->m[i].a;
+    agent_flush(a);
+    bool consensus = atomic_load(&c->consensus);
+    record(c, a, atomic_load(&c->run->cancelled) ? "cancelled" : consensus ? "consensus" : "tool_calls", false, consensus);
+    pthread_mutex_lock(&c->mu);
+    c->m[i].announce = true;
+    c->m[i].idle = true;
+}
+
+/* The run's thread: starts a tool worker for each agent that paused for its tools, joins them,
+ * and destroys each agent's sequence as soon as it is finally idle: its cells are freed at
+ * once. */
 static void reap(contemplation *c) {
     int reaped = 0;
     bool *done = calloc((size_t)c->n, sizeof *done);
     pthread_mutex_lock(&c->mu);
     while (reaped < c->n) {
         int ready = -1;
+        bool joined = false;
+        for (int i = 0; i < c->n && ready < 0; i++)
+            if (c->m[i].worker_done) ready = i, joined = true;
         for (int i = 0; i < c->n && ready < 0; i++)
             if (c->m[i].idle && !done[i]) ready = i;
         if (ready < 0) {
             pthread_cond_wait(&c->cv, &c->mu);
             continue;
         }
-        if (c->m[ready].zoom_pending) {
-            c->m[ready].idle = false;
-            c->m[ready].zoom_pending = false;
-            pthread_mutex_unlock(&c->mu);
-            bool resumed = !atomic_load(&c->run->cancelled) && !atomic_load(&c->consensus) && resume_with_zoom(c, ready);
-            pthread_mutex_lock(&c->mu);
-            if (resumed) continue;
-            /* it cannot go on: its round of calls is its last state */
-            agent *a = &c->m[ready].a;
-            agent_flush(a);
-            record(c, a, atomic_load(&c->run->cancelled) ? "cancelled" : atomic_load(&c->consensus) ? "consensus" : "tool_calls",
-                   false, atomic_load(&c->consensus));
-            c->m[ready].announce = true;  /* not from this thread while others decode */
+        member *m = &c->m[ready];
+        if (joined) {
+            bool resumed = m->resumed;
+            join_worker(c, ready);
+            if (!resumed) {
+                m->idle = false;  /* finish_paused sets it again, with the final state */
+                finish_paused(c, ready);
+            }
+            continue;
         }
+        if (m->tools_pending) {
+            m->idle = false;
+            m->tools_pending = false;
+            join_worker(c, ready);  /* the previous round's worker, if it is still ending */
+            m->worker_done = false;
+            m->has_worker = pthread_create(&m->worker, NULL, tools_worker, m) == 0;
+            if (!m->has_worker) finish_paused(c, ready);
+            continue;
+        }
+        join_worker(c, ready);
         pthread_mutex_unlock(&c->mu);
-        run_seq_close(c->run, c->m[ready].a.seq);
-        c->m[ready].a.seq = NULL;
+        run_seq_close(c->run, m->a.seq);
+        m->a.seq = NULL;
         if (done) done[ready] = true;
         reaped++;
         pthread_mutex_lock(&c->mu);

@@ -17,15 +17,25 @@ ember_result *result_create(ember_mode mode) {
     return r;
 }
 
-bool result_add_call(ember_result *r, const char *name, const char *arguments) {
+bool result_add_call(ember_result *r, int agent, const char *name, const char *arguments) {
     result_tool_call *calls = realloc(r->calls, sizeof *calls * (size_t)(r->n_calls + 1));
     if (!calls) return false;
     r->calls = calls;
+    calls[r->n_calls].agent = agent;
     calls[r->n_calls].name = strdup(name);
     calls[r->n_calls].arguments = strdup(arguments);
     calls[r->n_calls].output = NULL;
     r->n_calls++;
     return true;
+}
+
+void result_set_output(ember_result *r, int agent, const char *name, const char *output) {
+    for (int i = 0; i < r->n_calls; i++) {
+        result_tool_call *c = &r->calls[i];
+        if (c->agent != agent || c->output || !c->name || strcmp(c->name, name) != 0) continue;
+        c->output = strdup(output);
+        return;
+    }
 }
 
 bool result_add_zoom(ember_result *r, const ember_zoom *z) {
@@ -162,6 +172,7 @@ char *ember_result_json(const ember_result *r) {
             json_t *call = json_pack("{s:s, s:o}", "name", r->calls[i].name,
                                      "arguments", args ? args : text_json(r->calls[i].arguments));
             if (r->calls[i].output) json_object_set_new(call, "output", text_json(r->calls[i].output));
+            if (r->calls[i].agent >= 0) json_object_set_new(call, "agent", json_integer(r->calls[i].agent));
             json_array_append_new(calls, call);
         }
         json_object_set_new(root, "tool_calls", calls);

@@ -10,6 +10,7 @@
 #include "core/strbuf.h"
 
 typedef struct result_tool_call {
+    int agent;         /* the Contemplating agent that called, -1 for a single run */
     char *name;
     char *arguments;   /* JSON text */
     char *output;      /* what the tool returned, when the run ran it; NULL otherwise */
@@ -54,7 +55,9 @@ struct ember_result {
 };
 
 ember_result *result_create(ember_mode mode);
-bool result_add_call(ember_result *r, const char *name, const char *arguments);
+bool result_add_call(ember_result *r, int agent, const char *name, const char *arguments);
+/* Sets the output of the agent's earliest call to `name` that has none. */
+void result_set_output(ember_result *r, int agent, const char *name, const char *output);
 /* Records a zoom; takes a reference on z->crop. */
 bool result_add_zoom(ember_result *r, const ember_zoom *z);
 

@@ -7,6 +7,7 @@
 #include "chat/json_text.h"
 #include "agent/contemplate.h"
 #include "agent/tool_grammar.h"
+#include "agent/tool_round.h"
 #include "agent/zoom.h"
 #include "core/error.h"
 
@@ -104,22 +105,6 @@ void run_track_kv(run_ctx *run) {
 
 void run_track_kv_hook(agent *a) { run_track_kv(a->run); }
 
-typedef struct tool_job {
-    ember_tools *tools;
-    const char *name;
-    char *arguments;
-    double timeout_s;
-    ember_tool_result *result;
-    pthread_t thread;
-    bool threaded;
-} tool_job;
-
-static void *tool_thread(void *arg) {
-    tool_job *job = arg;
-    ember_tools_call(job->tools, job->name, job->arguments, job->timeout_s, &job->result, NULL);
-    return NULL;
-}
-
 bool run_is_zoom(const run_ctx *run, const char *name) {
     return run->zoom && name && strcmp(name, "zoom") == 0 &&
            !(run->params.tools && ember_tools_is_enabled(run->params.tools, "zoom"));
@@ -134,76 +119,40 @@ ember_status run_zoom(run_ctx *run, int agent_index, const char *arguments, zoom
     }
     ember_zoom z = {.agent = agent_index, .image = out->image, .x1 = out->x1, .y1 = out->y1, .x2 = out->x2,
                     .y2 = out->y2, .tokens = out->tokens, .crop = out->crop};
+    pthread_mutex_lock(&run->result_mu);  /* agents' rounds may zoom at the same time */
     result_add_zoom(run->result, &z);
     if (out->tokens > 0) run->result->usage.image_tokens += out->tokens;
+    pthread_mutex_unlock(&run->result_mu);
     *text = strdup(out->text);
     return EMBER_OK;
 }
 
-/* Runs one round's calls (in parallel; zoom, the run's own, at once), emits their results
- * and appends the round to the conversation (a zoom's result holds its crop). Returns false
- * when a call names a tool the run cannot run itself: the caller (an API client) runs those. */
+/* Runs one round's calls (tool_round.c), emits their results and appends the round to the
+ * conversation (a zoom's result holds its crop). Returns false when a call names a tool the
+ * run cannot run itself: the caller (an API client) runs those. */
 static bool run_tools(run_ctx *run, ember_chat *chat, const char *calls_json, const char *reasoning) {
-    json_t *calls = json_loads(calls_json, 0, NULL);
-    size_t n = json_array_size(calls);
+    if (!tool_round_runnable(run, calls_json)) return false;
+    tool_round *round = tool_round_run(run, -1, calls_json);
+    if (!round) return false;
+    size_t n = tool_round_count(round);
     for (size_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_object_get(json_array_get(calls, i), "name"));
-        if (run_is_zoom(run, name)) continue;
-        if (!run->params.tools || !name || !ember_tools_is_enabled(run->params.tools, name)) {
-            json_decref(calls);
-            return false;
-        }
-    }
-    tool_job *jobs = calloc(n, sizeof *jobs);
-    zoom_outcome *zooms = calloc(n ? n : 1, sizeof *zooms);
-    char **zoom_text = calloc(n ? n : 1, sizeof *zoom_text);
-    for (size_t i = 0; jobs && zooms && zoom_text && i < n; i++) {
-        json_t *call = json_array_get(calls, i);
-        jobs[i] = (tool_job){.tools = run->params.tools, .name = json_string_value(json_object_get(call, "name")),
-                             .arguments = json_text_dump(json_object_get(call, "arguments"), true),
-                             .timeout_s = run->params.tool_timeout_s};
-        if (run_is_zoom(run, jobs[i].name)) {
-            run_zoom(run, -1, jobs[i].arguments, &zooms[i], &zoom_text[i]);
-            continue;
-        }
-        jobs[i].threaded = pthread_create(&jobs[i].thread, NULL, tool_thread, &jobs[i]) == 0;
-        if (!jobs[i].threaded) tool_thread(&jobs[i]);
-    }
-    for (size_t i = 0; jobs && i < n; i++)
-        if (jobs[i].threaded) pthread_join(jobs[i].thread, NULL);
-    for (size_t i = 0; jobs && i < n; i++) {
-        ember_chat_add_tool_call(chat, jobs[i].name, jobs[i].arguments, NULL, NULL);
+        const tool_round_call *call = tool_round_get(round, i);
+        ember_chat_add_tool_call(chat, call->name, call->arguments, NULL, NULL);
     }
     chat_set_last_reasoning(chat, reasoning);
     ember_result *r = run->result;
-    for (size_t i = 0; jobs && zooms && zoom_text && i < n; i++) {
-        strbuf text = {0};
-        if (zoom_text[i]) {
-            strbuf_puts(&text, zoom_text[i]);
-        } else {
-            const char *output = jobs[i].result ? ember_tool_result_output(jobs[i].result) : "the tool could not be called";
-            const char *error = jobs[i].result ? ember_tool_result_error(jobs[i].result) : NULL;
-            strbuf_puts(&text, output);
-            if (error) strbuf_printf(&text, "%sError: %s", text.len ? "\n" : "", error);
-        }
-        ember_chat_add_tool_result(chat, jobs[i].name, strbuf_str(&text), NULL);
-        if (zooms[i].crop) ember_chat_add_image(chat, zooms[i].crop, NULL);
+    for (size_t i = 0; i < n; i++) {
+        const tool_round_call *call = tool_round_get(round, i);
+        ember_chat_add_tool_result(chat, call->name, call->text, NULL);
+        if (call->crop) ember_chat_add_image(chat, call->crop, NULL);
         /* this round's calls are the last n the agent recorded */
         int index = r->n_calls - (int)n + (int)i;
-        if (index >= 0 && !r->calls[index].output) r->calls[index].output = strdup(strbuf_str(&text));
+        if (index >= 0 && !r->calls[index].output) r->calls[index].output = strdup(call->text);
         ember_event ev = {.type = EMBER_EVENT_TOOL_RESULT, .agent = -1, .channel = EMBER_CHANNEL_TOOL,
-                          .name = jobs[i].name, .arguments = jobs[i].arguments, .text = strbuf_str(&text)};
+                          .name = call->name, .arguments = call->arguments, .text = call->text};
         run_emit(run, &ev);
-        strbuf_free(&text);
-        ember_tool_result_destroy(jobs[i].result);
-        free(jobs[i].arguments);
-        zoom_outcome_free(&zooms[i]);
-        free(zoom_text[i]);
     }
-    free(jobs);
-    free(zooms);
-    free(zoom_text);
-    json_decref(calls);
+    tool_round_free(round);
     return true;
 }
 
@@ -349,6 +298,7 @@ static ember_status run_prepare(run_ctx *run, ember_engine *engine, const ember_
                                 ember_error *err) {
     memset(run, 0, sizeof *run);
     pthread_mutex_init(&run->seqs_mu, NULL);
+    pthread_mutex_init(&run->result_mu, NULL);
     ember_status status = validate(chat, params, err);
     if (status != EMBER_OK) return status;
     run->engine = engine;
@@ -390,6 +340,7 @@ ember_status ember_run_chat(ember_engine *engine, const ember_chat *chat, const 
     free(run.tools_json);
     free(run.images);
     pthread_mutex_destroy(&run.seqs_mu);
+    pthread_mutex_destroy(&run.result_mu);
     *result = run.result;
     return status;
 }
@@ -471,6 +422,7 @@ void ember_run_destroy(ember_run *run) {
     free(run->ctx.tools_json);
     free(run->ctx.images);
     pthread_mutex_destroy(&run->ctx.seqs_mu);
+    pthread_mutex_destroy(&run->ctx.result_mu);
     ember_result_destroy(run->ctx.result);
     free(run->system);
     free(run->current_date);

@@ -8,5 +8,6 @@ target_sources(ember PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/run.c
   ${CMAKE_CURRENT_LIST_DIR}/tool_calls.c
   ${CMAKE_CURRENT_LIST_DIR}/tool_grammar.c
+  ${CMAKE_CURRENT_LIST_DIR}/tool_round.c
   ${CMAKE_CURRENT_LIST_DIR}/vote.c
   ${CMAKE_CURRENT_LIST_DIR}/zoom.c)

@@ -413,6 +413,13 @@ static void consume_item(srv_job *job, srv_item *it) {
         break;
     case EMBER_EVENT_TOOL_CALL:
         note_delta(job);
+        if (it->agent >= 0) {  /* a Contemplating agent's call: its own, never the client's tool_calls */
+            if (stream && job->req.ember_events)
+                sse_ember(job, json_pack("{s:s, s:i, s:s, s:o}", "type", "tool.call", "agent", it->agent, "name",
+                                         it->name ? it->name : "", "arguments",
+                                         srv_json_text(it->arguments ? it->arguments : "", it->arguments ? strlen(it->arguments) : 0)));
+            break;
+        }
         tool_call(job, it->name, it->arguments ? it->arguments : it->text);
         break;
     case EMBER_EVENT_ERROR:
@@ -420,9 +427,12 @@ static void consume_item(srv_job *job, srv_item *it) {
         job->error = strdup(text);
         break;
     case EMBER_EVENT_TOOL_RESULT:
-        if (stream && job->req.ember_events)
-            sse_ember(job, json_pack("{s:s, s:s, s:o}", "type", "tool.result", "name", it->name ? it->name : "",
-                                     "output", srv_json_text(text, strlen(text))));
+        if (stream && job->req.ember_events) {
+            json_t *ev = json_pack("{s:s, s:s, s:o}", "type", "tool.result", "name", it->name ? it->name : "",
+                                   "output", srv_json_text(text, strlen(text)));
+            if (it->agent >= 0) json_object_set_new(ev, "agent", json_integer(it->agent));
+            sse_ember(job, ev);
+        }
         break;
     case EMBER_EVENT_AGENT_STARTED:
         if (stream && job->req.ember_events)

@@ -1,8 +1,10 @@
-// test_tool_choice.mjs — OpenAI's tool_choice on `ember serve`, for both chat formats (Muse
-// Glimmer's ATEM calls and ChatML's <tool_call> JSON). The test models have random weights: only
-// the forced grammar makes their output a call, so "required" and a named function returning a
+// test_tools.mjs — tools over `ember serve`. OpenAI's tool_choice, for both chat formats (Muse
+// Glimmer's ATEM calls and ChatML's <tool_call> JSON): the test models have random weights, so
+// only the forced grammar makes their output a call; "required" and a named function returning a
 // well-formed call to an offered tool (Instant and Thinking, streamed or not) shows the grammar
-// is applied from the first token; "none" offers nothing; bad choices are 400s.
+// is applied from the first token; "none" offers nothing; bad choices are 400s. And Contemplating
+// agents calling the server's built-in tools: each call and result streams as an ember event
+// for its agent, and none becomes the client's tool_calls.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadOpenAI, startServer, client, tempDir } from './support.mjs';
@@ -13,6 +15,8 @@ const servers = {};
 
 before(async () => {
   servers.glimmer = await startServer(['-c', '4096', '--parallel', '1', '--db', `${tmp.dir}/g.db`, '-t', '1']);
+  servers.tools = await startServer(['-c', '4096', '--parallel', '1', '--db', `${tmp.dir}/t.db`, '-t', '1',
+    '--tools', 'calculator']);
   servers.qwen3 = await startServer(['-c', '4096', '--parallel', '1', '--db', `${tmp.dir}/q.db`, '-t', '1'],
     { modelName: 'qwen3-tiny.gguf' });
 });
@@ -119,4 +123,35 @@ test('bad tool_choice requests are 400s that say why', async () => {
     await assert.rejects(api.chat.completions.create(body),
       (e) => e.status === 400 && e.param === 'tool_choice' && message.test(e.message), JSON.stringify(body.tool_choice));
   }
+});
+
+test('Contemplating agents run the server\'s tools; their calls and results stream for each agent', async () => {
+  const api = client(OpenAI, servers.tools);
+  const call = '" to=calculator" <|message|> "<atem:function_calls>\\n<atem:invoke name=\\"calculator\\">\\n' +
+    '<atem:parameter name=\\"expression\\">6*7</atem:parameter>\\n</atem:invoke>\\n</atem:function_calls>"';
+  const agentGrammar = `root ::= "a"{3} <|eom|> <|start|> "assistant" ${call}\n`;
+  const stream = await api.chat.completions.create({
+    model: 'm', messages: user('What is 6*7?'), stream: true, seed: 4, max_tokens: 300,
+    ember: { mode: 'contemplating', agents: 2, early_stop: false, agent_grammar: agentGrammar, grammar: 'root ::= "42."' },
+  });
+  const calls = [], results = [];
+  let content = '', clientCalls = 0, finish;
+  for await (const chunk of stream) {
+    if (chunk.ember?.type === 'tool.call') calls.push(chunk.ember);
+    if (chunk.ember?.type === 'tool.result') results.push(chunk.ember);
+    if (chunk.choices[0]?.delta?.tool_calls) clientCalls++;
+    content += chunk.choices[0]?.delta?.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+  }
+  for (const agent of [0, 1]) {
+    assert.ok(calls.some((c) => c.agent === agent && c.name === 'calculator'), JSON.stringify(calls));
+    /* the grammar calls in every round: rounds go on until the agent's token limit */
+    const mine = results.filter((r) => r.agent === agent);
+    assert.ok(mine.length >= 1, JSON.stringify(results));
+    for (const r of mine) assert.equal(r.output, '42');
+    assert.ok(calls.filter((c) => c.agent === agent).length >= mine.length);
+  }
+  assert.equal(clientCalls, 0);
+  assert.equal(content, '42.');
+  assert.equal(finish, 'stop');
 });
