@@ -98,9 +98,11 @@ void cli_render_event(const ember_event *ev, void *user) {
     case EMBER_EVENT_TOOL_CALL:
         end_dim(r);
         status_clear(r);
+        if (ev->agent >= 0) fprintf(stderr, "agent %d ", ev->agent);  /* a Contemplating agent's own call */
         fprintf(stderr, "» tool %s %s\n", ev->name ? ev->name : "?", ev->arguments ? ev->arguments : "");
         break;
     case EMBER_EVENT_TOOL_RESULT:
+        if (ev->agent >= 0) fprintf(stderr, "agent %d ", ev->agent);
         fprintf(stderr, "« %s: %.200s%s\n", ev->name ? ev->name : "?", ev->text ? ev->text : "",
                 ev->text && strlen(ev->text) > 200 ? "…" : "");
         break;
