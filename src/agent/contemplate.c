@@ -131,7 +131,7 @@ static void emit_finished(contemplation *c, int i) {
     run_emit(c->run, &ev);
 }
 
-/* AGENT_FINISHED of agents the run's thread finished (a zoom it could not resume), emitted on
+/* AGENT_FINISHED of agents the run's thread finished (tools it could not resume), emitted on
  * the scheduler thread by the next hook of any agent — or by the run's thread once every agent
  * is reaped — so that a run's events never overlap. */
 static void announce_pending(contemplation *c) {
