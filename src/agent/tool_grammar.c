@@ -72,6 +72,29 @@ static const char *value_rule(json_t *schema, bool atem) {
     return "value";
 }
 
+/* One alternative per parameter, its name then its value: ATEM's <atem:parameter name="KEY">
+ * VALUE</atem:parameter>, or ChatML's "KEY": VALUE. Ends the rule's line. */
+static void param_alternatives(strbuf *g, json_t *props, bool atem) {
+    const char *key;
+    json_t *schema;
+    bool first = true;
+    json_object_foreach(props, key, schema) {
+        if (!first) strbuf_puts(g, " | ");
+        first = false;
+        if (atem) {
+            strbuf open = {0};
+            strbuf_printf(&open, "<atem:parameter name=\"%s\">", key);
+            literal(g, strbuf_str(&open));
+            strbuf_free(&open);
+            strbuf_printf(g, " %s \"</atem:parameter>\\n\"", value_rule(schema, true));
+        } else {
+            json_literal(g, key);
+            strbuf_printf(g, " ws \":\" ws %s", value_rule(schema, false));
+        }
+    }
+    strbuf_puts(g, "\n");
+}
+
 static void atem_call_rule(strbuf *g, size_t index, const char *name, json_t *fn) {
     json_t *props = json_object_get(json_object_get(fn, "parameters"), "properties");
     strbuf_printf(g, "call%zu ::= ", index);
@@ -88,20 +111,7 @@ static void atem_call_rule(strbuf *g, size_t index, const char *name, json_t *fn
     strbuf_puts(g, " \"</atem:invoke>\\n</atem:function_calls>\"\n");
     if (!n_props) return;
     strbuf_printf(g, "arg%zu ::= ", index);
-    const char *key;
-    json_t *schema;
-    bool first = true;
-    json_object_foreach(props, key, schema) {
-        if (!first) strbuf_puts(g, " | ");
-        first = false;
-        strbuf open = {0};
-        strbuf_printf(&open, "<atem:parameter name=\"%s\">", key);
-        literal(g, strbuf_str(&open));
-        strbuf_free(&open);
-        strbuf_printf(g, " %s", value_rule(schema, true));
-        strbuf_puts(g, " \"</atem:parameter>\\n\"");
-    }
-    strbuf_puts(g, "\n");
+    param_alternatives(g, props, true);
 }
 
 /* ChatML: "NAME", "arguments": {…} for one tool; its keys and value types when it has a
@@ -121,16 +131,7 @@ static void chatml_call_rule(strbuf *g, size_t index, const char *name, json_t *
         return;
     }
     strbuf_printf(g, "\"{\" ws ( kv%zu ( \",\" ws kv%zu )* )? \"}\" ws\nkv%zu ::= ", index, index, index);
-    const char *key;
-    json_t *schema;
-    bool first = true;
-    json_object_foreach(props, key, schema) {
-        if (!first) strbuf_puts(g, " | ");
-        first = false;
-        json_literal(g, key);
-        strbuf_printf(g, " ws \":\" ws %s", value_rule(schema, false));
-    }
-    strbuf_puts(g, "\n");
+    param_alternatives(g, props, false);
 }
 
 typedef enum tool_format { FORMAT_GLIMMER, FORMAT_CHATML, FORMAT_UNKNOWN } tool_format;
