@@ -194,12 +194,14 @@ static void a_slow_tool_stalls_only_its_own_agent(void **state) {
         mixed = n_slow > 0 && n_fast > 0;
         if (mixed) {
             for (int s = 0; s < n_slow; s++) {
+                assert_non_null(nth(&tl, EMBER_EVENT_TOOL_CALL, slow[s], 0));
                 double asleep = nth(&tl, EMBER_EVENT_TOOL_CALL, slow[s], 0)->t;
                 double woke = nth(&tl, EMBER_EVENT_TOOL_RESULT, slow[s], 0)->t;
                 assert_true(woke - asleep >= 2.4);
                 for (int f = 0; f < n_fast; f++) {  /* decoded on while the python agent slept */
-                    double went_on = nth(&tl, EMBER_EVENT_TOOL_CALL, fast[f], 1)->t;
-                    assert_true(went_on > asleep && went_on < woke);
+                    const timed_event *again = nth(&tl, EMBER_EVENT_TOOL_CALL, fast[f], 1);
+                    assert_non_null(again);
+                    assert_true(again->t > asleep && again->t < woke);
                 }
                 for (int o = 0; o < n_slow; o++) {  /* the sleeps overlapped */
                     double other = nth(&tl, EMBER_EVENT_TOOL_CALL, slow[o], 0)->t;
