@@ -351,6 +351,13 @@ ember_status ember_seq_reset_media(ember_seq *seq, const char *text, bool specia
                             "(raise -c/--ctx)", mp.n, e->n_ctx);
     } else {
         lock(e);
+        /* a fresh sequence takes its cached prefix first: the images in it are then neither
+         * encoded nor looked up (and no eviction can take them away meanwhile) */
+        if (e->n_cached > 0 && !seq_is_busy(seq) && seq->n_past == 0 && seq->n_spans == 0) {
+            if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);
+            if (e->n_cached > 0 && !seq_is_busy(seq) && seq->n_past == 0 && seq->n_spans == 0)
+                cache_adopt(seq, mp.tokens, mp.n, mp.spans, mp.n_spans);
+        }
         int keep = seq_keep_prefix(seq, mp.tokens, mp.n, mp.spans, mp.n_spans);
         unlock(e);
         int encoded = 0;

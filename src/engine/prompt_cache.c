@@ -8,7 +8,8 @@
  * The first reset of a fresh sequence looks for the cached prompt with the longest common
  * prefix (seq_keep_prefix: never inside an image, and one token short of a full match, whose
  * logits are needed again) and copies those cells to the new id (llama_memory_seq_cp shares
- * them, as a fork does). The cached prompt stays, so two conversations that share a system
+ * them, as a fork does; ember_seq_reset_media does this before it encodes the prompt's images,
+ * so the images inside the prefix are not even looked up). The cached prompt stays, so two conversations that share a system
  * prompt, or two branches of one, both find it; a retired sequence replaces the cached
  * prompts whose tokens it extends.
  *

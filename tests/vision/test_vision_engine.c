@@ -283,6 +283,8 @@ static void cached_prompt_keeps_the_image(const family *f) {
         ember_engine_get_stats(e, &st);
         if (cache) {
             assert_int_equal(st.image_tokens_evaluated, st0.image_tokens_evaluated);   /* not decoded again */
+            assert_int_equal(st.encoder_runs, st0.encoder_runs);                       /* nor encoded */
+            assert_int_equal(st.encoder_cache_hits, st0.encoder_cache_hits);           /* nor looked up */
             int reused = (int)(st.prompt_tokens_reused - st0.prompt_tokens_reused);
             assert_true(reused >= prompt_tokens);   /* the first prompt, image included */
             assert_int_equal(ember_seq_n_evaluated(seq), ember_seq_n_tokens(seq) - reused);
