@@ -257,11 +257,12 @@ function onChunk(reply, chunk, t0) {
     } else if (ev.type === 'agent.finished' && live.agents[ev.agent]) {
       Object.assign(live.agents[ev.agent], { done: true, answer: ev.answer, confidence: ev.confidence, tokens: ev.tokens, stopReason: ev.stop_reason, early: ev.stop_reason !== 'finished' });
     } else if (ev.type === 'vote') live.vote = { answer: ev.answer, share: ev.share };
-    else if (ev.type === 'tool.call') live.tools.push({ name: ev.name, arguments: ev.arguments });
+    else if (ev.type === 'tool.call') live.tools.push({ name: ev.name, arguments: ev.arguments, agent: ev.agent });
     else if (ev.type === 'tool.result') {
-      const t = [...live.tools].reverse().find((x) => x.name === ev.name && x.output === undefined);
+      // a Contemplating agent's result belongs to that agent's call of the tool
+      const t = [...live.tools].reverse().find((x) => x.name === ev.name && x.agent === ev.agent && x.output === undefined);
       if (t) t.output = ev.output;
-      else live.tools.push({ name: ev.name, arguments: '', output: ev.output });
+      else live.tools.push({ name: ev.name, arguments: '', output: ev.output, agent: ev.agent });
     }
   }
   const choice = chunk.choices?.[0];
