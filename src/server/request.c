@@ -5,6 +5,7 @@
 #include "server/request.h"
 #include "chat/json_text.h"
 #include "core/strbuf.h"
+#include "core/utf8.h"
 #include "server/schema_gbnf.h"
 
 #include <jansson.h>
@@ -40,13 +41,20 @@ bool srv_fail(srv_error *err, int status, const char *type, const char *code, co
 }
 
 char *srv_error_json(const srv_error *err) {
-    json_t *e = json_pack("{s:s, s:s, s:o, s:o}", "message", err->message,
-                          "type", err->type ? err->type : "invalid_request_error",
-                          "param", err->param[0] ? json_string(err->param) : json_null(),
-                          "code", err->code ? json_string(err->code) : json_null());
+    /* a message may quote the request (a JSON parser's excerpt, a name) cut inside a character */
+    char *message = utf8_sanitize(err->message, strlen(err->message), NULL);
+    char *param = utf8_sanitize(err->param, strlen(err->param), NULL);
+    json_t *e = message && param
+                    ? json_pack("{s:s, s:s, s:o, s:o}", "message", message,
+                                "type", err->type ? err->type : "invalid_request_error",
+                                "param", param[0] ? json_string(param) : json_null(),
+                                "code", err->code ? json_string(err->code) : json_null())
+                    : NULL;
     json_t *root = e ? json_pack("{s:o}", "error", e) : NULL;
     char *text = root ? json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(root);
+    free(message);
+    free(param);
     return text;
 }
 

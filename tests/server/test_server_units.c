@@ -191,6 +191,31 @@ static int teardown_engine(void **state) {
 }
 
 /* The grammar of a json_schema request in `mode`; llama.cpp must accept it. */
+/* Error messages quote the request (the JSON parser's excerpt, a function's name) and may cut
+ * it inside a character: the error's JSON is still made, with U+FFFD there. */
+static void error_messages_cut_inside_a_character(void **state) {
+    (void)state;
+    expect_error("{\"messages\":\"q\\\xe3\x82\xa2\"}", 400, NULL, "not valid JSON");
+    srv_request req;
+    srv_error err;
+    char body[512], name[80];
+    memset(name, 'a', 63);
+    snprintf(name + 63, sizeof name - 63, "\xc3\xa9");  /* "é" across the message's 64-byte cut */
+    snprintf(body, sizeof body, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[{\"type\":\"function\","
+             "\"function\":{\"name\":\"f\"}}],\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"%s\"}}}", name);
+    assert_true(parse(body, &req, &err));
+    assert_int_equal(req.tool_choice, SRV_TOOLS_FUNCTION);
+    assert_false(srv_request_check_tool_choice(&req, NULL, &err));
+    assert_int_equal(err.status, 400);
+    assert_string_equal(err.param, "tool_choice");
+    char *json = srv_error_json(&err);
+    assert_non_null(json);
+    assert_true(strstr(json, "\\ufffd") || strstr(json, "\\uFFFD"));
+    free(json);
+    assert_false(srv_request_check_tool_choice(&req, "[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", &err));
+    srv_request_free(&req);
+}
+
 static void check_schema(const char *schema, ember_mode mode) {
     char body[4096];
     snprintf(body, sizeof body,
@@ -386,6 +411,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(request_fields_are_mapped),
         cmocka_unit_test(request_errors_name_the_field),
+        cmocka_unit_test(error_messages_cut_inside_a_character),
         cmocka_unit_test(schema_details),
         cmocka_unit_test(gate_admits_in_order_and_refuses_when_full),
         cmocka_unit_test(metrics_render_prometheus_text),
