@@ -24,5 +24,7 @@ echo "== modes and think budgets (accuracy vs reasoning tokens)"
 echo "== the calculator tool"
 "$E" eval "${common[@]}" --mode thinking --tools calculator --json "$out/tools.json"
 echo "== Contemplating: agents, early stop on and off"
-"$E" eval "${common[@]}" --modes contemplating --agents-list 2,4,8 --early-stop-both \
+# one question at a time in a 2048-token context, so the synthesizer's brief is cut to the
+# lengths ember-nano was trained to read (agent/brief.c picks the longest that fits)
+"$E" eval "${common[@]}" -c 2048 --parallel 1 --max-tokens 320 --modes contemplating --agents-list 2,4,8 --early-stop-both \
   --json "$out/agents.json" --plot "$out/agents.png" --title "ember-nano: accuracy vs Contemplating agents"
