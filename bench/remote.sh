@@ -23,11 +23,6 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 
-# The direct side's prompt: a Muse Glimmer conversation of the same question opening the
-# reasoning channel (ember's agents add a system block and an approach hint: a few dozen
-# tokens more, prefilled once per agent and then cached)
-prompt=$(python3 -c 'import json, sys; print(json.dumps("<|start|>system<|message|>Reasoning: medium<|eom|>"
-  "<|start|>user<|message|>" + sys.argv[1] + "<|eom|><|start|>assistant<|message|>"))' "$question")
 "$ember" serve --engine "$url" --port "$EMBER_PORT" --parallel "$AGENTS" >/tmp/ember-bench-remote-serve.log 2>&1 &
 ember_server=$!
 trap 'kill $server $ember_server 2>/dev/null; wait $server $ember_server 2>/dev/null' EXIT
@@ -35,6 +30,55 @@ for _ in $(seq 1 300); do
   curl -sf "http://127.0.0.1:$EMBER_PORT/health" >/dev/null 2>&1 && break
   sleep 0.2
 done
+
+through_ember() {  # the agents' phase of a streamed Contemplating request: prints its wall time
+  python3 - "$EMBER_PORT" "$AGENTS" "$N" "$1" "$question" <<'EOF2'
+import json, sys, time, urllib.request
+port, agents, n, seed, question = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+body = {"model": "m", "messages": [{"role": "user", "content": question}], "stream": True, "max_tokens": n,
+        "ignore_eos": True, "seed": seed, "ember": {"mode": "contemplating", "agents": agents, "early_stop": False},
+        "stream_options": {"include_usage": True}}
+req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", json.dumps(body).encode(),
+                             {"Content-Type": "application/json"})
+t0 = time.monotonic()
+finished, t_agents, prompt_tokens = 0, None, 0
+with urllib.request.urlopen(req) as r:
+    for line in r:
+        if not line.startswith(b"data: {"):
+            continue
+        chunk = json.loads(line[6:])
+        prompt_tokens = (chunk.get("usage") or {}).get("prompt_tokens", prompt_tokens)
+        ev = chunk.get("ember") or {}
+        if ev.get("type") == "agent.finished":
+            finished += 1
+            if finished == agents:
+                t_agents = time.monotonic() - t0
+print(t_agents if t_agents else "nan", prompt_tokens)
+EOF2
+}
+
+# Equal work: the direct side's prompt has as many tokens as an agent's (ember's rendered
+# conversation, with the model's default system block, plus one approach line), built by
+# padding the question and counted with the server's own /tokenize.
+read -r _ ember_prompt < <(through_ember 0)   # also the warm-up
+approach=$(curl -sf "$url/tokenize" -H 'Content-Type: application/json' \
+  -d '{"content": "Approach: Solve it directly, step by step.\n"}' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tokens"]))')
+target=$((ember_prompt + approach))
+prompt=$(python3 - "$url" "$question" "$target" <<'EOF2'
+import json, sys, urllib.request
+url, question, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def count(text):
+    req = urllib.request.Request(url + "/tokenize", json.dumps({"content": text, "add_special": True}).encode(),
+                                 {"Content-Type": "application/json"})
+    return len(json.load(urllib.request.urlopen(req))["tokens"])
+pad = ""
+while count(pad + question) < target:
+    pad += "Please answer carefully. "
+print(json.dumps(pad + question))
+EOF2
+)
+direct_tokens=$(curl -sf "$url/tokenize" -H 'Content-Type: application/json' -d "{\"content\": $prompt, \"add_special\": true}" |
+  python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tokens"]))')
 
 direct() {  # n_cmpl = AGENTS completions of N tokens: prints the wall time
   local t0 t1
@@ -44,42 +88,23 @@ direct() {  # n_cmpl = AGENTS completions of N tokens: prints the wall time
   t1=$(date +%s.%N)
   python3 -c "print($t1 - $t0)"
 }
-through_ember() {  # the agents' phase of a streamed Contemplating request: prints its wall time
-  python3 - "$EMBER_PORT" "$AGENTS" "$N" "$1" "$question" <<'EOF'
-import json, sys, time, urllib.request
-port, agents, n, seed, question = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-body = {"model": "m", "messages": [{"role": "user", "content": question}], "stream": True, "max_tokens": n,
-        "ignore_eos": True, "seed": seed, "ember": {"mode": "contemplating", "agents": agents, "early_stop": False}}
-req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", json.dumps(body).encode(),
-                             {"Content-Type": "application/json"})
-t0 = time.monotonic()
-finished, t_agents = 0, None
-with urllib.request.urlopen(req) as r:
-    for line in r:
-        if not line.startswith(b"data: {"):
-            continue
-        ev = json.loads(line[6:]).get("ember") or {}
-        if ev.get("type") == "agent.finished":
-            finished += 1
-            if finished == agents:
-                t_agents = time.monotonic() - t0
-print(t_agents if t_agents else "nan")
-EOF
-}
-direct 0 >/dev/null; through_ember 0 >/dev/null   # warm-up (and the prompt in both caches)
 
+# Each side's repetitions run together, so neither evicts the other's cached prompts from the
+# server's slots (interleaved, the direct side's n_cmpl took every slot before each ember run).
 ls_walls=(); em_walls=()
-for r in $(seq 1 "$REPS"); do
-  ls_walls+=("$(direct "$r")")
-  em_walls+=("$(through_ember "$r")")
-done
+direct 0 >/dev/null
+for r in $(seq 1 "$REPS"); do ls_walls+=("$(direct "$r")"); done
+through_ember 0 >/dev/null
+for r in $(seq 1 "$REPS"); do read -r w _ < <(through_ember "$r"); em_walls+=("$w"); done
 ls_wall=$(least "${ls_walls[@]}"); em_wall=$(least "${em_walls[@]}")
 ls_tps=$(python3 -c "print($AGENTS * $N / $ls_wall)")
 em_tps=$(python3 -c "print($AGENTS * $N / $em_wall)")
+echo "prompt tokens: ember's agents $ember_prompt + an approach line ($approach); direct $direct_tokens"
 printf '%-34s %10s %12s\n' "" "wall (s)" "tokens/s"
 printf '%-34s %10.3f %12.2f\n' "llama-server n_cmpl=$AGENTS" "$ls_wall" "$ls_tps"
 printf '%-34s %10.3f %12.2f\n' "ember --engine, $AGENTS agents" "$em_wall" "$em_tps"
 echo "ember / llama-server throughput: $(ratio "$em_tps" "$ls_tps") (target >= 0.9)"
+echo "differs: ember's agents each prefill their own approach line in their own slot; n_cmpl decodes one prompt and copies it"
 
 # early stop: the same runs (seeds 1..REPS, the model ends turns itself) with and without it
 with=0; without=0

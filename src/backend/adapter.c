@@ -89,9 +89,9 @@ static json_t *llama_request(const remote_request *r) {
     return body;
 }
 
-static json_t *llama_tokenize_request(const char *text, const char *model) {
+static json_t *llama_tokenize_request(const char *text, const char *model, bool add_special) {
     (void)model;
-    return json_pack("{s:s, s:b, s:b}", "content", text, "parse_special", 1, "add_special", 0);
+    return json_pack("{s:s, s:b, s:b}", "content", text, "parse_special", 1, "add_special", add_special);
 }
 
 static int count_tokens_array(json_t *response) {
@@ -166,8 +166,8 @@ static json_t *openai_request(const remote_request *r, const char *grammar_field
 static json_t *vllm_request(const remote_request *r) { return openai_request(r, "guided_grammar"); }
 static json_t *sglang_request(const remote_request *r) { return openai_request(r, "ebnf"); }
 
-static json_t *openai_tokenize_request(const char *text, const char *model) {
-    return json_pack("{s:s, s:s, s:b}", "model", model ? model : "", "prompt", text, "add_special_tokens", 0);
+static json_t *openai_tokenize_request(const char *text, const char *model, bool add_special) {
+    return json_pack("{s:s, s:s, s:b}", "model", model ? model : "", "prompt", text, "add_special_tokens", add_special);
 }
 
 static int openai_tokenize_count(json_t *response) {

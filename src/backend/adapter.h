@@ -66,7 +66,9 @@ typedef struct remote_adapter {
     bool images;                   /* takes images with the raw prompt */
     bool lazy_grammar;             /* grammars that switch on at a trigger pattern */
     json_t *(*request)(const remote_request *req);
-    json_t *(*tokenize_request)(const char *text, const char *model);
+    /* `add_special`: as the completions endpoint tokenizes a prompt (a BOS added when the
+     * model asks for one); without, the text's own tokens. */
+    json_t *(*tokenize_request)(const char *text, const char *model, bool add_special);
     /* Tokens counted in a tokenize response; -1 when it is not one. */
     int (*tokenize_count)(json_t *response);
     /* Parses one streamed event; false when it is not an event of this engine. */

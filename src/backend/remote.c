@@ -47,6 +47,7 @@ typedef struct remote_engine {
     char chat_format[32];
     int n_ctx;
     const char *const *keep_tokens;
+    const char *engine_bos;     /* the format's BOS text, which the engine adds itself: not sent */
     bool vision;                /* every replica takes images */
     pthread_mutex_t mu;         /* guards stats and next_id */
     ember_engine_stats stats;
@@ -95,7 +96,7 @@ static const char *const KEEP_CHATML[] = {"<|im_start|>", "<|im_end|>", "<|endof
 
 /* ---- tokens ---- */
 
-static int tokenize_count(remote_engine *e, const char *text) {
+static int tokenize_count(remote_engine *e, const char *text, bool add_special) {
     for (int attempt = 0; attempt < e->pool.n; attempt++) {
         int i = pool_acquire(&e->pool, 0, -1, 10.0);
         if (i < 0) return -1;
@@ -103,7 +104,7 @@ static int tokenize_count(remote_engine *e, const char *text) {
         char url[600];
         snprintf(url, sizeof url, "%s%s", r->url, r->adapter->tokenize_path);
         char *clean = utf8_sanitize(text, strlen(text), NULL);
-        json_t *body = clean ? r->adapter->tokenize_request(clean, r->model) : NULL, *response;
+        json_t *body = clean ? r->adapter->tokenize_request(clean, r->model, add_special) : NULL, *response;
         free(clean);
         int status = remote_http_json(url, body, 30.0, &response);
         json_decref(body);
@@ -146,7 +147,7 @@ static int image_tokens(ember_engine *e, const ember_image *image) {
 }
 static int count_tokens(ember_engine *e, const char *text, bool special) {
     (void)special;
-    return tokenize_count(ENGINE(e), text);
+    return tokenize_count(ENGINE(e), text, false);
 }
 static void get_stats(ember_engine *engine, ember_engine_stats *stats) {
     remote_engine *e = ENGINE(engine);
@@ -510,7 +511,9 @@ static ember_status stream_once(remote_seq *s, int replica_index, stream_ctx *c)
     /* JSON carries UTF-8 only: a byte the model produced alone (or an excerpt cut inside a
      * character) travels as U+FFFD. */
     pthread_mutex_lock(&s->mu);
-    char *prompt = utf8_sanitize(strbuf_str(&s->text), s->text.len, NULL);
+    const char *rendered = strbuf_str(&s->text);
+    size_t skip = e->engine_bos && strncmp(rendered, e->engine_bos, strlen(e->engine_bos)) == 0 ? strlen(e->engine_bos) : 0;
+    char *prompt = utf8_sanitize(rendered + skip, s->text.len - skip, NULL);
     ember_sampling sampling = s->sampling;
     /* the images' text is immutable once encoded: the request may point at it unlocked */
     const char **images = s->n_images ? calloc((size_t)s->n_images, sizeof *images) : NULL;
@@ -727,7 +730,7 @@ static int seq_n_tokens(const ember_seq *seq) {
     int known = s->n_tokens_known;
     char *rest = s->known_len < s->text.len ? strdup(s->text.data + s->known_len) : NULL;
     pthread_mutex_unlock(&s->mu);
-    int more = rest ? tokenize_count(s->engine, rest) : 0;
+    int more = rest ? tokenize_count(s->engine, rest, false) : 0;
     free(rest);
     return known + (more > 0 ? more : 0);
 }
@@ -779,11 +782,12 @@ const ember_backend_ops remote_ops = {
 /* The chat format of the served model: which format's markers are single tokens. */
 static bool detect_format(remote_engine *e, ember_error *err) {
     static const struct {
-        const char *marker, *format;
+        const char *marker, *format, *bos;
         const char *const *keep;
-    } formats[] = {{"<|message|>", "muse-glimmer", KEEP_MUSE}, {"<|im_start|>", "chatml-think", KEEP_CHATML}};
+    } formats[] = {{"<|message|>", "muse-glimmer", "<|begin_of_text|>", KEEP_MUSE},
+                   {"<|im_start|>", "chatml-think", NULL, KEEP_CHATML}};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-        int n = tokenize_count(e, formats[i].marker);
+        int n = tokenize_count(e, formats[i].marker, false);
         if (n < 0) {
             ember_fail(err, EMBER_ERR_IO, "the remote engine does not tokenize (%s)", e->pool.replicas[0].url);
             return false;
@@ -791,6 +795,14 @@ static bool detect_format(remote_engine *e, ember_error *err) {
         if (n == 1) {
             snprintf(e->chat_format, sizeof e->chat_format, "%s", formats[i].format);
             e->keep_tokens = formats[i].keep;
+            /* The rendered prompt opens with the format's BOS; an engine that adds one to
+             * every prompt (llama-server for a model with add_bos, vLLM and SGLang by default)
+             * would read two. (Probed on a plain character: the BOS text itself would make
+             * llama-server log a double-BOS warning.) */
+            const char *bos = formats[i].bos;
+            if (bos && tokenize_count(e, bos, false) == 1 &&
+                tokenize_count(e, "x", true) == tokenize_count(e, "x", false) + 1)
+                e->engine_bos = bos;
             return true;
         }
     }

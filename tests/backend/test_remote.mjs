@@ -37,6 +37,8 @@ test('ember ask --engine: Instant', async () => {
   assert.equal(r.reasoning, '');
   assert.equal(r.finish_reason, 'stop');
   assert.ok(r.usage.prompt_tokens > 10);
+  // the rendered prompt's BOS is not sent: llama-server adds the model's own
+  for (const replica of [a, b]) assert.doesNotMatch(replica.log(), /2 BOS tokens/);
 });
 
 test('ember ask --engine: Thinking never reasons past --think-budget', async () => {
