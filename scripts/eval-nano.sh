@@ -2,12 +2,14 @@
 # Measures ember-nano on held-out problems with `ember eval`: the numbers and plots in the
 # README's ember-nano section.
 #   scripts/eval-nano.sh [MODEL] [OUT_DIR]   (defaults: models/ember-nano.gguf, build/nano-eval)
-# LIMIT=N questions (default 200), THREADS=N.
+# LIMIT=N questions for modes and budgets (default 200), AGENT_LIMIT=N for the calculator and
+# Contemplating (default 100; 8 agents cost 8 traces a question), THREADS=N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/ember-nano.gguf}
 out=${2:-build/nano-eval}
 limit=${LIMIT:-200}
+agent_limit=${AGENT_LIMIT:-100}
 threads=${THREADS:-2}
 E=build/release/cli/ember
 [ -x "$E" ] || { scripts/install-deps.sh; scripts/llama-cpp.sh libs >/dev/null;
@@ -21,10 +23,10 @@ common=(-m "$model" --data "$data" --limit "$limit" -t "$threads" -c 16384 --max
 echo "== modes and think budgets (accuracy vs reasoning tokens)"
 "$E" eval "${common[@]}" --modes instant,thinking --budgets 16,32,64,0 \
   --json "$out/modes.json" --plot "$out/modes.png" --title "ember-nano: accuracy vs reasoning tokens"
-echo "== the calculator tool"
-"$E" eval "${common[@]}" --mode thinking --tools calculator --json "$out/tools.json"
 echo "== Contemplating: agents, early stop on and off"
-# one question at a time in a 2048-token context, so the synthesizer's brief is cut to the
-# lengths ember-nano was trained to read (agent/brief.c picks the longest that fits)
-"$E" eval "${common[@]}" -c 2048 --parallel 1 --max-tokens 320 --modes contemplating --agents-list 2,4,8 --early-stop-both \
+# one question at a time in a 2048-token context: the synthesizer's brief is cut to what fits
+# (agent/brief.c picks the longest), which keeps it within lengths a small model can train at
+"$E" eval "${common[@]}" --limit "$agent_limit" -c 2048 --parallel 1 --max-tokens 320 --modes contemplating --agents-list 2,4,8 --early-stop-both \
   --json "$out/agents.json" --plot "$out/agents.png" --title "ember-nano: accuracy vs Contemplating agents"
+echo "== the calculator tool"
+"$E" eval "${common[@]}" --limit "$agent_limit" --mode thinking --tools calculator --json "$out/tools.json"
