@@ -22,6 +22,13 @@ default_model() {
   cat "$model" > /dev/null   # warm the page cache: the first read of a fresh file is slow
 }
 
+# Waits until the server on 127.0.0.1:PORT answers /health (TRIES × 0.2 s, default 600);
+# returns 1 when it never does.
+wait_up() {
+  for _ in $(seq 1 "${2:-600}"); do curl -sf "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  return 1
+}
+
 ratio() { python3 -c "print(f'{$1 / $2:.3f}')"; }
 least() { python3 -c "import sys; print(min(float(x) for x in sys.argv[1:]))" "$@"; }
 best() { python3 -c "import sys; print(max(float(x) for x in sys.argv[1:]))" "$@"; }

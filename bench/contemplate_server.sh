@@ -11,10 +11,7 @@ AGENTS=${AGENTS:-4}; P=${P:-128}; N=${N:-64}; PORT=${PORT:-18089}
   --host 127.0.0.1 --port "$PORT" --no-webui >/tmp/ember-bench-llama-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_up "$PORT" 300 || true
 prompt=$(python3 -c "import random; random.seed(1); print([random.randrange(300, 30000) for _ in range($P)])")
 request() {
   curl -sf "http://127.0.0.1:$PORT/completion" -H 'Content-Type: application/json' \

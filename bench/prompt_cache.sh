@@ -12,8 +12,6 @@ default_model
 ROUNDS=${ROUNDS:-5}; N=${N:-16}; PORT=${PORT:-18190}
 run="python3 $root/bench/prompt_cache.py"
 ctx=4096
-
-wait_up() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null' EXIT
 start_ember() {  # port, extra flags

@@ -18,18 +18,12 @@ question="How many primes are there below 100?"
   --host 127.0.0.1 --port "$PORT" --no-webui >/tmp/ember-bench-remote.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null' EXIT
-for _ in $(seq 1 300); do
-  curl -sf "$url/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_up "$PORT" 300 || true
 
 "$ember" serve --engine "$url" --port "$EMBER_PORT" --parallel "$AGENTS" >/tmp/ember-bench-remote-serve.log 2>&1 &
 ember_server=$!
 trap 'kill $server $ember_server 2>/dev/null; wait $server $ember_server 2>/dev/null' EXIT
-for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$EMBER_PORT/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_up "$EMBER_PORT" 300 || true
 
 through_ember() {  # the agents' phase of a streamed Contemplating request: prints its wall time
   python3 - "$EMBER_PORT" "$AGENTS" "$N" "$1" "$question" <<'EOF2'

@@ -16,8 +16,6 @@ load="python3 $root/bench/stream_load.py"
 max=$(echo $STREAMS | tr ' ' '\n' | sort -n | tail -1)
 ctx=$((max * (N + 256)))
 
-wait_up() { for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
-
 "$llama_bin/llama-server" -m "$model" -t "$threads" -np "$max" -c "$ctx" --host 127.0.0.1 \
   --port "$PORT" --no-webui >/tmp/ember-bench-llama-server.log 2>&1 &
 lpid=$!
