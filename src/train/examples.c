@@ -16,8 +16,8 @@
 #include "core/strbuf.h"
 
 #define FORMAT "chatml-think"
-#define TURN_END "<|im_end|>"
-#define CLOSE_REASONING "\n</think>\n\n"
+#define TURN_END TRAIN_TURN_END
+#define CLOSE_REASONING TRAIN_CLOSE_REASONING
 
 ember_status train_kit_init(train_kit *kit, ember_error *err) {
     memset(kit, 0, sizeof *kit);
@@ -67,6 +67,15 @@ static ember_status render(const ember_chat *chat, ember_opening opening, const 
     return ember_chat_render(chat, FORMAT, &o, prompt, err);
 }
 
+ember_status train_render_question(const char *question, ember_opening opening, char **prompt, ember_error *err) {
+    ember_chat *chat = ember_chat_create();
+    ember_status st = chat ? ember_chat_add(chat, EMBER_ROLE_USER, question, err)
+                           : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
+    if (st == EMBER_OK) st = render(chat, opening, NULL, prompt, err);
+    ember_chat_destroy(chat);
+    return st;
+}
+
 /* The assistant's final part: reasoning (Thinking) and the answer, ending the turn; with
  * `restate`, the reasoning's first line is a segment of its own (TRAIN_RESTATE_WEIGHT). */
 static bool add_final_part(train_example *ex, const char *reasoning, const char *answer, bool restate) {
@@ -89,13 +98,8 @@ static bool add_final_part(train_example *ex, const char *reasoning, const char 
  * by the model), shown between the prompt and the reasoning; NULL for none. */
 static ember_status plain_example(const char *question, const char *approach, const char *reasoning,
                                   const char *answer, bool restate, train_example *ex, ember_error *err) {
-    ember_chat *chat = ember_chat_create();
     char *prompt = NULL;
-    ember_status st = chat ? ember_chat_add(chat, EMBER_ROLE_USER, question, err)
-                           : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-    if (st == EMBER_OK)
-        st = render(chat, reasoning ? EMBER_OPEN_REASONING : EMBER_OPEN_ANSWER, NULL, &prompt, err);
-    ember_chat_destroy(chat);
+    ember_status st = train_render_question(question, reasoning ? EMBER_OPEN_REASONING : EMBER_OPEN_ANSWER, &prompt, err);
     if (st != EMBER_OK) return st;
     bool ok = add(ex, prompt, 0.0f);
     if (ok && approach && reasoning) {

@@ -14,6 +14,11 @@
 
 #define TRAIN_MAX_SEGMENTS 6
 
+/* ember's chat format for the qwen3 architecture: a turn's end and the reasoning channel's
+ * close as the stream parser expects them. */
+#define TRAIN_TURN_END "<|im_end|>"
+#define TRAIN_CLOSE_REASONING "\n</think>\n\n"
+
 /* The first reasoning line restates the question as an expression: the one place the trace
  * reads the question. Few tokens carry that skill, so they weigh more (measured: at equal
  * weight a 3.4M model reached 80 % token accuracy while still misreading the question). */
@@ -51,6 +56,8 @@ void train_kit_free(train_kit *kit);
 
 ember_status train_example_arith(const train_kit *kit, const arith_problem *p, uint64_t variant,
                                  train_style style, train_example *ex, ember_error *err);
+/* One user question rendered as a run renders it, with the given opening; free() *prompt. */
+ember_status train_render_question(const char *question, ember_opening opening, char **prompt, ember_error *err);
 /* The synthesizer's example (synthesis.c): simulated agents' brief → the vote's answer. */
 ember_status train_example_synthesis(const arith_problem *p, uint64_t variant, train_example *ex,
                                      ember_error *err);

@@ -20,10 +20,6 @@
 #include "agent/vote.h"
 #include "core/error.h"
 
-#define FORMAT "chatml-think"
-#define TURN_END "<|im_end|>"
-#define CLOSE_REASONING "\n</think>\n\n"
-
 enum { MAX_AGENTS = 8 };
 
 static long wrong_value(long v, uint64_t r) {
@@ -88,7 +84,7 @@ ember_status train_example_synthesis(const arith_problem *p, uint64_t variant, t
     static const int size_of[] = {0, 0, 1, 1, 2, 3, 4, 5};
     char *brief = brief_write(agents, n, v, size_of[(r >> 24) % 8]);
     if (brief && v.winner >= 0) {
-        strbuf_printf(&final, "%s = %s%s", strbuf_str(&expr), agents[v.winner].normalized, TURN_END);
+        strbuf_printf(&final, "%s = %s%s", strbuf_str(&expr), agents[v.winner].normalized, TRAIN_TURN_END);
     }
     for (int i = 0; i < n; i++) {
         free(agents[i].normalized);
@@ -96,19 +92,12 @@ ember_status train_example_synthesis(const arith_problem *p, uint64_t variant, t
     }
 
     ember_status st = brief && v.winner >= 0 ? EMBER_OK : ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-    ember_chat *chat = st == EMBER_OK ? ember_chat_create() : NULL;
     char *prompt = NULL;
-    if (st == EMBER_OK && !chat) st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
-    if (st == EMBER_OK) st = ember_chat_add(chat, EMBER_ROLE_USER, strbuf_str(&question), err);
-    if (st == EMBER_OK) {
-        ember_render_opts o = {.opening = EMBER_OPEN_REASONING, .reasoning = EMBER_REASONING_MEDIUM};
-        st = ember_chat_render(chat, FORMAT, &o, &prompt, err);
-    }
-    ember_chat_destroy(chat);
+    if (st == EMBER_OK) st = train_render_question(strbuf_str(&question), EMBER_OPEN_REASONING, &prompt, err);
     if (st == EMBER_OK) {
         strbuf shown = {0};
         strbuf_puts(&shown, brief);
-        strbuf_puts(&shown, CLOSE_REASONING);
+        strbuf_puts(&shown, TRAIN_CLOSE_REASONING);
         ex->seg[0] = (train_segment){prompt, 0.0f};
         ex->seg[1] = (train_segment){strbuf_take(&shown), 0.0f};
         ex->seg[2] = (train_segment){strbuf_take(&final), 1.0f};
