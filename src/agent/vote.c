@@ -150,11 +150,12 @@ char *ember_answer_normalize(const char *text) {
                                                      (n == 2 || f[n - 3] == '('))) n--;
     while (n && strchr("\"'([{", *f) && !(n >= 2 && *f == '(' && isalpha((unsigned char)f[1]))) f++, n--;
     /* an equation's right side when it is a number: "47 + 385 = 432" and "x = 5" are 432 and 5 */
-    for (size_t i = n; i > 0; i--) {
-        if (f[i - 1] != '=') continue;
-        size_t skip = i;
-        while (skip < n && f[skip] == ' ') skip++;
-        char *side = strndup(f + skip, n - skip);
+    size_t eq = n;  /* just past the last '=', 0 when there is none */
+    while (eq > 0 && f[eq - 1] != '=') eq--;
+    if (eq > 0) {
+        size_t rhs = eq;
+        while (rhs < n && f[rhs] == ' ') rhs++;
+        char *side = strndup(f + rhs, n - rhs);
         strbuf value = {0};
         const size_t used = side ? canonical_number(side, &value) : 0;
         const bool whole = used && strspn(side + used, " ") == strlen(side + used);
@@ -164,7 +165,6 @@ char *ember_answer_normalize(const char *text) {
             return strbuf_take(&value);
         }
         strbuf_free(&value);
-        break;
     }
     strbuf out = {0};
     char letter;
