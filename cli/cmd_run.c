@@ -69,12 +69,11 @@ static int typed;
 
 static int count_getc(FILE *in) {
     unsigned char c;
-    ssize_t n = read(fileno(in), &c, 1);
-    if (n == 1) {
+    if (cli_interrupt_read_byte(fileno(in), &c) == 1) {
         typed++;
         return c;
     }
-    return EOF;  /* end of input, or a signal (errno EINTR): readline returns NULL */
+    return EOF;  /* end of input, or Ctrl-C: readline returns NULL */
 }
 
 static int prompt_starts(void) {

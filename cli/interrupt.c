@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
-static int wake[2] = {-1, -1};
+static int wake[2] = {-1, -1};      /* to the watcher thread */
+static int at_prompt[2] = {-1, -1}; /* to a read at a prompt, whichever thread ran the handler */
 static volatile sig_atomic_t pending;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static ember_run *watched;
@@ -18,6 +20,7 @@ static void on_sigint(int sig) {
     int saved = errno;
     pending++;
     if (write(wake[1], "!", 1) < 0) { /* the pipe is full: a cancel is on its way anyway */ }
+    if (write(at_prompt[1], "!", 1) < 0) { /* full: a prompt's read wakes anyway */ }
     errno = saved;
 }
 
@@ -36,9 +39,12 @@ static void *watcher(void *arg) {
 
 bool cli_interrupt_install(void) {
     if (wake[0] >= 0) return true;
-    if (pipe(wake) != 0) return false;
-    fcntl(wake[0], F_SETFD, FD_CLOEXEC);
-    fcntl(wake[1], F_SETFD, FD_CLOEXEC);
+    if (pipe(wake) != 0 || pipe(at_prompt) != 0) return false;
+    for (int i = 0; i < 2; i++) {
+        fcntl(wake[i], F_SETFD, FD_CLOEXEC);
+        fcntl(at_prompt[i], F_SETFD, FD_CLOEXEC);
+        fcntl(at_prompt[i], F_SETFL, O_NONBLOCK);
+    }
     fcntl(wake[1], F_SETFL, O_NONBLOCK);
     pthread_t t;
     sigset_t all, old;
@@ -60,6 +66,25 @@ void cli_interrupt_watch(ember_run *run) {
     pthread_mutex_lock(&mu);
     watched = run;
     pthread_mutex_unlock(&mu);
+}
+
+int cli_interrupt_read_byte(int fd, unsigned char *c) {
+    for (;;) {
+        if (pending) return 0;
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = at_prompt[0], .events = POLLIN}};
+        int n = poll(p, at_prompt[0] >= 0 ? 2 : 1, -1);
+        if (n < 0 && errno != EINTR) return -1;
+        if (n > 0 && (p[1].revents & POLLIN)) {
+            char drain[64];
+            while (read(at_prompt[0], drain, sizeof drain) > 0) {}
+            continue;  /* `pending` says whether it is a Ctrl-C not yet taken */
+        }
+        if (n > 0 && p[0].revents) {
+            ssize_t r = read(fd, c, 1);
+            if (r == 1) return 1;
+            if (r == 0 || errno != EINTR) return -1;
+        }
+    }
 }
 
 int cli_interrupt_take(void) {
