@@ -121,6 +121,9 @@ typedef struct ember_engine_stats {
     uint64_t encoder_cache_hits;  /* images whose embeddings were reused from the engine's cache */
     uint64_t image_tokens_evaluated; /* image embeddings decoded into the KV cache */
     double encode_ms;             /* time spent in the vision encoder, in total */
+    uint64_t preemptions;         /* sequences preempted when the KV cells ran out (their cells freed,
+                                     their tokens recomputed later; their output is unchanged) */
+    uint64_t seqs_cut;            /* sequences ended (EMBER_ERR_BUSY) when the KV cells ran out */
 } ember_engine_stats;
 
 /* Safe from any thread, token callbacks included. */
@@ -227,7 +230,11 @@ EMBER_API ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *toke
                                              ember_error *err);
 /* Starts (or resumes) generation after the queued input. Callbacks fire on the scheduler. */
 EMBER_API ember_status ember_seq_generate(ember_seq *seq, ember_error *err);
-/* Blocks until the sequence has evaluated its queued input (and, if generating, paused). */
+/* Blocks until the sequence has evaluated its queued input (and, if generating, paused).
+ * When the KV cells run out, the scheduler preempts the newest-admitted sequences (their own
+ * cells freed, their tokens recomputed later: a pause, the output unchanged); one that cannot
+ * be recomputed (a decoded image in the dropped part), or whose input finds no free cell while
+ * no sequence decodes, is ended with EMBER_ERR_BUSY (its cells freed at once). */
 EMBER_API ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err);
 /* A new sequence that shares every cell of `parent` (which must be idle) and continues from
  * its last token with its own sampler. The parent stays usable. */

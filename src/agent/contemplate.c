@@ -230,8 +230,10 @@ static void on_idle(ember_seq *seq, ember_status status, void *user) {
     a->tools_wanted = false;
     if (!c->m[i].stopped) {  /* stopped from outside: cancelled run, context full, engine error */
         agent_flush(a);
-        record(c, a, status == EMBER_ERR_CANCELLED ? "cancelled" : status == EMBER_OK ? "finished" : "error",
-               status == EMBER_OK, false);
+        /* the engine ended it for want of KV cells (cells.c): cut like a token limit */
+        bool cut = status == EMBER_ERR_BUSY;
+        record(c, a, status == EMBER_ERR_CANCELLED ? "cancelled" : status == EMBER_OK ? "finished" : cut ? "length" : "error",
+               status == EMBER_OK || cut, false);
     }
     emit_finished(c, i);
     pthread_mutex_lock(&c->mu);

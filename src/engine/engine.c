@@ -8,6 +8,7 @@
  */
 #include "engine/engine_internal.h"
 #include "engine/inspect.h"
+#include "core/clock.h"
 #include "core/error.h"
 
 #include <mtmd-helper.h>
@@ -90,7 +91,7 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     if (!e) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->mtmd_mu, NULL);
-    pthread_cond_init(&e->work_cv, NULL);
+    ember_cond_init_monotonic(&e->work_cv);  /* timed waits while input waits for cells */
     pthread_cond_init(&e->step_cv, NULL);
     e->verbose = p->verbose;
     if (e->verbose) atomic_fetch_add(&verbose_engines, 1);

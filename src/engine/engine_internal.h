@@ -28,6 +28,11 @@
  * fork takes a reference on each of its parent's segments, new tokens go to a segment the
  * sequence owns alone, and a segment's cells are released when its last reference goes.
  *
+ * Cell pressure (cells.c): when the generating sequences' next tokens do not fit the cells
+ * left, the scheduler evicts cached prompts, then preempts the newest-admitted sequence (its
+ * own cells dropped, its tokens queued again for recomputation), and ends a sequence
+ * (EMBER_ERR_BUSY) only when it cannot be recomputed or nothing at all can progress.
+ *
  * Prompt cache (prompt_cache.c): a retired sequence stays in `seqs` as an idle cached prompt
  * (`cached`; no sampler, no callbacks) holding its id, its tokens and its segments. A fresh
  * sequence's first reset copies the cells of the best cached prompt's common prefix
@@ -114,6 +119,9 @@ struct ember_seq {
     void *user;
     ember_status status;      /* why it last went idle */
 
+    uint64_t admitted;        /* admission order (cells.c): its creation; a fork inherits its parent's */
+    uint64_t born;            /* creation order */
+
     bool cached;              /* an idle cached prompt (prompt_cache.c), no longer its owner's */
     uint64_t cache_use;       /* engine->cache_clock when it was retired or last reused (LRU) */
 };
@@ -149,6 +157,9 @@ struct ember_engine {
     bool stop;
     bool decoding;
     int op_waiters;              /* callers waiting for the running step to end (see above) */
+    uint64_t seq_clock;          /* sequences created (admitted / born) */
+    double stall_since;          /* when steps began finding no cell for any waiting input; 0 = not stalled */
+    bool stall_wait;             /* the last step packed nothing for want of cells: wait for a change */
 
     ember_seq **seqs;            /* by llama seq id; NULL = free id */
     struct llama_batch batch;
@@ -211,6 +222,19 @@ void cache_make_room(ember_engine *engine, int n);
 int cache_cells(ember_engine *engine);
 /* At engine destruction (scheduler stopped): frees every cached prompt. */
 void cache_free_all(ember_engine *engine);
+
+/* cells.c: with mu held and `decoding` false, on the scheduler thread */
+/* Cells no sequence (nor cached prompt) holds. */
+int cells_free(const ember_engine *engine);
+/* Before packing: evicts cached prompts and preempts the newest sequences until the next
+ * token of every generating sequence fits; returns the cells the step may fill. */
+int cells_make_room(ember_engine *engine);
+/* Preempts (or, if it cannot be recomputed, ends) the newest busy sequence holding cells of
+ * its own; false when there is none. */
+bool cells_preempt_newest(ember_engine *engine);
+/* Ends the newest sequence whose input waits for cells (EMBER_ERR_BUSY); false if none. */
+bool cells_end_newest_waiting(ember_engine *engine);
+enum { CELLS_STALL_GRACE_MS = 500 };
 
 /* media.c */
 ember_status media_init(ember_engine *engine, const char *mmproj_path, int n_threads,

@@ -159,6 +159,7 @@ void ember_seq_retire(ember_seq *seq) {
     e->n_cached++;
     e->stats.seqs_active--;
     pthread_cond_broadcast(&e->step_cv);
+    pthread_cond_signal(&e->work_cv);  /* its cells may be evicted for input waiting for them */
     engine_unlock(e);
     sampler_destroy(sampler);
     free(logits);

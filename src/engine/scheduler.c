@@ -1,15 +1,18 @@
 /*
  * scheduler.c — the engine's one decode thread (continuous batching).
  *
- * Each step: sequences that may sample from kept logits do so; then one batch is packed with
- * the next token of every generating sequence first (so decoding latency does not wait on
- * prefill) and then chunks of queued input, up to n_batch tokens; llama_decode runs without
+ * Each step: sequences that may sample from kept logits do so; cells.c makes room (evicting
+ * cached prompts, preempting the newest sequences) for the next token of every generating
+ * sequence; then one batch is packed with those tokens first (so decoding latency does not
+ * wait on prefill) and then chunks of queued input, oldest admitted first, up to n_batch
+ * tokens and the cells left; llama_decode runs without
  * the lock; every sequence whose queued input is now exhausted either samples its next token
  * (calling its token callback) or keeps its logits row for a later fork or generate.
  * Queued images are decoded one per step before the text batch (media_step); text is packed
  * only up to a sequence's next queued image.
  */
 #include "engine/engine_internal.h"
+#include "core/clock.h"
 
 #include <string.h>
 
@@ -56,13 +59,35 @@ static bool any_work(ember_engine *e) {
     return false;
 }
 
-/* Packs the batch; returns the number of tokens in it. */
-static int pack_batch(ember_engine *e, int *start, int *taken) {
+/* Sequence indexes in admission order, oldest first (cells.c): queued input is packed in
+ * that order, so a preempted sequence gets its cells back before newer prompts. */
+static void by_admission(const ember_engine *e, int *order) {
+    int n = 0;
+    for (int i = 0; i < e->n_seq_max; i++) {
+        const ember_seq *s = e->seqs[i];
+        int j = n++;
+        for (; j > 0; j--) {
+            const ember_seq *t = e->seqs[order[j - 1]];
+            bool before = s && (!t || s->admitted < t->admitted || (s->admitted == t->admitted && s->born < t->born));
+            if (!before) break;
+            order[j] = order[j - 1];
+        }
+        order[j] = i;
+    }
+}
+
+/* Packs the batch within `room` cells (cells_make_room has made room for every decode
+ * step); returns the number of tokens in it. *starved: queued input got no cell. */
+static int pack_batch(ember_engine *e, int room, int *start, int *taken, bool *starved) {
     struct llama_batch *b = &e->batch;
     b->n_tokens = 0;
-    int n_seqs = 0;
+    *starved = false;
+    int n_seqs = 0, decodes = 0;
+    int order[e->n_seq_max];
+    by_admission(e, order);
     for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < e->n_seq_max && b->n_tokens < e->n_batch; i++) {
+        for (int k = 0; k < e->n_seq_max && b->n_tokens < e->n_batch; k++) {
+            int i = order[k];
             ember_seq *seq = e->seqs[i];
             if (!seq || seq->in_batch) continue;
             int queued = seq->n_tokens - seq->n_past;
@@ -70,22 +95,34 @@ static int pack_batch(ember_engine *e, int *start, int *taken) {
             if (text <= 0) continue;
             bool decoding_step = seq->generating && queued == 1;
             if ((pass == 0) != decoding_step) continue;
+            /* input starts only when all of it fits beside the next step's decodes: a prefill
+             * that would be preempted again before it ends only wastes the steps */
+            if (pass == 1 && text > room - b->n_tokens - decodes) {
+                *starved = true;
+                continue;
+            }
             int n = text;
             if (n > e->n_batch - b->n_tokens) n = e->n_batch - b->n_tokens;
+            if (n > room - b->n_tokens) n = room - b->n_tokens;
+            if (n <= 0) {
+                *starved = true;
+                continue;
+            }
             int pos = seq_pos_at(seq, seq->n_past);
-            for (int k = 0; k < n; k++) {
+            for (int t = 0; t < n; t++) {
                 int j = b->n_tokens++;
-                b->token[j] = seq->tokens[seq->n_past + k];
-                b->pos[j] = pos + k;
+                b->token[j] = seq->tokens[seq->n_past + t];
+                b->pos[j] = pos + t;
                 b->n_seq_id[j] = 1;
                 b->seq_id[j][0] = seq->id;
-                b->logits[j] = (k == n - 1 && n == queued);
+                b->logits[j] = (t == n - 1 && n == queued);
             }
             start[i] = b->n_tokens - n;
             taken[i] = n;
             seq->in_batch = true;
             n_seqs++;
         }
+        if (pass == 0) decodes = n_seqs;
     }
     if ((uint64_t)n_seqs > e->stats.max_batch_seqs) e->stats.max_batch_seqs = (uint64_t)n_seqs;
     return b->n_tokens;
@@ -115,9 +152,16 @@ static void step(ember_engine *e) {
 
     int start[e->n_seq_max], taken[e->n_seq_max];
     memset(taken, 0, sizeof taken);
-    int n_batch = pack_batch(e, start, taken);
-    if (n_batch == 0) return;
-    cache_make_room(e, n_batch);
+    bool starved = false;
+    int n_batch = pack_batch(e, cells_make_room(e), start, taken, &starved);
+    if (n_batch == 0) {
+        if (starved) {  /* input waits for cells that idle sequences hold (cells.c) */
+            if (e->stall_since == 0) e->stall_since = ember_now_s();
+            e->stall_wait = true;
+        }
+        return;
+    }
+    e->stall_since = 0;
 
     e->decoding = true;
     engine_unlock(e);
@@ -126,7 +170,8 @@ static void step(ember_engine *e) {
     e->decoding = false;
     pthread_cond_broadcast(&e->step_cv);
 
-    if (rc == 1 && cache_evict_lru(e)) {  /* no slot (fragmentation): nothing was decoded, pack again */
+    /* no slot (fragmentation, or cells ember does not count): nothing was decoded, pack again */
+    if (rc == 1 && (cache_evict_lru(e) || cells_preempt_newest(e))) {
         for (int i = 0; i < e->n_seq_max; i++)
             if (e->seqs[i]) e->seqs[i]->in_batch = false;
         return;
@@ -167,6 +212,19 @@ void *scheduler_main(void *arg) {
         /* callers that found a step running go first: no starving them (engine_internal.h) */
         if (e->op_waiters > 0 || !any_work(e)) {
             pthread_cond_wait(&e->work_cv, &e->mu);
+            continue;
+        }
+        if (e->stall_wait) {  /* wait for freed cells (any sequence operation signals), at most the grace */
+            double left = e->stall_since + CELLS_STALL_GRACE_MS / 1e3 - ember_now_s();
+            if (left > 0) {
+                struct timespec until = ember_time_after(CLOCK_MONOTONIC, left);
+                pthread_cond_timedwait(&e->work_cv, &e->mu, &until);
+            }
+            e->stall_wait = false;
+            if (ember_now_s() - e->stall_since >= CELLS_STALL_GRACE_MS / 1e3) {
+                cells_end_newest_waiting(e);
+                e->stall_since = 0;
+            }
             continue;
         }
         step(e);

@@ -193,6 +193,8 @@ static ember_seq *seq_alloc(ember_engine *e, const ember_sampling *sampling, emb
         if (err && err->status == EMBER_OK) ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    seq->born = ++e->seq_clock;
+    seq->admitted = seq->born;
     e->seqs[id] = seq;
     e->stats.seqs_active++;
     return seq;
@@ -225,6 +227,7 @@ void ember_seq_destroy(ember_seq *seq) {
     e->seqs[seq->id] = NULL;
     e->stats.seqs_active--;
     pthread_cond_broadcast(&e->step_cv);
+    pthread_cond_signal(&e->work_cv);  /* freed cells: input waiting for them may go on */
     engine_unlock(e);
     sampler_destroy(seq->sampler);
     free(seq->logits);
@@ -347,6 +350,11 @@ ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err) {
         return ember_fail(err, status, "the grammar allows no token at this point (a grammar cannot name an "
                                        "end-of-generation token such as <|eot|>: end the grammar there instead)");
     case EMBER_ERR_CANCELLED: return ember_fail(err, status, "cancelled");
+    case EMBER_ERR_BUSY:
+        return ember_fail(err, status,
+                          "the KV cache ran out of cells (%d, shared by every sequence): this sequence, the newest, "
+                          "was ended so that the older ones could go on (raise -c/--ctx or run fewer at once)",
+                          e->n_ctx);
     default: return ember_fail(err, status, "llama.cpp failed to decode (%s)", ember_status_name(status));
     }
 }
@@ -378,6 +386,7 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
     } else {  /* the parent is idle: its images are decoded, the records hold no embeddings */
         llama_memory_seq_cp(llama_get_memory(e->ctx), parent->id, child->id, -1, -1);
         child->n_past = parent->n_past;
+        child->admitted = parent->admitted;  /* as old as its request (cells.c) */
         memcpy(child->logits, parent->logits, sizeof *child->logits * (size_t)e->n_vocab);
         child->has_logits = true;
         child->spans = malloc(sizeof *child->spans * (size_t)(parent->n_spans ? parent->n_spans : 1));

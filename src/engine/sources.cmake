@@ -1,4 +1,5 @@
 target_sources(ember PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/cells.c
   ${CMAKE_CURRENT_LIST_DIR}/engine.c
   ${CMAKE_CURRENT_LIST_DIR}/inspect.c
   ${CMAKE_CURRENT_LIST_DIR}/media.c

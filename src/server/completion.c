@@ -490,6 +490,13 @@ static json_t *usage_json(srv_job *job) {
                      "completion_tokens_details", "reasoning_tokens", u.reasoning_tokens);
 }
 
+/* The engine ended the run's generation after output had begun: the context of the sequence
+ * was full, or the KV cells ran out and it was the newest (EMBER_ERR_BUSY, engine/cells.c).
+ * The answer so far stands, finished for "length"; ember.finish_detail says why. */
+static bool cut_short(const srv_job *job) {
+    return job->n_deltas > 0 && (job->run_status == EMBER_ERR_CONTEXT || job->run_status == EMBER_ERR_BUSY);
+}
+
 /* ember's own result fields (mode, timings, agents, vote …) from the result's JSON. */
 static json_t *ember_json(srv_job *job) {
     json_t *out = json_object();
@@ -520,6 +527,10 @@ static json_t *ember_json(srv_job *job) {
         else json_decref(artifacts);
     }
     if (job->cancelled_by_client) json_object_set_new(out, "stopped", json_true());
+    if (cut_short(job)) {
+        const char *why = job->run_error.message[0] ? job->run_error.message : job->error;
+        json_object_set_new(out, "finish_detail", json_string(why ? why : ember_status_name(job->run_status)));
+    }
     if (job->t_reasoning_first > 0)
         json_object_set_new(out, "reasoning_ms", json_real((job->t_reasoning_last - job->t_reasoning_first) * 1e3));
     if (job->conversation_id) json_object_set_new(out, "conversation_id", json_string(job->conversation_id));
@@ -537,7 +548,7 @@ static const char *finish_reason(srv_job *job) {
     const char *fr = json_string_value(json_object_get(r, "finish_reason"));
     const char *out = "stop";
     if (fr && strcmp(fr, "length") == 0) out = "length";
-    else if (job->run_status == EMBER_ERR_CONTEXT) out = "length";
+    else if (cut_short(job)) out = "length";
     json_decref(r);
     return out;
 }
@@ -546,7 +557,7 @@ static const char *finish_reason(srv_job *job) {
 static bool failed_early(srv_job *job, srv_error *err) {
     ember_status st = job->run_status;
     if (st == EMBER_OK || st == EMBER_ERR_CANCELLED) return false;
-    if (job->n_deltas > 0 && st == EMBER_ERR_CONTEXT) return false;
+    if (cut_short(job)) return false;
     const char *msg = job->run_error.message[0] ? job->run_error.message : job->error ? job->error : ember_status_name(st);
     switch (st) {
     case EMBER_ERR_CONTEXT:
@@ -644,8 +655,7 @@ static json_t *completion_json(srv_job *job) {
 /* The closing SSE events: the finish chunk (with usage and ember's extras), the usage chunk
  * when asked for, [DONE]. */
 static void sse_finish(srv_job *job) {
-    if (job->run_status != EMBER_OK && job->run_status != EMBER_ERR_CANCELLED &&
-        !(job->run_status == EMBER_ERR_CONTEXT && job->n_deltas > 0)) {
+    if (job->run_status != EMBER_OK && job->run_status != EMBER_ERR_CANCELLED && !cut_short(job)) {
         srv_error err = {0};
         const char *msg = job->run_error.message[0] ? job->run_error.message : job->error ? job->error : "the run failed";
         srv_fail(&err, 500, "server_error", NULL, NULL, "%s", msg);
@@ -790,7 +800,10 @@ static bool plan(srv_job *job, ember_run_params *rp, int prompt, srv_error *err)
     if (max > room) max = room;
     rp->max_tokens = max;
     job->seqs = contemplate ? agents + 2 : 1;
-    job->cells = prompt + branches * (max + overhead);
+    /* the prompt and what the mode injects, not the worst case of max_tokens: a request asking
+     * for nearly the whole context must not serialize everyone. When generations together
+     * outgrow the cells, the engine preempts the newest (engine/cells.c). */
+    job->cells = prompt + branches * overhead;
     if (job->cells > n_ctx) job->cells = n_ctx;
     if (job->seqs > s->n_seq_max)
         return srv_fail(err, 400, "invalid_request_error", NULL, "ember.agents",

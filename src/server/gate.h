@@ -1,6 +1,7 @@
 /*
  * gate.h — admission of runs to the shared engine. A run asks for a number of sequences and
- * KV cells (its prompt plus its token limit); it enters when fewer than `parallel` runs are
+ * KV cells (its prompt and what its mode injects — not its token limit: generations that
+ * outgrow the cells are the engine's to preempt, engine/cells.c); it enters when fewer than `parallel` runs are
  * in, its sequences and cells fit what is left, and every request that came before it has
  * entered (first come, first served). Up to `max_queue` requests wait; more are refused at
  * once. Waiters wake every 100 ms to ask whether their client is still there.

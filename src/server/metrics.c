@@ -117,7 +117,11 @@ void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out) {
     gauge(out, "ember_sequences_cached", "Idle cached prompts kept for later requests.", g->seqs_cached);
     counter(out, "ember_prompt_cache_evictions_total", "Cached prompts evicted to make room for live sequences.",
             g->prompt_cache_evictions);
-    gauge(out, "ember_kv_cells_reserved", "KV cells the admitted runs may use.", g->kv_cells_reserved);
+    counter(out, "ember_preemptions_total",
+            "Sequences preempted when the KV cells ran out (their cells freed, recomputed later).", g->preemptions);
+    counter(out, "ember_sequences_cut_total", "Sequences ended (finish_reason length) when the KV cells ran out.",
+            g->seqs_cut);
+    gauge(out, "ember_kv_cells_reserved", "KV cells the admitted runs reserved (their prompts).", g->kv_cells_reserved);
     gauge(out, "ember_kv_cells_total", "KV cells of the context (-c).", g->n_ctx);
     counter(out, "ember_decode_calls_total", "llama_decode calls since start.", g->decode_calls);
     counter(out, "ember_tokens_evaluated_total", "Tokens sent through llama_decode since start.", g->tokens_evaluated);

@@ -52,6 +52,8 @@ typedef struct srv_gauges {
     int kv_cells_cached;      /* held only by idle cached prompts */
     int seqs_cached;          /* idle cached prompts */
     uint64_t prompt_cache_evictions; /* cached prompts dropped to make room */
+    uint64_t preemptions;     /* sequences preempted when the cells ran out (recomputed later) */
+    uint64_t seqs_cut;        /* sequences ended when the cells ran out */
     int kv_cells_reserved;    /* cells the admitted runs may use */
     int n_ctx;
     int parallel;

@@ -151,6 +151,8 @@ static enum MHD_Result handle_metrics(srv_conn *c) {
     g.kv_cells_cached = stats.kv_cells_cached;
     g.seqs_cached = stats.seqs_cached;
     g.prompt_cache_evictions = stats.prompt_cache_evictions;
+    g.preemptions = stats.preemptions;
+    g.seqs_cut = stats.seqs_cut;
     g.decode_calls = stats.decode_calls;
     g.tokens_evaluated = stats.tokens_evaluated;
     g.max_batch_seqs = stats.max_batch_seqs;

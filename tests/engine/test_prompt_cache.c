@@ -5,9 +5,7 @@
  * without the cache, and evicting cached prompts under cell and sequence-id pressure leaves
  * the running streams — including one that shares the evicted prompt's cells — correct.
  *
- * "The same" for greedy runs on different KV layouts or batches: each step picks the same token
- * with the same log-probability (within float noise) until, at most, a near-tie that the other
- * summation order flips (see same_greedy). Corrupted cells change the probabilities themselves.
+ * "The same" for greedy runs: see greedy.h.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,22 +18,7 @@
 #include <string.h>
 
 #include "ember.h"
-#include "test_support.h"
-
-static ember_engine *open_engine(int n_ctx, int n_seq_max, bool cache) {
-    ember_engine_params p;
-    ember_engine_params_init(&p);
-    p.model_path = test_model("glimmer-tiny.gguf", 0);
-    p.n_ctx = n_ctx;
-    p.n_seq_max = n_seq_max;
-    p.n_threads = 2;
-    p.prompt_cache = cache;
-    ember_engine *e = NULL;
-    ember_error err = {0};
-    if (ember_engine_create(&p, &e, &err) != EMBER_OK) fprintf(stderr, "%s\n", err.message);
-    assert_non_null(e);
-    return e;
-}
+#include "greedy.h"
 
 enum { CELL_CTX = 256 };
 
@@ -45,61 +28,6 @@ static const char PROMPT[] =
 static const char TURN2[] =
     "<|start|>assistant to=user<|message|>Once there was a keeper.<|eot|>"
     "<|start|>user<|message|>And then what happened to the book?<|eot|><|start|>assistant to=user<|message|>";
-
-enum { GEN_MAX = 256 };
-
-typedef struct gen_state {
-    int32_t ids[GEN_MAX];
-    float logprob[GEN_MAX];
-    int n;
-    int limit;
-} gen_state;
-
-static ember_seq_action record(ember_seq *seq, const ember_token_info *tok, void *user) {
-    (void)seq;
-    gen_state *g = user;
-    if (g->n < GEN_MAX) g->ids[g->n] = tok->token, g->logprob[g->n] = tok->logprob;
-    g->n++;
-    return g->n >= g->limit ? EMBER_SEQ_PAUSE : EMBER_SEQ_CONTINUE;
-}
-
-/* A sequence that takes `text` by a reset (as every run's prompt does), then generates
- * `limit` greedy tokens (end of generation banned) into *g. */
-static ember_seq *start(ember_engine *e, const char *text, int limit, gen_state *g) {
-    ember_sampling s;
-    ember_sampling_init(&s);
-    s.temperature = 0;
-    s.ignore_eos = true;
-    s.confidence = true;   /* the sampled token's log-probability, for same_greedy */
-    memset(g, 0, sizeof *g);
-    g->limit = limit;
-    ember_seq *seq = NULL;
-    assert_int_equal(ember_seq_create(e, &s, &seq, NULL), EMBER_OK);
-    ember_seq_set_callbacks(seq, record, NULL, g);
-    assert_int_equal(ember_seq_reset_text(seq, text, true, NULL), EMBER_OK);
-    assert_int_equal(ember_seq_generate(seq, NULL), EMBER_OK);
-    return seq;
-}
-
-/* Two greedy runs of one input agree: the same tokens with the same log-probabilities (within
- * NOISE) up to the first step where they part, which must be a near-tie (the two picks almost
- * equally likely). Returns the steps that matched. NOISE: runs of this file on different
- * layouts and batches differ by at most 1e-3; an eviction that dropped 40 of a live stream's
- * shared prompt cells moved the next step by 0.035. */
-#define NOISE 0.01f
-
-static int same_greedy(const gen_state *a, const gen_state *b, int n) {
-    assert_true(n <= GEN_MAX && a->n >= n && b->n >= n);
-    for (int i = 0; i < n; i++) {
-        float d = a->logprob[i] - b->logprob[i];
-        if (d < 0) d = -d;
-        if (d >= NOISE) fprintf(stderr, "step %d: tokens %d / %d, log-probabilities %.5f / %.5f\n", i, a->ids[i],
-                               b->ids[i], a->logprob[i], b->logprob[i]);
-        assert_true(d < NOISE);
-        if (a->ids[i] != b->ids[i]) return i;
-    }
-    return n;
-}
 
 static char *joined(const char *a, const char *b) {
     size_t n = strlen(a) + strlen(b) + 1;
@@ -111,10 +39,10 @@ static char *joined(const char *a, const char *b) {
 
 static void follow_up_reuses_the_prefix(void **state) {
     (void)state;
-    ember_engine *e = open_engine(2048, 4, true);
+    ember_engine *e = greedy_engine(2048, 4, true);
     int prompt = ember_engine_count_tokens(e, PROMPT, true);
     gen_state g1, g2;
-    ember_seq *first = start(e, PROMPT, 10, &g1);
+    ember_seq *first = greedy_start(e, PROMPT, 10, &g1);
     assert_int_equal(ember_seq_wait_idle(first, NULL), EMBER_OK);
     assert_int_equal(ember_seq_n_evaluated(first), prompt + 9);   /* the 10th token is sampled only */
     ember_seq_retire(first);
@@ -129,7 +57,7 @@ static void follow_up_reuses_the_prefix(void **state) {
     /* the next turn: the prompt, then text that is not what the first one generated */
     char *second = joined(PROMPT, TURN2);
     int total = ember_engine_count_tokens(e, second, true);
-    ember_seq *next = start(e, second, 5, &g2);
+    ember_seq *next = greedy_start(e, second, 5, &g2);
     assert_int_equal(ember_seq_wait_idle(next, NULL), EMBER_OK);
     /* exactly the common prefix came from the cache; the rest (and 4 generated) was decoded */
     assert_int_equal(ember_seq_n_evaluated(next), total - prompt + 4);
@@ -143,7 +71,7 @@ static void follow_up_reuses_the_prefix(void **state) {
 
     /* the same prompt again: everything but its last token (whose logits are needed) */
     gen_state g3;
-    ember_seq *again = start(e, second, 5, &g3);
+    ember_seq *again = greedy_start(e, second, 5, &g3);
     assert_int_equal(ember_seq_wait_idle(again, NULL), EMBER_OK);
     assert_int_equal(ember_seq_n_evaluated(again), 1 + 4);
     same_greedy(&g3, &g2, 5);
@@ -158,12 +86,12 @@ static void follow_up_reuses_the_prefix(void **state) {
 
 /* Greedy tokens of `second` after `first` was generated and retired, on a fresh engine. */
 static void greedy_after(bool cache, const char *first, const char *second, gen_state *out) {
-    ember_engine *e = open_engine(2048, 4, cache);
+    ember_engine *e = greedy_engine(2048, 4, cache);
     gen_state g;
-    ember_seq *a = start(e, first, 12, &g);
+    ember_seq *a = greedy_start(e, first, 12, &g);
     assert_int_equal(ember_seq_wait_idle(a, NULL), EMBER_OK);
     ember_seq_retire(a);
-    ember_seq *b = start(e, second, 40, out);
+    ember_seq *b = greedy_start(e, second, 40, out);
     assert_int_equal(ember_seq_wait_idle(b, NULL), EMBER_OK);
     ember_engine_stats st;
     ember_engine_get_stats(e, &st);
@@ -203,20 +131,20 @@ static void eviction_keeps_streams_correct(void **state) {
     /* reference: each text's greedy continuation without any cache */
     gen_state ref[4];
     {
-        ember_engine *e = open_engine(N_CTX, SEQS, false);
+        ember_engine *e = greedy_engine(N_CTX, SEQS, false);
         for (int i = 0; i < 4; i++) {
-            ember_seq *s = start(e, texts[i], GEN, &ref[i]);
+            ember_seq *s = greedy_start(e, texts[i], GEN, &ref[i]);
             assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
             ember_seq_destroy(s);
         }
         ember_engine_destroy(e);
     }
 
-    ember_engine *e = open_engine(N_CTX, SEQS, true);
+    ember_engine *e = greedy_engine(N_CTX, SEQS, true);
     /* three cached prompts, each holding prompt + generated cells */
     gen_state g[4];
     for (int i = 0; i < 3; i++) {
-        ember_seq *s = start(e, texts[i], GEN, &g[i]);
+        ember_seq *s = greedy_start(e, texts[i], GEN, &g[i]);
         assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
         same_greedy(&g[i], &ref[i], GEN);
         ember_seq_retire(s);
@@ -232,9 +160,9 @@ static void eviction_keeps_streams_correct(void **state) {
      * stream 0's last; then all four run to the end together */
     gen_state live[4];
     ember_seq *streams[4];
-    streams[0] = start(e, texts[0], 10, &live[0]);
+    streams[0] = greedy_start(e, texts[0], 10, &live[0]);
     assert_int_equal(ember_seq_wait_idle(streams[0], NULL), EMBER_OK);
-    for (int i = 1; i < 4; i++) streams[i] = start(e, texts[i], GEN, &live[i]);
+    for (int i = 1; i < 4; i++) streams[i] = greedy_start(e, texts[i], GEN, &live[i]);
     ember_engine_get_stats(e, &st);
     assert_int_equal(st.seqs_cached, 0);
     assert_true(st.prompt_cache_evictions >= 3);
@@ -264,19 +192,19 @@ static void cell_pressure_evicts_lru(void **state) {
     char text[3][1024];
     for (int i = 0; i < 3; i++)
         snprintf(text[i], sizeof text[i], "%s<|start|>user<|message|>variant %d<|eot|>", PROMPT, i);
-    ember_engine *e = open_engine(CELL_CTX, 8, false);
+    ember_engine *e = greedy_engine(CELL_CTX, 8, false);
     int prompt = ember_engine_count_tokens(e, text[0], true);
     int stream_gen = CELL_CTX - prompt - 8;   /* leaves no room for a cached prompt beside it */
     gen_state ref, g;
     static const char STREAM[] = "<|begin_of_text|><|start|>system<|message|>Be brief.<|eot|>";
-    ember_seq *s = start(e, STREAM, stream_gen, &ref);
+    ember_seq *s = greedy_start(e, STREAM, stream_gen, &ref);
     assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
     ember_seq_destroy(s);
     ember_engine_destroy(e);
 
-    e = open_engine(CELL_CTX, 8, true);
+    e = greedy_engine(CELL_CTX, 8, true);
     for (int i = 0; i < 2; i++) {   /* two cached prompts of prompt + 19 cells */
-        s = start(e, text[i], 20, &g);
+        s = greedy_start(e, text[i], 20, &g);
         assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
         ember_seq_retire(s);
     }
@@ -285,11 +213,11 @@ static void cell_pressure_evicts_lru(void **state) {
     assert_int_equal(st.seqs_cached, 2);
     assert_true(st.kv_cells_cached > prompt + 19);   /* they share the common prefix's cells */
     /* the newer cached prompt is used again: the older one is now the least recent */
-    s = start(e, text[1], 2, &g);
+    s = greedy_start(e, text[1], 2, &g);
     assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
     ember_seq_retire(s);
 
-    s = start(e, STREAM, stream_gen, &g);
+    s = greedy_start(e, STREAM, stream_gen, &g);
     assert_int_equal(ember_seq_wait_idle(s, NULL), EMBER_OK);
     assert_int_equal(g.n, stream_gen);
     same_greedy(&g, &ref, stream_gen);
