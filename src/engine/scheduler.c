@@ -148,14 +148,19 @@ static void step(ember_engine *e) {
             sample_next(e, seq, seq->logits);
     }
 
-    if (e->mtmd && media_step(e)) return;
+    if (e->mtmd && media_step(e)) {
+        e->stall_since = 0;
+        return;
+    }
 
     int start[e->n_seq_max], taken[e->n_seq_max];
     memset(taken, 0, sizeof taken);
     bool starved = false;
     int n_batch = pack_batch(e, cells_make_room(e), start, taken, &starved);
     if (n_batch == 0) {
-        if (starved) {  /* input waits for cells that idle sequences hold (cells.c) */
+        if (!starved) {
+            e->stall_since = 0;
+        } else {  /* input waits for cells that idle sequences hold (cells.c) */
             if (e->stall_since == 0) e->stall_since = ember_now_s();
             e->stall_wait = true;
         }
@@ -211,6 +216,7 @@ void *scheduler_main(void *arg) {
     while (!e->stop) {
         /* callers that found a step running go first: no starving them (engine_internal.h) */
         if (e->op_waiters > 0 || !any_work(e)) {
+            if (e->op_waiters == 0) e->stall_since = 0, e->stall_wait = false;  /* nothing waits */
             pthread_cond_wait(&e->work_cv, &e->mu);
             continue;
         }
