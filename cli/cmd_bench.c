@@ -8,6 +8,10 @@
  *   --agents N: the Contemplating shape — P prompt tokens decoded once, N forks, T tokens
  *       each, all stepped together; reported with the same workload for one sequence, so the
  *       N/1 wall-time ratio compares with llama-batched-bench -pps.
+ * Generation samples with the common sampling flags (--temp, --top-k, --top-p, --min-p,
+ * --grammar …; forks also compute Contemplating's confidence), and the report gives the
+ * scheduler thread's time per generated token outside llama_decode — sampling and token
+ * callbacks — from the engine's statistics, the best repetition's.
  */
 #include "commands.h"
 #include "options.h"
@@ -54,13 +58,33 @@ static ember_seq *prefill(ember_engine *e, int n_prompt, unsigned seed, double *
     return seq;
 }
 
-/* Forks `n` sequences from root and generates `n_gen` tokens in each; returns seconds. */
-static double generate(ember_seq *root, int n, int n_gen, bool fork) {
+/* The scheduler's time per sampled token over one generation (engine statistics). */
+typedef struct sched_cost {
+    double sample_us, callback_us;
+} sched_cost;
+
+static sched_cost cost_between(const ember_engine_stats *a, const ember_engine_stats *b) {
+    double n = (double)(b->tokens_sampled - a->tokens_sampled);
+    if (n <= 0) return (sched_cost){0, 0};
+    return (sched_cost){(b->sample_ms - a->sample_ms) * 1e3 / n, (b->callback_ms - a->callback_ms) * 1e3 / n};
+}
+
+static void keep_best(sched_cost *best, sched_cost c) {
+    if (best->sample_us == 0 || c.sample_us + c.callback_us < best->sample_us + best->callback_us) *best = c;
+}
+
+/* Forks `n` sequences from root and generates `n_gen` tokens in each with `sampling`;
+ * returns seconds, and the scheduler's cost per token in *cost. */
+static double generate(ember_engine *e, ember_seq *root, int n, int n_gen, bool fork, const ember_sampling *sampling,
+                       sched_cost *cost) {
     ember_seq **seqs = calloc((size_t)n, sizeof *seqs);
     gen_count *counts = calloc((size_t)n, sizeof *counts);
-    ember_sampling s;
-    ember_sampling_init(&s);
+    ember_sampling s = *sampling;
     s.confidence = fork;   /* forks stand for Contemplating's agents, which score every token */
+    if (!fork) {
+        s.seed = 7u;
+        ember_seq_set_sampling(root, &s, NULL);
+    }
     for (int i = 0; i < n; i++) {
         s.seed = 7u + (unsigned)i;
         if (fork) ember_seq_fork(root, &s, &seqs[i], NULL);
@@ -68,10 +92,14 @@ static double generate(ember_seq *root, int n, int n_gen, bool fork) {
         counts[i].left = n_gen;
         ember_seq_set_callbacks(seqs[i], count_down, NULL, &counts[i]);
     }
+    ember_engine_stats before, after;
+    ember_engine_get_stats(e, &before);
     double t0 = cli_now_s();
     for (int i = 0; i < n; i++) ember_seq_generate(seqs[i], NULL);
     for (int i = 0; i < n; i++) ember_seq_wait_idle(seqs[i], NULL);
     double t = cli_now_s() - t0;
+    ember_engine_get_stats(e, &after);
+    if (cost) *cost = cost_between(&before, &after);
     if (fork)
         for (int i = 0; i < n; i++) ember_seq_destroy(seqs[i]);
     free(seqs);
@@ -121,26 +149,30 @@ int ember_cmd_bench(int argc, char **argv) {
     /* warm-up with the measured shapes, as llama-bench does: the first prefill of a batch size
      * allocates llama.cpp's compute buffers */
     double t;
+    const ember_sampling *sampling = &opts.run.sampling;
     ember_seq *warm = prefill(e, (int)n_prompt, 1, &t);
-    if (warm) generate(warm, agents ? (int)agents : 1, 4, agents > 0);
+    if (warm) generate(e, warm, agents ? (int)agents : 1, 4, agents > 0, sampling, NULL);
     ember_seq_destroy(warm);
 
     double pp = 0, tg = 0, one = 0, many = 0;
+    sched_cost best = {0, 0};
     int rc = 0;
     for (long r = 0; r < reps && rc == 0; r++) {
         double t_pp;
+        sched_cost cost;
         ember_seq *root = prefill(e, (int)n_prompt, 100u + (unsigned)r, &t_pp);
         if (!root) { rc = 1; break; }
         pp += n_prompt / t_pp;
         if (agents) {
-            one += generate(root, 1, (int)n_gen, true);
-            many += generate(root, (int)agents, (int)n_gen, true);
+            one += generate(e, root, 1, (int)n_gen, true, sampling, NULL);
+            many += generate(e, root, (int)agents, (int)n_gen, true, sampling, &cost);
         } else {
             ember_seq_destroy(root);
             root = prefill(e, 1, 200u + (unsigned)r, &t_pp);
             if (!root) { rc = 1; break; }
-            tg += n_gen / generate(root, 1, (int)n_gen, false);
+            tg += n_gen / generate(e, root, 1, (int)n_gen, false, sampling, &cost);
         }
+        keep_best(&best, cost);
         ember_seq_destroy(root);
     }
     if (rc == 0) {
@@ -148,6 +180,7 @@ int ember_cmd_bench(int argc, char **argv) {
         tg /= reps;
         if (json) {
             printf("{\"n_prompt\": %ld, \"n_gen\": %ld, \"reps\": %ld, \"pp_tokens_per_s\": %.2f", n_prompt, n_gen, reps, pp);
+            printf(", \"sample_us_per_token\": %.2f, \"callback_us_per_token\": %.2f", best.sample_us, best.callback_us);
             if (agents)
                 printf(", \"agents\": %ld, \"wall_s_1\": %.4f, \"wall_s_n\": %.4f, \"ratio\": %.4f, \"total_tokens_per_s_n\": %.2f}\n",
                        agents, one / reps, many / reps, many / one, agents * n_gen / (many / reps));
@@ -157,6 +190,8 @@ int ember_cmd_bench(int argc, char **argv) {
             if (agents) printf("%ld agents x %ld tokens: %.3f s vs 1 agent %.3f s (ratio %.3f)\n", agents, n_gen,
                                many / reps, one / reps, many / one);
             else printf("tg%ld: %.2f t/s\n", n_gen, tg);
+            printf("scheduler per token (best of %ld): sampling %.1f us, callbacks %.1f us\n", reps, best.sample_us,
+                   best.callback_us);
         }
     }
     ember_engine_destroy(e);

@@ -124,6 +124,11 @@ typedef struct ember_engine_stats {
     uint64_t preemptions;         /* sequences preempted when the KV cells ran out (their cells freed,
                                      their tokens recomputed later; their output is unchanged) */
     uint64_t seqs_cut;            /* sequences ended (EMBER_ERR_BUSY) when the KV cells ran out */
+    /* the scheduler thread's time, in total (ember bench reports them per token) */
+    uint64_t tokens_sampled;      /* tokens sampled */
+    double sample_ms;             /* in sampling (the sampler chain, grammar, confidence) */
+    double callback_ms;           /* in token callbacks (parsing, events) */
+    double decode_ms;             /* in llama_decode (text batches) */
 } ember_engine_stats;
 
 /* Safe from any thread, token callbacks included. */

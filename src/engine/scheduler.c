@@ -19,13 +19,18 @@
 /* Samples one token for `seq` from `logits` and acts on the callback's answer. */
 static void sample_next(ember_engine *e, ember_seq *seq, const float *logits) {
     ember_token_info tok;
+    double t0 = ember_now_ms();
     llama_token token = sampler_sample(seq->sampler, logits, &tok);
+    double t1 = ember_now_ms();
+    e->stats.sample_ms += t1 - t0;
+    e->stats.tokens_sampled++;
     seq->has_logits = false;
     if (token < 0) {
         seq_go_idle(seq, EMBER_ERR_INVALID);
         return;
     }
     ember_seq_action action = seq->on_token ? seq->on_token(seq, &tok, seq->user) : EMBER_SEQ_CONTINUE;
+    e->stats.callback_ms += ember_now_ms() - t1;
     if (seq->cancel_requested) {
         seq_go_idle(seq, EMBER_ERR_CANCELLED);
         return;
@@ -170,8 +175,11 @@ static void step(ember_engine *e) {
 
     e->decoding = true;
     engine_unlock(e);
+    double t0 = ember_now_ms();
     int rc = llama_decode(e->ctx, e->batch);
+    double t1 = ember_now_ms();
     engine_lock(e);
+    e->stats.decode_ms += t1 - t0;
     e->decoding = false;
     pthread_cond_broadcast(&e->step_cv);
 
