@@ -2,9 +2,10 @@
 # The scheduler's per-token work on a 150k-entry vocabulary (Qwen3's and Muse Glimmer's size):
 # `ember bench` reports, from the engine's statistics, the scheduler thread's time per generated
 # token outside llama_decode (sampling, grammar, Contemplating's confidence; token callbacks),
-# for four kinds of sequence: greedy, default sampling (temperature 0.7, top-k 40, top-p 0.95,
-# min-p 0.05), a grammar ([a-z]+: on random weights it refuses most unconstrained picks, the
-# worst case for the grammar's pass) and 4 Contemplating agents (confidence on every token).
+# for five kinds of sequence: greedy, default sampling (temperature 0.7, top-k 40, top-p 0.95,
+# min-p 0.05), a grammar that allows the likely tokens (grammar-free: any text, as inside a
+# JSON string), one that refuses them ([a-z]+ on random weights: the grammar's pass over the
+# whole vocabulary on every token, llama.cpp's cost) and 4 Contemplating agents (confidence).
 # The model is tiny but for its vocabulary (n_embd 64, 2 layers, 151936 tokens), so sampling is
 # a large share of a step. Beside it, decode tokens/s against llama-bench's tg (which does not
 # sample at all) on the same model and threads.
@@ -35,13 +36,14 @@ if [ -n "${BEFORE_REF:-}" ]; then
   names=("before ($sha)" after)
 fi
 
-modes=(greedy default grammar agents4)
-mode_args() {
+modes=(greedy default grammar-free grammar-tight agents4)
+mode_args() {  # sets args
   case $1 in
-    greedy) echo "--temp 0" ;;
-    default) echo "" ;;
-    grammar) echo "--grammar root::=[a-z]+" ;;
-    agents4) echo "--bench-agents 4" ;;
+    greedy) args=(--temp 0) ;;
+    default) args=() ;;
+    grammar-free) args=(--grammar 'root ::= [^\x01]*') ;;
+    grammar-tight) args=(--grammar 'root ::= [a-z]+') ;;
+    agents4) args=(--bench-agents 4) ;;
   esac
 }
 
@@ -52,8 +54,8 @@ for _ in $(seq 1 "$ROUNDS"); do
   python3 -c "import json,sys; print('llama-bench tg', [r['avg_ts'] for r in json.loads(sys.argv[1])][0])" "$lb" >>"$results"
   for mode in "${modes[@]}"; do
     for b in "${!binaries[@]}"; do
-      # shellcheck disable=SC2046
-      out=$(OMP_WAIT_POLICY=passive "${binaries[$b]}" bench -m "$model" -t "$threads" -p 16 -n "$N" -r "$REPS" --json $(mode_args "$mode"))
+      mode_args "$mode"
+      out=$(OMP_WAIT_POLICY=passive "${binaries[$b]}" bench -m "$model" -t "$threads" -p 16 -n "$N" -r "$REPS" --json "${args[@]}")
       echo "$b $mode $out" >>"$results"
     done
   done
@@ -75,19 +77,19 @@ for l in lines:
     key = (int(b), mode)
     old = best.get(key)
     best[key] = (min(us, old[0]) if old else us, max(tps, old[1]) if old else tps)
-modes = ['greedy', 'default', 'grammar', 'agents4']
+modes = ['greedy', 'default', 'grammar-free', 'grammar-tight', 'agents4']
 print(f"scheduler time per token outside llama_decode (us), best of rounds; decode tokens/s (agents4: all 4)")
-head = f"{'sequence':<9}" + ''.join(f"{n + ' us':>18}" for n in names)
+head = f"{'sequence':<14}" + ''.join(f"{n + ' us':>18}" for n in names)
 if len(names) == 2:
-    head += f"{'after/before':>14}"
+    head += f"{'after/before':>15}"
 head += ''.join(f"{n + ' t/s':>18}" for n in names) + f"{'after/llama-bench':>19}"
 print(head)
 for m in modes:
     us = [best[(b, m)][0] for b in range(len(names))]
     tps = [best[(b, m)][1] for b in range(len(names))]
-    row = f"{m:<9}" + ''.join(f"{u:>18.1f}" for u in us)
+    row = f"{m:<14}" + ''.join(f"{u:>18.1f}" for u in us)
     if len(names) == 2:
-        row += f"{us[1] / us[0]:>14.3f}"
+        row += f"{us[1] / us[0]:>15.3f}"
     row += ''.join(f"{t:>18.1f}" for t in tps) + (f"{tps[-1] / lb:>19.3f}" if m != 'agents4' else f"{'-':>19}")
     print(row)
 print(f"llama-bench tg: {lb:.1f} t/s (one sequence, no sampling)")

@@ -73,6 +73,10 @@ static void counter(strbuf *out, const char *name, const char *help, uint64_t va
     strbuf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, (unsigned long long)value);
 }
 
+static void counter_seconds(strbuf *out, const char *name, const char *help, double value) {
+    strbuf_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %.6f\n", name, help, name, name, value);
+}
+
 static void gauge(strbuf *out, const char *name, const char *help, double value) {
     strbuf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, value);
 }
@@ -125,6 +129,13 @@ void srv_metrics_render(srv_metrics *m, const srv_gauges *g, strbuf *out) {
     gauge(out, "ember_kv_cells_total", "KV cells of the context (-c).", g->n_ctx);
     counter(out, "ember_decode_calls_total", "llama_decode calls since start.", g->decode_calls);
     counter(out, "ember_tokens_evaluated_total", "Tokens sent through llama_decode since start.", g->tokens_evaluated);
+    counter(out, "ember_tokens_sampled_total", "Tokens sampled by the scheduler since start.", g->tokens_sampled);
+    counter_seconds(out, "ember_scheduler_sample_seconds_total", "The scheduler thread's time in sampling.",
+                    g->sample_seconds);
+    counter_seconds(out, "ember_scheduler_callback_seconds_total",
+                    "The scheduler thread's time in token callbacks (parsing, events).", g->callback_seconds);
+    counter_seconds(out, "ember_scheduler_decode_seconds_total", "The scheduler thread's time in llama_decode.",
+                    g->decode_seconds);
     gauge(out, "ember_batch_sequences_max", "Most sequences decoded together in one step since start.",
           (double)g->max_batch_seqs);
 }

@@ -59,6 +59,10 @@ typedef struct srv_gauges {
     int parallel;
     uint64_t decode_calls;
     uint64_t tokens_evaluated;
+    uint64_t tokens_sampled;
+    double sample_seconds;    /* the scheduler thread's time in sampling */
+    double callback_seconds;  /* ... in token callbacks (parsing, events) */
+    double decode_seconds;    /* ... in llama_decode */
     uint64_t max_batch_seqs;  /* most sequences one decode step has held */
 } srv_gauges;
 

@@ -155,6 +155,10 @@ static enum MHD_Result handle_metrics(srv_conn *c) {
     g.seqs_cut = stats.seqs_cut;
     g.decode_calls = stats.decode_calls;
     g.tokens_evaluated = stats.tokens_evaluated;
+    g.tokens_sampled = stats.tokens_sampled;
+    g.sample_seconds = stats.sample_ms / 1e3;
+    g.callback_seconds = stats.callback_ms / 1e3;
+    g.decode_seconds = stats.decode_ms / 1e3;
     g.max_batch_seqs = stats.max_batch_seqs;
     strbuf out = {0};
     srv_metrics_render(&s->metrics, &g, &out);

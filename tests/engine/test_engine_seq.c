@@ -2,7 +2,8 @@
  * test_engine_seq.c — the sequence API on a generated model: forks share the prompt's cells
  * (nothing re-evaluated), forks generate in the same decode steps, cancelling one leaves the
  * others correct and frees its cells, limits give clear errors, and a sequence operation
- * (reset, destroy) while others decode waits at most one decode step (counted in decode
+ * (reset, destroy) while others decode waits at most one decode step, and a prompt of many
+ * batches enters in chunks while a stream keeps getting a token every step (counted in decode
  * calls, never in wall time).
  */
 #include <stdarg.h>
@@ -34,11 +35,12 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     return EMBER_SEQ_CONTINUE;
 }
 
-static ember_engine *open_engine(int n_ctx) {
+static ember_engine *open_engine_batch(int n_ctx, int n_batch) {
     ember_engine_params p;
     ember_engine_params_init(&p);
     p.model_path = test_model("glimmer-tiny.gguf", 0);
     p.n_ctx = n_ctx;
+    p.n_batch = n_batch;
     p.n_threads = 2;
     ember_engine *e = NULL;
     ember_error err = {0};
@@ -46,6 +48,8 @@ static ember_engine *open_engine(int n_ctx) {
     assert_non_null(e);
     return e;
 }
+
+static ember_engine *open_engine(int n_ctx) { return open_engine_batch(n_ctx, 0); }
 
 static const char PROMPT[] =
     "<|begin_of_text|><|start|>user<|message|>Tell me a long story about a lighthouse keeper who counts "
@@ -264,6 +268,84 @@ static void operations_do_not_wait_for_idle(void **state) {
     ember_engine_destroy(e);
 }
 
+/* ---- a long prompt enters in chunks beside running decodes ------------------------------- */
+
+enum { STEPS_MAX = 1024 };
+
+typedef struct step_log {
+    ember_engine *engine;
+    uint64_t step[STEPS_MAX];   /* decode calls when each token came */
+    atomic_int tokens;
+    int limit;
+} step_log;
+
+static ember_seq_action log_step(ember_seq *seq, const ember_token_info *tok, void *user) {
+    (void)seq;
+    (void)tok;
+    step_log *l = user;
+    ember_engine_stats st;
+    ember_engine_get_stats(l->engine, &st);
+    int n = atomic_load(&l->tokens);
+    if (n < STEPS_MAX) l->step[n] = st.decode_calls;
+    atomic_store(&l->tokens, n + 1);
+    return n + 1 >= l->limit ? EMBER_SEQ_PAUSE : EMBER_SEQ_CONTINUE;
+}
+
+/* A prompt of many batches arrives while a stream generates: it is prefilled a chunk per step
+ * beside the stream's token, so the stream gets a token in every decode step meanwhile
+ * (counted in decode calls, never in wall time), and the prompt's first token comes once its
+ * chunks are through. */
+static void long_prompt_enters_in_chunks_beside_decodes(void **state) {
+    (void)state;
+    enum { N_BATCH = 64, LIMIT = 600 };
+    ember_engine *e = open_engine_batch(4096, N_BATCH);
+    ember_sampling s;
+    ember_sampling_init(&s);
+    s.grammar = "root ::= [a-z] root";   /* never complete: only the limit stops it */
+    static step_log stream, late;
+    stream = (step_log){.engine = e, .limit = LIMIT};
+    late = (step_log){.engine = e, .limit = 1};
+    ember_seq *running = NULL, *entering = NULL;
+    assert_int_equal(ember_seq_create(e, &s, &running, NULL), EMBER_OK);
+    ember_seq_set_callbacks(running, log_step, NULL, &stream);
+    assert_int_equal(ember_seq_feed_text(running, PROMPT, true, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_generate(running, NULL), EMBER_OK);
+    while (atomic_load(&stream.tokens) < 5) nap();
+
+    char text[8192] = "";
+    for (int i = 0; i < 16; i++) strcat(text, PROMPT);
+    int n_long = ember_engine_count_tokens(e, text, true);
+    assert_true(n_long > 8 * N_BATCH);
+    assert_int_equal(ember_seq_create(e, NULL, &entering, NULL), EMBER_OK);
+    ember_seq_set_callbacks(entering, log_step, NULL, &late);
+    assert_int_equal(ember_seq_reset_text(entering, text, true, NULL), EMBER_OK);
+    ember_engine_stats before;   /* the prompt is queued: the steps from here on carry it */
+    ember_engine_get_stats(e, &before);
+    assert_int_equal(ember_seq_generate(entering, NULL), EMBER_OK);
+    assert_int_equal(ember_seq_wait_idle(entering, NULL), EMBER_OK);
+    uint64_t first = late.step[0];
+    int chunks = (int)(first - before.decode_calls);
+    fprintf(stderr, "a %d-token prompt entered in %d decode steps of %d tokens\n", n_long, chunks, N_BATCH);
+    /* chunked, not one batch (a step may have taken a chunk before the count was read) */
+    assert_true(chunks >= n_long / N_BATCH - 1);
+    assert_true(chunks <= n_long / (N_BATCH - 1) + 2);   /* a chunk in every step */
+
+    /* the stream's tokens while it entered: one in every decode step */
+    int during = 0;
+    for (int i = 1; i < atomic_load(&stream.tokens) && i < STEPS_MAX; i++) {
+        if (stream.step[i] <= before.decode_calls || stream.step[i] > first) continue;
+        during++;
+        assert_int_equal(stream.step[i] - stream.step[i - 1], 1);
+    }
+    fprintf(stderr, "the running stream emitted %d tokens meanwhile\n", during);
+    assert_true(during >= chunks - 1);
+    ember_seq_destroy(entering);
+    ember_seq_cancel(running);
+    ember_seq_wait_idle(running, NULL);
+    ember_seq_destroy(running);
+    ember_engine_destroy(e);
+}
+
 /* Bytes that are not UTF-8 (a random model writes them; an agent's text is fed back to the
  * model in Contemplating's brief): F7 BF BF BF decodes in llama.cpp to a code point above
  * U+10FFFF, whose re-encoding threw std::invalid_argument through C and aborted the process. */
@@ -330,6 +412,7 @@ int main(void) {
         cmocka_unit_test(limits_are_errors),
         cmocka_unit_test(bad_grammar_is_invalid),
         cmocka_unit_test(operations_do_not_wait_for_idle),
+        cmocka_unit_test(long_prompt_enters_in_chunks_beside_decodes),
         cmocka_unit_test(invalid_utf8_is_tokenized),
         cmocka_unit_test(idle_callback_only_for_generation),
     };
