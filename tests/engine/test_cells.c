@@ -4,6 +4,7 @@
  *   - long generations that together outgrow the cells (each alone fits) all complete: the
  *     newest are preempted and recomputed, and every stream's greedy output equals its run
  *     alone; the cells return to zero;
+ *   - idle cached prompts are evicted before any stream is preempted;
  *   - input that finds no free cell while nothing decodes (an idle sequence holds them) waits
  *     for a sequence to be freed, and after the grace is ended with EMBER_ERR_BUSY and a reason,
  *     its cells freed, the idle sequence untouched and the engine usable.
@@ -147,10 +148,55 @@ static void input_without_a_free_cell_is_ended_after_the_grace(void **state) {
     ember_engine_destroy(e);
 }
 
+/* Idle cached prompts reserve nothing: when streams need their cells, they are evicted, and
+ * no stream is preempted while one is left. */
+static void cached_prompts_go_before_any_stream_is_preempted(void **state) {
+    (void)state;
+    enum { GEN2 = 60 };
+    static char cached_text[2048];
+    long_text(cached_text, sizeof cached_text, "bell", 20);
+    ember_engine *e = greedy_engine(N_CTX, 4, true);
+    gen_state g;
+    ember_seq *seq = greedy_start(e, cached_text, 10, &g);
+    assert_int_equal(ember_seq_wait_idle(seq, NULL), EMBER_OK);
+    ember_seq_retire(seq);
+    ember_engine_stats st;
+    ember_engine_get_stats(e, &st);
+    assert_int_equal(st.seqs_cached, 1);
+    int cached = st.kv_cells_cached;
+
+    char text[2][256];
+    stream streams[2];
+    pthread_t threads[2];
+    int need = 0;
+    for (int i = 0; i < 2; i++) {
+        prompt_text(text[i], sizeof text[i], i);
+        need += ember_engine_count_tokens(e, text[i], true) + GEN2;
+    }
+    assert_true(need <= N_CTX && need + cached > N_CTX);   /* they fit only without the cached prompt */
+    for (int i = 0; i < 2; i++) {
+        streams[i].seq = greedy_start(e, text[i], GEN2, &streams[i].g);
+        assert_int_equal(pthread_create(&threads[i], NULL, finish, &streams[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(streams[i].status, EMBER_OK);
+        assert_int_equal(streams[i].g.n, GEN2);
+    }
+    ember_engine_get_stats(e, &st);
+    fprintf(stderr, "a cached prompt of %d cells, streams needing %d of %d: %llu evicted, %llu preempted\n", cached, need,
+            N_CTX, (unsigned long long)st.prompt_cache_evictions, (unsigned long long)st.preemptions);
+    assert_int_equal(st.prompt_cache_evictions, 1);
+    assert_int_equal(st.preemptions, 0);
+    assert_int_equal(st.seqs_cut, 0);
+    ember_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(long_generations_outgrow_the_cells_and_all_complete),
         cmocka_unit_test(input_without_a_free_cell_is_ended_after_the_grace),
+        cmocka_unit_test(cached_prompts_go_before_any_stream_is_preempted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
