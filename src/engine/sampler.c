@@ -2,8 +2,8 @@
  * sampler.c — one sequence's sampler, on a logits row that llama.cpp owns. The hot path is one
  * pass over the vocabulary: the top-k candidates (1 for greedy) are selected from the row
  * (select_top), and only they go through llama.cpp's chain (top-p, min-p, temperature, dist).
- * A grammar is asked about those candidates alone; the whole row goes through it only when it
- * refuses one of them. Either way a sequence samples exactly what llama.cpp's chain with top-k
+ * A grammar is asked about those candidates, then about the 256 largest, and masks the whole
+ * row only when fewer than k of them are allowed. Either way a sequence samples exactly what llama.cpp's chain with top-k
  * (grammar first) would, with the same random draws (ties apart). Contemplating's per-token confidence numbers (log-probability of the pick
  * and the mean log-probability of the top-5, under the model's unmodified distribution) cost
  * two more passes and are computed only for sequences that asked (sampling.confidence).
@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { CONFIDENCE_TOP_K = 5 };
+enum {
+    CONFIDENCE_TOP_K = 5,
+    GRAMMAR_WIDE = 256,   /* candidates the grammar is asked about before it masks the whole row */
+};
 
 struct ember_sampler {
     const struct llama_vocab *vocab;
@@ -41,7 +44,9 @@ ember_sampler *sampler_create(ember_engine *engine, const ember_sampling *s, emb
     sampler->confidence = s->confidence;
     bool greedy = s->temperature <= 0.0f;
     sampler->top_k = greedy ? 1 : s->top_k > 0 && s->top_k < engine->n_vocab ? s->top_k : 0;
-    if (sampler->top_k > 0) sampler->top = malloc(sizeof *sampler->top * (size_t)sampler->top_k);
+    bool grammar = s->grammar && s->grammar[0];
+    int top_cap = grammar && sampler->top_k < GRAMMAR_WIDE ? GRAMMAR_WIDE : sampler->top_k;
+    if (sampler->top_k > 0) sampler->top = malloc(sizeof *sampler->top * (size_t)top_cap);
     if (!greedy) {
         struct llama_sampler_chain_params cp = llama_sampler_chain_default_params();
         cp.no_perf = true;
@@ -56,7 +61,6 @@ ember_sampler *sampler_create(ember_engine *engine, const ember_sampling *s, emb
             sampler->banned[sampler->n_banned++] = i;
         }
     }
-    bool grammar = s->grammar && s->grammar[0];
     if (grammar || sampler->top_k == 0) {
         sampler->candidates = malloc(sizeof *sampler->candidates * (size_t)engine->n_vocab);
         if (!sampler->candidates) goto nomem;
@@ -174,19 +178,29 @@ static llama_token pick_constrained(ember_sampler *sampler, const float *logits)
     return pick(sampler, sampler->masked);
 }
 
-/* Samples under the grammar, asking it about the top-k candidates only: when it allows all of
- * them, they are also the top-k of the masked row, so the chain (and its random draw) sees
- * exactly what it would after masking the whole vocabulary. Otherwise the whole row goes
- * through the grammar. For greedy (k = 1) that is "is the most likely token allowed?". */
+/* Samples under the grammar, asking it about the largest candidates only. When it allows the
+ * top k, they are also the top k of the masked row; otherwise, when at least k of the
+ * GRAMMAR_WIDE largest are allowed, the k largest of those are (every token left out is smaller
+ * than all of them). Either way the chain (and its random draw) sees exactly what it would
+ * after masking the whole vocabulary, which is done only when neither holds. For greedy (k = 1):
+ * the most likely token the grammar allows among the 256 most likely. */
 static llama_token pick_grammar(ember_sampler *sampler, const float *logits) {
-    if (sampler->top_k == 0) return pick_constrained(sampler, logits);
-    int n = select_top(sampler, logits, sampler->top_k);
-    llama_token_data_array cur = selected(sampler, n);
-    llama_sampler_apply(sampler->grammar, &cur);  /* refused candidates become -inf */
-    for (int i = 0; i < n; i++)
-        if (isinf(sampler->top[i].logit)) return pick_constrained(sampler, logits);
-    cur = selected(sampler, n);
-    return finish_pick(sampler, &cur);
+    int k = sampler->top_k;
+    if (k == 0) return pick_constrained(sampler, logits);
+    int widths[2] = {k, k < GRAMMAR_WIDE && sampler->n_vocab > GRAMMAR_WIDE ? GRAMMAR_WIDE : 0};
+    for (int w = 0; w < 2 && widths[w] > 0; w++) {
+        int n = select_top(sampler, logits, widths[w]);
+        if (n < k) break;  /* the whole row is smaller than k: mask it */
+        llama_token_data_array cur = selected(sampler, n);
+        llama_sampler_apply(sampler->grammar, &cur);  /* refused candidates become -inf */
+        int allowed = 0;  /* compacted in place, still largest first */
+        for (int i = 0; i < n; i++)
+            if (!isinf(sampler->top[i].logit)) sampler->top[allowed++] = sampler->top[i];
+        if (allowed < k) continue;
+        cur = selected(sampler, k);
+        return finish_pick(sampler, &cur);
+    }
+    return pick_constrained(sampler, logits);
 }
 
 /* e^x for x <= 0, to about 2e-7 relative: x = n ln2 + y with |y| <= ln2/2, e^y by its Taylor
