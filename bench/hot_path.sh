@@ -79,18 +79,18 @@ for l in lines:
     best[key] = (min(us, old[0]) if old else us, max(tps, old[1]) if old else tps)
 modes = ['greedy', 'default', 'grammar-free', 'grammar-tight', 'agents4']
 print(f"scheduler time per token outside llama_decode (us), best of rounds; decode tokens/s (agents4: all 4)")
-head = f"{'sequence':<14}" + ''.join(f"{n + ' us':>18}" for n in names)
+head = f"{'sequence':<14}" + ''.join(f"{n + ' us':>22}" for n in names)
 if len(names) == 2:
     head += f"{'after/before':>15}"
-head += ''.join(f"{n + ' t/s':>18}" for n in names) + f"{'after/llama-bench':>19}"
+head += ''.join(f"{n + ' t/s':>22}" for n in names) + f"{'after/llama-bench':>19}"
 print(head)
 for m in modes:
     us = [best[(b, m)][0] for b in range(len(names))]
     tps = [best[(b, m)][1] for b in range(len(names))]
-    row = f"{m:<14}" + ''.join(f"{u:>18.1f}" for u in us)
+    row = f"{m:<14}" + ''.join(f"{u:>22.1f}" for u in us)
     if len(names) == 2:
         row += f"{us[1] / us[0]:>15.3f}"
-    row += ''.join(f"{t:>18.1f}" for t in tps) + (f"{tps[-1] / lb:>19.3f}" if m != 'agents4' else f"{'-':>19}")
+    row += ''.join(f"{t:>22.1f}" for t in tps) + (f"{tps[-1] / lb:>19.3f}" if m != 'agents4' else f"{'-':>19}")
     print(row)
 print(f"llama-bench tg: {lb:.1f} t/s (one sequence, no sampling)")
 EOF
