@@ -11,12 +11,13 @@
 #include "greedy.h"
 #include "test_support.h"
 
-ember_engine *greedy_engine(int n_ctx, int n_seq_max, bool prompt_cache) {
+ember_engine *greedy_engine_sized(int n_ctx, int n_seq_max, int n_batch, bool prompt_cache) {
     ember_engine_params p;
     ember_engine_params_init(&p);
     p.model_path = test_model("glimmer-tiny.gguf", 0);
     p.n_ctx = n_ctx;
     p.n_seq_max = n_seq_max;
+    p.n_batch = n_batch;
     p.n_threads = 2;
     p.prompt_cache = prompt_cache;
     ember_engine *e = NULL;
@@ -24,6 +25,10 @@ ember_engine *greedy_engine(int n_ctx, int n_seq_max, bool prompt_cache) {
     if (ember_engine_create(&p, &e, &err) != EMBER_OK) fprintf(stderr, "%s\n", err.message);
     assert_non_null(e);
     return e;
+}
+
+ember_engine *greedy_engine(int n_ctx, int n_seq_max, bool prompt_cache) {
+    return greedy_engine_sized(n_ctx, n_seq_max, 0, prompt_cache);
 }
 
 static ember_seq_action record(ember_seq *seq, const ember_token_info *tok, void *user) {

@@ -21,7 +21,9 @@ typedef struct gen_state {
     int limit;    /* the callback pauses the sequence at this many */
 } gen_state;
 
-/* An engine of `n_ctx` cells and `n_seq_max` sequences, 2 threads; asserts it opened. */
+/* An engine of `n_ctx` cells, `n_seq_max` sequences and batches of `n_batch` tokens (0: the
+ * defaults), 2 threads; asserts it opened. */
+ember_engine *greedy_engine_sized(int n_ctx, int n_seq_max, int n_batch, bool prompt_cache);
 ember_engine *greedy_engine(int n_ctx, int n_seq_max, bool prompt_cache);
 /* A sequence that takes `text` by a reset (as every run's prompt does), then generates `limit`
  * greedy tokens (end of generation banned) into *g; started, not waited for. */

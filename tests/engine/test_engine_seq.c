@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "ember.h"
+#include "greedy.h"
 #include "test_support.h"
 
 typedef struct child_state {
@@ -35,21 +36,7 @@ static ember_seq_action on_token(ember_seq *seq, const ember_token_info *tok, vo
     return EMBER_SEQ_CONTINUE;
 }
 
-static ember_engine *open_engine_batch(int n_ctx, int n_batch) {
-    ember_engine_params p;
-    ember_engine_params_init(&p);
-    p.model_path = test_model("glimmer-tiny.gguf", 0);
-    p.n_ctx = n_ctx;
-    p.n_batch = n_batch;
-    p.n_threads = 2;
-    ember_engine *e = NULL;
-    ember_error err = {0};
-    if (ember_engine_create(&p, &e, &err) != EMBER_OK) fprintf(stderr, "%s\n", err.message);
-    assert_non_null(e);
-    return e;
-}
-
-static ember_engine *open_engine(int n_ctx) { return open_engine_batch(n_ctx, 0); }
+static ember_engine *open_engine(int n_ctx) { return greedy_engine_sized(n_ctx, 0, 0, false); }
 
 static const char PROMPT[] =
     "<|begin_of_text|><|start|>user<|message|>Tell me a long story about a lighthouse keeper who counts "
@@ -298,7 +285,7 @@ static ember_seq_action log_step(ember_seq *seq, const ember_token_info *tok, vo
 static void long_prompt_enters_in_chunks_beside_decodes(void **state) {
     (void)state;
     enum { N_BATCH = 64, LIMIT = 600 };
-    ember_engine *e = open_engine_batch(4096, N_BATCH);
+    ember_engine *e = greedy_engine_sized(4096, 0, N_BATCH, false);
     ember_sampling s;
     ember_sampling_init(&s);
     s.grammar = "root ::= [a-z] root";   /* never complete: only the limit stops it */
