@@ -64,6 +64,9 @@ ember_gen_model(TEXT glimmer-tiny.gguf MMPROJ mmproj-glimmer-tiny.gguf
   ARGS --arch muse-glimmer --seed 42)
 ember_gen_model(TEXT qwen3-tiny.gguf
   ARGS --arch qwen3 --seed 42)
+# a larger vocabulary, for the sampler's shortcuts that only pay on one (test_sampler)
+ember_gen_model(TEXT glimmer-vocab4k.gguf
+  ARGS --arch muse-glimmer --n-vocab 4096 --seed 44)
 ember_gen_model(TEXT qwen3-train-tiny.gguf
   ARGS --arch qwen3 --untied --n-head 4 --n-head-kv 4 --seed 43)
 ember_gen_model(TEXT qwen3vl-tiny.gguf MMPROJ mmproj-qwen3vl-tiny.gguf

@@ -2,8 +2,8 @@
  * sampler.c — one sequence's sampler, on a logits row that llama.cpp owns. The hot path is one
  * pass over the vocabulary: the top-k candidates (1 for greedy) are selected from the row
  * (select_top), and only they go through llama.cpp's chain (top-p, min-p, temperature, dist).
- * A grammar is asked about those candidates, then about the 256 largest, and masks the whole
- * row only when fewer than k of them are allowed. Either way a sequence samples exactly what llama.cpp's chain with top-k
+ * A grammar is asked about those candidates, then (on a large vocabulary) about the 256
+ * largest, and masks the whole row only when fewer than k of them are allowed. Either way a sequence samples exactly what llama.cpp's chain with top-k
  * (grammar first) would, with the same random draws (ties apart). Contemplating's per-token confidence numbers (log-probability of the pick
  * and the mean log-probability of the top-5, under the model's unmodified distribution) cost
  * two more passes and are computed only for sequences that asked (sampling.confidence).
@@ -187,18 +187,22 @@ static llama_token pick_constrained(ember_sampler *sampler, const float *logits)
 static llama_token pick_grammar(ember_sampler *sampler, const float *logits) {
     int k = sampler->top_k;
     if (k == 0) return pick_constrained(sampler, logits);
-    int widths[2] = {k, k < GRAMMAR_WIDE && sampler->n_vocab > GRAMMAR_WIDE ? GRAMMAR_WIDE : 0};
-    for (int w = 0; w < 2 && widths[w] > 0; w++) {
-        int n = select_top(sampler, logits, widths[w]);
+    /* widening pays only on a large vocabulary, and (for k > 1) when the grammar allowed some
+     * of the top k: one that forces a text allows a single token, never k of 256 */
+    bool widen = k < GRAMMAR_WIDE && sampler->n_vocab >= 8 * GRAMMAR_WIDE;
+    for (int width = k;; width = GRAMMAR_WIDE) {
+        int n = select_top(sampler, logits, width);
         if (n < k) break;  /* the whole row is smaller than k: mask it */
         llama_token_data_array cur = selected(sampler, n);
         llama_sampler_apply(sampler->grammar, &cur);  /* refused candidates become -inf */
         int allowed = 0;  /* compacted in place, still largest first */
         for (int i = 0; i < n; i++)
             if (!isinf(sampler->top[i].logit)) sampler->top[allowed++] = sampler->top[i];
-        if (allowed < k) continue;
-        cur = selected(sampler, k);
-        return finish_pick(sampler, &cur);
+        if (allowed >= k) {
+            cur = selected(sampler, k);
+            return finish_pick(sampler, &cur);
+        }
+        if (width == GRAMMAR_WIDE || !widen || (k > 1 && allowed == 0)) break;
     }
     return pick_constrained(sampler, logits);
 }

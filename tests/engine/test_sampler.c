@@ -1,7 +1,7 @@
 /*
  * test_sampler.c — engine/sampler.c samples exactly what llama.cpp's own chain does with the
  * grammar first (grammar, top-k, top-p, min-p, temperature, dist — or grammar and greedy): on
- * random logits rows of the generated model's vocabulary, for grammars that allow most tokens,
+ * random logits rows of two generated models' vocabularies (512 and 4096), for grammars that allow most tokens,
  * few tokens, and some in between, greedy and seeded random sampling, token by token with the
  * same seed. The sampler's shortcuts (top-k selection, asking the grammar about the largest
  * candidates before masking the whole row) must change nothing but the time.
@@ -22,17 +22,21 @@
 
 static struct llama_model *model;
 
-static int setup(void **state) {
-    (void)state;
+/* The vocabulary of 512 takes the direct paths; the one of 4096 also the grammar's widening to
+ * the 256 largest candidates (only worth it on a large vocabulary). */
+static int load(const char *name) {
     llama_backend_init();
     struct llama_model_params mp = llama_model_default_params();
-    model = llama_model_load_from_file(test_model("glimmer-tiny.gguf", 0), mp);
+    model = llama_model_load_from_file(test_model(name, 0), mp);
     return model ? 0 : -1;
 }
+static int setup_small(void **state) { (void)state; return load("glimmer-tiny.gguf"); }
+static int setup_large(void **state) { (void)state; return load("glimmer-vocab4k.gguf"); }
 
 static int teardown(void **state) {
     (void)state;
     llama_model_free(model);
+    model = NULL;
     return 0;
 }
 
@@ -115,7 +119,8 @@ static void grammar_first_tokens_and_draws(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(grammar_first_tokens_and_draws),
+        cmocka_unit_test_setup_teardown(grammar_first_tokens_and_draws, setup_small, teardown),
+        cmocka_unit_test_setup_teardown(grammar_first_tokens_and_draws, setup_large, teardown),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
