@@ -1,24 +1,30 @@
 /*
  * arith.c — arithmetic problems, their phrasings and their step-by-step traces.
  *
- * The trace is written for a very small model: every line is one local step whose inputs sit a
- * few tokens away (a column's two digits and the carry from the line above), numbers are
- * written without spaces so each digit is one token, and every intermediate value is stated
- * before it is used. An addition "47+385":
+ * The trace is written for a very small model: every token it needs sits at a fixed place a few
+ * tokens back, never "the third digit of the number two lines up". Numbers are written without
+ * spaces so each digit is one token, and every intermediate value is stated before it is used.
+ * A column line first restates what is left of both numbers (their lowest digits struck off), so
+ * the next column's digits are the last ones before the operator and before the ':'; after the
+ * column's sum it writes the result digits so far, the new one in front, so the value is read
+ * off the last line instead of gathered backwards. An addition "47+385":
  *
- *     47+385        the block's header
- *     7+5=12        units; the result's tens digit is the carry
- *     4+8+1=13      tens, with the carry
- *     0+3+1=4       hundreds (a missing digit is written 0)
- *     =432          the digits read back, leading zeros dropped
+ *     47+385            the block's header
+ *     4+38:7+5=12|2     what is left; units (the sum's tens digit is the carry); digits so far
+ *     +3:4+8+1=13|32    tens, with the carry
+ *     +:0+3+1=4|432     hundreds (a missing digit is written 0); the last column's whole sum
+ *     =432              the digits, leading zeros dropped
  *
- * A subtraction with a ≥ b borrows with "1x-y" (ten added) and "-1" on the next column; with
+ * (An earlier trace wrote only "7+5=12" lines and read the digits back at the end; ember-nano's
+ * errors were mostly a wrong digit picked from the header, which this layout removes.)
+ * A subtraction with a >= b borrows with "1x-y" (ten added) and "-1" on the next column; with
  * a < b it is rewritten "a-b=-(b-a)". The one product is worked first by partial products
  * (23*17: 23*7, then 23*1 shifted, then their sum), the expression is restated with the
  * product's value, and the sums and differences run left to right.
  */
 #include "train/arith.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,54 +175,74 @@ static int digits_of(long v, int *d) {
     return n;
 }
 
-static void put_digits_value(strbuf *out, const int *res, int n) {
-    while (n > 1 && res[n - 1] == 0) {
-        n--;
-    }
-    strbuf_puts(out, "=");
-    for (int i = n - 1; i >= 0; i--) {
-        strbuf_printf(out, "%d", res[i]);
-    }
-    strbuf_puts(out, "\n");
+/* The digits of x above its lowest k, as written ("" when none are left). */
+static void put_rest(strbuf *out, long x, int k) {
+    for (int i = 0; i < k; i++) x /= 10;
+    if (x > 0) strbuf_printf(out, "%ld", x);
 }
 
-/* a+b for a, b >= 0, column by column. */
+/* The value line "=N": the accumulated digits, leading zeros dropped. */
+static void put_value(strbuf *out, const strbuf *acc) {
+    const char *v = strbuf_str(acc);
+    while (v[0] == '0' && v[1]) v++;
+    strbuf_printf(out, "=%s\n", v);
+}
+
+/* Prepends a column's result digit(s) to the accumulated digits and writes "|digits\n". */
+static void put_acc(strbuf *out, strbuf *acc, const char *digits) {
+    strbuf next = {0};
+    strbuf_printf(&next, "%s%s", digits, strbuf_str(acc));
+    strbuf_free(acc);
+    *acc = next;
+    strbuf_printf(out, "|%s\n", strbuf_str(acc));
+}
+
+/* a+b for a, b >= 0, column by column; the last column writes its whole sum. */
 static long trace_add(long a, long b, strbuf *out) {
-    int da[8] = {0}, db[8] = {0}, res[9] = {0};
+    int da[8] = {0}, db[8] = {0};
     const int na = digits_of(a, da), nb = digits_of(b, db);
     const int n = na > nb ? na : nb;
+    strbuf acc = {0};
     strbuf_printf(out, "%ld+%ld\n", a, b);
     int carry = 0;
     for (int i = 0; i < n; i++) {
         const int s = da[i] + db[i] + carry;
-        strbuf_printf(out, carry ? "%d+%d+1=%d\n" : "%d+%d=%d\n", da[i], db[i], s);
-        res[i] = s % 10;
+        put_rest(out, a, i + 1);
+        strbuf_puts(out, "+");
+        put_rest(out, b, i + 1);
+        strbuf_printf(out, carry ? ":%d+%d+1=%d" : ":%d+%d=%d", da[i], db[i], s);
+        char digits[4];
+        snprintf(digits, sizeof digits, "%d", i == n - 1 ? s : s % 10);
+        put_acc(out, &acc, digits);
         carry = s / 10;
     }
-    int nr = n;
-    if (carry) {
-        res[nr++] = carry;
-    }
-    put_digits_value(out, res, nr);
+    put_value(out, &acc);
+    strbuf_free(&acc);
     return a + b;
 }
 
 /* a-b for a >= b >= 0, column by column with borrows. */
 static long trace_sub(long a, long b, strbuf *out) {
-    int da[8] = {0}, db[8] = {0}, res[8] = {0};
+    int da[8] = {0}, db[8] = {0};
     const int n = digits_of(a, da);
     digits_of(b, db);
+    strbuf acc = {0};
     strbuf_printf(out, "%ld-%ld\n", a, b);
     int borrow = 0;
     for (int i = 0; i < n; i++) {
         const int x = da[i] - borrow;
         const bool lend = x < db[i];
         const int r = x + (lend ? 10 : 0) - db[i];
-        strbuf_printf(out, "%s%d-%d%s=%d\n", lend ? "1" : "", da[i], db[i], borrow ? "-1" : "", r);
-        res[i] = r;
+        put_rest(out, a, i + 1);
+        strbuf_puts(out, "-");
+        put_rest(out, b, i + 1);
+        strbuf_printf(out, ":%s%d-%d%s=%d", lend ? "1" : "", da[i], db[i], borrow ? "-1" : "", r);
+        char digit[2] = {(char)('0' + r), '\0'};
+        put_acc(out, &acc, digit);
         borrow = lend;
     }
-    put_digits_value(out, res, n);
+    put_value(out, &acc);
+    strbuf_free(&acc);
     return a - b;
 }
 
@@ -227,24 +253,20 @@ static long trace_mul(long a, long b, strbuf *out) {
     strbuf_printf(out, "%ld*%ld\n", a, b);
     long partial[2] = {0, 0};
     for (int j = 0; j < nb; j++) {
-        int res[4] = {0};
+        strbuf acc = {0};
         strbuf_printf(out, "%ld*%d\n", a, db[j]);
         int carry = 0;
         for (int i = 0; i < na; i++) {
             const int s = da[i] * db[j] + carry;
-            if (carry) {
-                strbuf_printf(out, "%d*%d+%d=%d\n", da[i], db[j], carry, s);
-            } else {
-                strbuf_printf(out, "%d*%d=%d\n", da[i], db[j], s);
-            }
-            res[i] = s % 10;
+            if (carry) strbuf_printf(out, "%d*%d+%d=%d", da[i], db[j], carry, s);
+            else strbuf_printf(out, "%d*%d=%d", da[i], db[j], s);
+            char digits[4];
+            snprintf(digits, sizeof digits, "%d", i == na - 1 ? s : s % 10);
+            put_acc(out, &acc, digits);
             carry = s / 10;
         }
-        int nr = na;
-        if (carry) {
-            res[nr++] = carry;
-        }
-        put_digits_value(out, res, nr);
+        put_value(out, &acc);
+        strbuf_free(&acc);
         partial[j] = a * db[j];
         if (j == 1) {
             partial[1] *= 10;

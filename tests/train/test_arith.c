@@ -39,10 +39,14 @@ static long evaluate(const char *expr) {
 }
 
 /* Checks one trace line: "a+b=c", "a+b+1=c", "a*b=c", "a*b+k=c", "1a-b=c", "a-b-1=c", "1a-b-1=c"
- * (digit columns); lines of other shapes (headers, restatements, "=N") are skipped. */
-static int check_column(const char *line) {
+ * (digit columns, after the "rest+rest:" restatement and before the "|digits" so far); lines of
+ * other shapes (headers, restatements, "=N") are skipped. */
+static int check_column(const char *text) {
     int a, b, k, c;
-    char tail;
+    char line[128], tail;
+    const char *colon = strchr(text, ':');
+    snprintf(line, sizeof line, "%s", colon ? colon + 1 : text);
+    line[strcspn(line, "|")] = '\0';
     if (sscanf(line, "%d+%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10 && b < 10) return a + b + k == c;
     if (sscanf(line, "%d+%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10 && b < 10) return a + b == c;
     if (sscanf(line, "%d*%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10) return a * b + k == c;
@@ -88,10 +92,25 @@ static void test_answers_and_traces(void **state) {
         negatives += v < 0;
         products += strchr(expr, '*') != NULL;
         char *copy = strdup(reasoning), *save = NULL, *last = NULL;
+        const char *digits = NULL; /* the column lines' "|digits" so far, until the "=N" line */
         for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
             const int ok = check_column(line);
             if (ok == 0) fail_msg("false step \"%s\" in the trace of %s", line, expr);
             columns += ok == 1;
+            const char *bar = strchr(line, '|');
+            if (bar) {
+                /* each column puts its digits in front of the ones before */
+                const size_t len = strlen(bar + 1), had = digits ? strlen(digits) : 0;
+                if (len <= had || strcmp(bar + 1 + len - had, digits ? digits : "") != 0)
+                    fail_msg("\"%s\" does not extend \"%s\" in the trace of %s", line, digits, expr);
+                digits = bar + 1;
+            } else if (digits) {
+                /* the value line: the digits, leading zeros dropped */
+                while (digits[0] == '0' && digits[1]) digits++;
+                if (line[0] != '=' || strcmp(line + 1, digits) != 0)
+                    fail_msg("\"%s\" is not the value of the digits \"%s\" in the trace of %s", line, digits, expr);
+                digits = NULL;
+            }
             last = line;
         }
         char want[64];
