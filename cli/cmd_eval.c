@@ -126,31 +126,48 @@ static bool write_json(const char *path, const char *dataset, const config *c, i
     return rc == 0;
 }
 
-/* One series per mode (x = reasoning tokens), or per early-stop setting (x = agents). */
-static bool write_plot(const char *path, const char *title, const config *c, int n, bool by_agents) {
+typedef struct plot_data {
     ember_plot_series series[8];
     double xs[8][MAX_CONFIGS], ys[8][MAX_CONFIGS], lo[8][MAX_CONFIGS], hi[8][MAX_CONFIGS];
     char labels[8][64];
-    int ns = 0;
-    for (int i = 0; i < n; i++) {
-        char key[64];
-        if (by_agents) snprintf(key, sizeof key, "contemplating, early stop %s", c[i].early_stop ? "on" : "off");
-        else snprintf(key, sizeof key, "%s", ember_mode_name(c[i].mode));
-        int k = 0;
-        while (k < ns && strcmp(labels[k], key) != 0) k++;
-        if (k == ns) {
-            if (ns == 8) continue;
-            snprintf(labels[ns], sizeof labels[ns], "%s", key);
-            series[ns] = (ember_plot_series){.label = labels[ns], .x = xs[ns], .y = ys[ns], .y_low = lo[ns],
-                                             .y_high = hi[ns], .n = 0};
-            ns++;
-        }
-        const int j = series[k].n++;
-        xs[k][j] = by_agents ? c[i].agents : c[i].sum.reasoning_tokens;
-        ys[k][j] = 100 * c[i].sum.accuracy;
-        lo[k][j] = 100 * c[i].sum.ci_low;
-        hi[k][j] = 100 * c[i].sum.ci_high;
+    int n;
+} plot_data;
+
+/* Adds a point to the series named key (a new series if there is none yet); lo/hi < 0: no interval. */
+static void plot_point(plot_data *d, const char *key, double x, double y, double lo, double hi) {
+    int k = 0;
+    while (k < d->n && strcmp(d->labels[k], key) != 0) k++;
+    if (k == d->n) {
+        if (d->n == 8) return;
+        snprintf(d->labels[k], sizeof d->labels[k], "%s", key);
+        d->series[k] = (ember_plot_series){.label = d->labels[k], .x = d->xs[k], .y = d->ys[k],
+                                           .y_low = lo < 0 ? NULL : d->lo[k], .y_high = lo < 0 ? NULL : d->hi[k]};
+        d->n++;
     }
+    const int j = d->series[k].n++;
+    d->xs[k][j] = x, d->ys[k][j] = y, d->lo[k][j] = lo, d->hi[k][j] = hi;
+}
+
+/* One series per mode (x = reasoning tokens), or per early-stop setting (x = agents): the
+ * synthesized answer's accuracy with its interval, and beside it the agents' vote. */
+static bool write_plot(const char *path, const char *title, const config *c, int n, bool by_agents) {
+    static plot_data d;
+    memset(&d, 0, sizeof d);
+    for (int i = 0; i < n; i++) {
+        const ember_eval_summary *s = &c[i].sum;
+        char key[64];
+        if (by_agents) snprintf(key, sizeof key, "synthesized, early stop %s", c[i].early_stop ? "on" : "off");
+        else snprintf(key, sizeof key, "%s", ember_mode_name(c[i].mode));
+        const double x = by_agents ? c[i].agents : s->reasoning_tokens;
+        plot_point(&d, key, x, 100 * s->accuracy, 100 * s->ci_low, 100 * s->ci_high);
+        if (c[i].mode == EMBER_MODE_CONTEMPLATING) {
+            snprintf(key, sizeof key, "vote%s", by_agents ? (c[i].early_stop ? ", early stop on" : ", early stop off")
+                                                           : " (contemplating)");
+            plot_point(&d, key, x, 100 * s->vote_accuracy, -1, -1);
+        }
+    }
+    ember_plot_series *series = d.series;
+    const int ns = d.n;
     ember_error err = {0};
     if (ember_plot_png(path, title, by_agents ? "agents" : "mean reasoning tokens per question", "accuracy (%)", series,
                        ns, &err) != EMBER_OK) {

@@ -18,15 +18,15 @@ export OMP_WAIT_POLICY=passive
 mkdir -p "$out"
 data=$out/held-out.jsonl
 "$E" train --write-data "$data" --held-out --count "$limit" --seed 1
-common=(-m "$model" --data "$data" --limit "$limit" -t "$threads" -c 16384 --max-tokens 400 --parallel 4)
+common=(-m "$model" --data "$data" --limit "$limit" -t "$threads" -c 16384 --max-tokens 640 --parallel 4)
 
 echo "== modes and think budgets (accuracy vs reasoning tokens)"
 "$E" eval "${common[@]}" --modes instant,thinking --budgets 16,32,64,0 \
   --json "$out/modes.json" --plot "$out/modes.png" --title "ember-nano: accuracy vs reasoning tokens"
 echo "== Contemplating: agents, early stop on and off"
-# one question at a time in a 2048-token context: the synthesizer's brief is cut to what fits
-# (agent/brief.c picks the longest), which keeps it within lengths a small model can train at
-"$E" eval "${common[@]}" --limit "$agent_limit" -c 2048 --parallel 1 --max-tokens 320 --modes contemplating --agents-list 2,4,8 --early-stop-both \
+# one question at a time in a 4096-token context: room for 8 agents' traces (about 160 tokens
+# each, at most 480); the synthesizer's brief is cut to what fits (agent/brief.c)
+"$E" eval "${common[@]}" --limit "$agent_limit" -c 4096 --parallel 1 --max-tokens 480 --modes contemplating --agents-list 2,4,8 --early-stop-both \
   --json "$out/agents.json" --plot "$out/agents.png" --title "ember-nano: accuracy vs Contemplating agents"
 echo "== the calculator tool"
 "$E" eval "${common[@]}" --limit "$agent_limit" --mode thinking --tools calculator --json "$out/tools.json"

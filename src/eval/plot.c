@@ -54,7 +54,12 @@ ember_status ember_plot_png(const char *path, const char *title, const char *x_l
     range(series, n_series, false, &x0, &x1);
     range(series, n_series, true, &y0, &y1);
     plcol0(15);
-    plenv(x0, x1, y0, y1, 0, 2); /* 2: a grid at the major ticks */
+    /* the plot takes the left part of the page and the legend the right, so no legend
+     * covers a curve whatever the data */
+    pladv(0);
+    plvpor(0.08, 0.68, 0.11, 0.9);
+    plwind(x0, x1, y0, y1);
+    plbox("bcnstg", 0, 0, "bcnstvg", 0, 0);
     pllab(x_label ? x_label : "", y_label ? y_label : "", title ? title : "");
 
     static const PLINT colours[] = {1, 9, 3, 8, 10, 13, 2, 4, 12, 6, 7, 11};
@@ -80,8 +85,8 @@ ember_status ember_plot_png(const char *path, const char *title, const char *x_l
     }
     PLFLT legend_w, legend_h;
     plcol0(15);
-    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_INSIDE | PL_POSITION_BOTTOM | PL_POSITION_RIGHT,
-             0.02, 0.02, 0.1, 0, 15, 1, 0, 0, n_series, opt, 1.0, 1.0, 2.0, 1.0, text_colours, texts, NULL, NULL, NULL,
+    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_OUTSIDE | PL_POSITION_RIGHT | PL_POSITION_TOP,
+             0.02, 0.0, 0.1, 0, 15, 1, 0, 0, n_series, opt, 1.0, 1.0, 2.0, 1.0, text_colours, texts, NULL, NULL, NULL,
              NULL, line_colours, line_styles, line_widths, sym_colours, sym_scales, sym_numbers, symbols);
     plend1();
     if (access(path, F_OK) != 0) return ember_fail(err, EMBER_ERR_IO, "PLplot wrote no %s", path);
