@@ -156,12 +156,12 @@ static bool write_plot(const char *path, const char *title, const config *c, int
     for (int i = 0; i < n; i++) {
         const ember_eval_summary *s = &c[i].sum;
         char key[64];
-        if (by_agents) snprintf(key, sizeof key, "synthesized, early stop %s", c[i].early_stop ? "on" : "off");
+        if (by_agents) snprintf(key, sizeof key, "answer, %s", c[i].early_stop ? "early stop" : "no early stop");
         else snprintf(key, sizeof key, "%s", ember_mode_name(c[i].mode));
         const double x = by_agents ? c[i].agents : s->reasoning_tokens;
         plot_point(&d, key, x, 100 * s->accuracy, 100 * s->ci_low, 100 * s->ci_high);
         if (c[i].mode == EMBER_MODE_CONTEMPLATING) {
-            snprintf(key, sizeof key, "vote%s", by_agents ? (c[i].early_stop ? ", early stop on" : ", early stop off")
+            snprintf(key, sizeof key, "vote%s", by_agents ? (c[i].early_stop ? ", early stop" : ", no early stop")
                                                            : " (contemplating)");
             plot_point(&d, key, x, 100 * s->vote_accuracy, -1, -1);
         }

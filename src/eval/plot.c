@@ -57,7 +57,7 @@ ember_status ember_plot_png(const char *path, const char *title, const char *x_l
     /* the plot takes the left part of the page and the legend the right, so no legend
      * covers a curve whatever the data */
     pladv(0);
-    plvpor(0.08, 0.68, 0.11, 0.9);
+    plvpor(0.1, 0.66, 0.11, 0.9);
     plwind(x0, x1, y0, y1);
     plbox("bcnstg", 0, 0, "bcnstvg", 0, 0);
     pllab(x_label ? x_label : "", y_label ? y_label : "", title ? title : "");
@@ -85,8 +85,8 @@ ember_status ember_plot_png(const char *path, const char *title, const char *x_l
     }
     PLFLT legend_w, legend_h;
     plcol0(15);
-    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_OUTSIDE | PL_POSITION_RIGHT | PL_POSITION_TOP,
-             0.02, 0.0, 0.1, 0, 15, 1, 0, 0, n_series, opt, 1.0, 1.0, 2.0, 1.0, text_colours, texts, NULL, NULL, NULL,
+    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_OUTSIDE | PL_POSITION_RIGHT,
+             0.02, 0.0, 0.1, 0, 15, 1, 0, 0, n_series, opt, 1.0, 0.8, 2.0, 0.0, text_colours, texts, NULL, NULL, NULL,
              NULL, line_colours, line_styles, line_widths, sym_colours, sym_scales, sym_numbers, symbols);
     plend1();
     if (access(path, F_OK) != 0) return ember_fail(err, EMBER_ERR_IO, "PLplot wrote no %s", path);
