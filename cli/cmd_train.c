@@ -30,6 +30,8 @@ static const char usage[] =
     "  --examples N           generated problems (40000)\n"
     "  --mix T,I,C[,S]        shares of thinking traces, instant answers, calculator calls (70,20,10)\n"
     "                         and Contemplating synthesizer briefs (S, 0)\n"
+    "  --terse P              P % of the trace blocks give their result on one line (0); the\n"
+    "                         short form thought compression can learn to prefer\n"
     "  --seed N               data seed (1)\n"
     "  --epochs N             passes over the data (1)\n"
     "  --ctx N                tokens per window (256)\n"
@@ -210,6 +212,8 @@ int ember_cmd_train(int argc, char **argv) {
             ok = parse_float(v, &ep.length_penalty);
         } else if (!strcmp(a, "--temp")) {
             ok = parse_float(v, &ep.temperature);
+        } else if (!strcmp(a, "--terse")) {
+            ok = parse_long(v, 0, &n) && n <= 100, p.terse_pct = (int)n;
         } else if (!strcmp(a, "--mix")) {
             p.synthesis_pct = 0;
             const int got = v ? sscanf(v, "%d,%d,%d,%d", &p.thinking_pct, &p.instant_pct, &p.tool_pct, &p.synthesis_pct) : 0;
@@ -226,7 +230,7 @@ int ember_cmd_train(int argc, char **argv) {
     }
     ember_error err = {0};
     if (write_data) {
-        if (ember_arith_write_jsonl(write_data, p.seed, count, held_out, traces, &err) != EMBER_OK) {
+        if (ember_arith_write_jsonl(write_data, p.seed, count, held_out, traces, p.terse_pct, &err) != EMBER_OK) {
             fprintf(stderr, "ember train: %s\n", err.message);
             return 1;
         }

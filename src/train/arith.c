@@ -279,38 +279,59 @@ static long trace_mul(long a, long b, strbuf *out) {
     return a * b;
 }
 
+/* Where a trace is written, and which of its blocks are written on one line: a share
+ * (terse_pct) of them, drawn per block, give the result at once ("47+385=432") instead of
+ * column by column. Expert iteration can then keep the short form where it is right. */
+typedef struct tracer {
+    strbuf *out;
+    draw d;
+    int terse_pct;
+} tracer;
+
+/* a op b (op '+', '-' with a >= b, or '*'), column by column or on one line. */
+static long trace_block(tracer *t, long a, char op, long b) {
+    if (t->terse_pct > 0 && draw_below(&t->d, 100) < t->terse_pct) {
+        const long r = op == '+' ? a + b : op == '-' ? a - b : a * b;
+        strbuf_printf(t->out, "%ld%c%ld=%ld\n", a, op, b, r);
+        return r;
+    }
+    return op == '+' ? trace_add(a, b, t->out) : op == '-' ? trace_sub(a, b, t->out) : trace_mul(a, b, t->out);
+}
+
 /* s op v with a signed running value s and v >= 0; writes the rewrite line when signs demand. */
-static long trace_step(long s, char op, long v, strbuf *out) {
+static long trace_step(tracer *t, long s, char op, long v) {
+    strbuf *out = t->out;
     if (s >= 0 && op == '+') {
-        return trace_add(s, v, out);
+        return trace_block(t, s, '+', v);
     }
     if (s >= 0) { /* s - v */
         if (s >= v) {
-            return trace_sub(s, v, out);
+            return trace_block(t, s, '-', v);
         }
         strbuf_printf(out, "%ld-%ld=-(%ld-%ld)\n", s, v, v, s);
-        const long r = trace_sub(v, s, out);
+        const long r = trace_block(t, v, '-', s);
         strbuf_printf(out, "=-%ld\n", r);
         return -r;
     }
     const long m = -s;
     if (op == '-') {
         strbuf_printf(out, "-%ld-%ld=-(%ld+%ld)\n", m, v, m, v);
-        const long r = trace_add(m, v, out);
+        const long r = trace_block(t, m, '+', v);
         strbuf_printf(out, "=-%ld\n", r);
         return -r;
     }
     strbuf_printf(out, "-%ld+%ld=%ld-%ld\n", m, v, v, m);
     if (v >= m) {
-        return trace_sub(v, m, out);
+        return trace_block(t, v, '-', m);
     }
     strbuf_printf(out, "%ld-%ld=-(%ld-%ld)\n", v, m, m, v);
-    const long r = trace_sub(m, v, out);
+    const long r = trace_block(t, m, '-', v);
     strbuf_printf(out, "=-%ld\n", r);
     return -r;
 }
 
-void arith_reasoning(const arith_problem *p, strbuf *out) {
+void arith_reasoning(const arith_problem *p, int terse_pct, uint64_t variant, strbuf *out) {
+    tracer t = {out, {arith_mix(variant ^ 0x7E25Eull)}, terse_pct};
     long terms[ARITH_MAX_OPERANDS];
     char ops[ARITH_MAX_OPERANDS];
     int n = 0;
@@ -320,7 +341,7 @@ void arith_reasoning(const arith_problem *p, strbuf *out) {
     terms[0] = p->v[0];
     for (int i = 1; i < p->n; i++) {
         if (p->op[i - 1] == '*') {
-            terms[n] = trace_mul(terms[n], p->v[i], out);
+            terms[n] = trace_block(&t, terms[n], '*', p->v[i]);
             product = true;
         } else {
             ops[n] = p->op[i - 1];
@@ -337,7 +358,7 @@ void arith_reasoning(const arith_problem *p, strbuf *out) {
             }
             strbuf_puts(out, "\n");
         }
-        s = trace_step(s, ops[i - 1], terms[i], out);
+        s = trace_step(&t, s, ops[i - 1], terms[i]);
     }
     strbuf_printf(out, "answer %ld", s);
 }

@@ -49,6 +49,7 @@ typedef enum train_style {
 typedef struct train_kit {
     ember_tools *calculator;
     char *tools_json;
+    int terse_pct;          /* share of trace blocks written on one line (arith_reasoning) */
 } train_kit;
 
 ember_status train_kit_init(train_kit *kit, ember_error *err);

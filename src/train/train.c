@@ -172,6 +172,7 @@ static train_style pick_style(const ember_train_params *p, uint64_t r) {
 static ember_status build_generated(const ember_train_params *p, tokenizer *tz, windows *w, ember_error *err) {
     train_kit kit;
     ember_status st = train_kit_init(&kit, err);
+    kit.terse_pct = p->terse_pct;
     for (int64_t i = 0; st == EMBER_OK && i < p->examples; i++) {
         arith_problem prob;
         arith_problem_at(p->seed, (uint64_t)i, false, &prob);

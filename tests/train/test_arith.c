@@ -53,6 +53,10 @@ static int check_column(const char *text) {
     if (sscanf(line, "%d*%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10) return a * b == c;
     if (sscanf(line, "%d-%d-1=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b - 1 == c && c >= 0;
     if (sscanf(line, "%d-%d=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b == c && c >= 0;
+    long x, y, z;
+    char op;
+    if (sscanf(line, "%ld%c%ld=%ld%c", &x, &op, &y, &z, &tail) == 4 && strchr("+-*", op))
+        return 2 * ((op == '+' ? x + y : op == '-' ? x - y : x * y) == z); /* a block on one line */
     return -1;
 }
 
@@ -71,15 +75,16 @@ static json_t *load_lines(const char *path, size_t *n) {
     return arr;
 }
 
-static void test_answers_and_traces(void **state) {
-    (void)state;
+/* Writes 400 traces with terse_pct of their blocks on one line and checks every line;
+ * returns the number of one-line blocks and adds the traces' length to *chars. */
+static int check_traces(int terse_pct, size_t *chars) {
     const char *path = test_temp_file("", 0);
     ember_error err = {0};
-    assert_int_equal(ember_arith_write_jsonl(path, 11, 400, false, true, &err), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(path, 11, 400, false, true, terse_pct, &err), EMBER_OK);
     size_t n;
     json_t *arr = load_lines(path, &n);
     assert_int_equal(n, 400);
-    int columns = 0, products = 0, negatives = 0;
+    int columns = 0, one_line = 0, products = 0, negatives = 0;
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(arr, i);
         const char *expr = json_string_value(json_object_get(o, "expression"));
@@ -97,6 +102,7 @@ static void test_answers_and_traces(void **state) {
             const int ok = check_column(line);
             if (ok == 0) fail_msg("false step \"%s\" in the trace of %s", line, expr);
             columns += ok == 1;
+            one_line += ok == 2;
             const char *bar = strchr(line, '|');
             if (bar) {
                 /* each column puts its digits in front of the ones before */
@@ -116,18 +122,31 @@ static void test_answers_and_traces(void **state) {
         char want[64];
         snprintf(want, sizeof want, "answer %ld", v);
         assert_string_equal(last, want);
+        *chars += strlen(reasoning);
         free(copy);
     }
-    assert_true(columns > 2000);
+    assert_true(columns > (terse_pct ? 600 : 2000));
     assert_true(products > 100 && negatives > 20);
     json_decref(arr);
+    remove(path);
+    return one_line;
+}
+
+static void test_answers_and_traces(void **state) {
+    (void)state;
+    size_t full = 0, terse = 0;
+    assert_int_equal(check_traces(0, &full), 0);
+    /* the same problems with 40 % of their blocks on one line: shorter, as true */
+    const int one_line = check_traces(40, &terse);
+    assert_true(one_line > 200);
+    assert_true(terse < full * 85 / 100);
 }
 
 static void test_splits_are_disjoint(void **state) {
     (void)state;
     const char *train = test_temp_file("", 0), *held = test_temp_file("", 1);
-    assert_int_equal(ember_arith_write_jsonl(train, 1, 4000, false, false, NULL), EMBER_OK);
-    assert_int_equal(ember_arith_write_jsonl(held, 1, 300, true, false, NULL), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(train, 1, 4000, false, false, 0, NULL), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(held, 1, 300, true, false, 0, NULL), EMBER_OK);
     size_t nt, nh;
     json_t *t = load_lines(train, &nt), *h = load_lines(held, &nh);
     json_t *seen = json_object();
@@ -143,7 +162,7 @@ static void test_splits_are_disjoint(void **state) {
 static void test_phrasings_vary(void **state) {
     (void)state;
     const char *path = test_temp_file("", 0);
-    assert_int_equal(ember_arith_write_jsonl(path, 5, 300, false, false, NULL), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(path, 5, 300, false, false, 0, NULL), EMBER_OK);
     size_t n;
     json_t *arr = load_lines(path, &n);
     int times_sign = 0, star = 0, x = 0, words = 0, minus_sign = 0, forms = 0;
@@ -169,7 +188,7 @@ static void test_phrasings_vary(void **state) {
 static void test_bad_path(void **state) {
     (void)state;
     ember_error err = {0};
-    assert_int_equal(ember_arith_write_jsonl("/nonexistent/dir/x.jsonl", 1, 3, false, false, &err), EMBER_ERR_IO);
+    assert_int_equal(ember_arith_write_jsonl("/nonexistent/dir/x.jsonl", 1, 3, false, false, 0, &err), EMBER_ERR_IO);
     assert_non_null(strstr(err.message, "/nonexistent/dir/x.jsonl"));
 }
 
