@@ -30,6 +30,9 @@ static const char usage[] =
     "  --examples N           generated problems (40000)\n"
     "  --mix T,I,C[,S]        shares of thinking traces, instant answers, calculator calls (70,20,10)\n"
     "                         and Contemplating synthesizer briefs (S, 0)\n"
+    "  --trace local|columns  trace layout: each column line restates what is left and carries\n"
+    "                         the digits found so far (local), or column lines alone with the\n"
+    "                         digits read back at the end (columns, ember-nano's stages 1-4)\n"
     "  --terse P              P % of the trace blocks give their result on one line (0); the\n"
     "                         short form thought compression can learn to prefer\n"
     "  --seed N               data seed (1)\n"
@@ -213,7 +216,9 @@ int ember_cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--temp")) {
             ok = parse_float(v, &ep.temperature);
         } else if (!strcmp(a, "--terse")) {
-            ok = parse_long(v, 0, &n) && n <= 100, p.terse_pct = (int)n;
+            ok = parse_long(v, 0, &n) && n <= 100, p.trace.terse_pct = (int)n;
+        } else if (!strcmp(a, "--trace")) {
+            ok = v && (!strcmp(v, "local") || !strcmp(v, "columns")), p.trace.columns = v && !strcmp(v, "columns");
         } else if (!strcmp(a, "--mix")) {
             p.synthesis_pct = 0;
             const int got = v ? sscanf(v, "%d,%d,%d,%d", &p.thinking_pct, &p.instant_pct, &p.tool_pct, &p.synthesis_pct) : 0;
@@ -230,7 +235,7 @@ int ember_cmd_train(int argc, char **argv) {
     }
     ember_error err = {0};
     if (write_data) {
-        if (ember_arith_write_jsonl(write_data, p.seed, count, held_out, traces, p.terse_pct, &err) != EMBER_OK) {
+        if (ember_arith_write_jsonl(write_data, p.seed, count, held_out, traces ? &p.trace : NULL, &err) != EMBER_OK) {
             fprintf(stderr, "ember train: %s\n", err.message);
             return 1;
         }

@@ -26,13 +26,23 @@ extern "C" {
 
 /* ---- the arithmetic task family ------------------------------------------------------ */
 
+/* How generated reasoning traces are written (src/train/arith.c shows both layouts). */
+typedef struct ember_trace_style {
+    bool columns;                /* the earlier layout: column lines alone, digits read back at
+                                    the end (false: each line restates what is left and carries
+                                    the digits found so far) */
+    int terse_pct;               /* share of a trace's blocks that give their result on one line
+                                    ("47+385=432") instead of column by column (0): the short
+                                    form thought compression can learn to prefer */
+} ember_trace_style;
+
 /* Writes `count` problems as JSONL lines {"question", "answer", "expression"} — the held-out
  * split (disjoint from anything training generates) or the train split — drawn from `seed`.
  * With `traces`, each line also has "reasoning": the step-by-step trace Thinking examples
- * teach (the format `ember train --data` reads), terse_pct of their blocks on one line
- * (ember_train_params.terse_pct). */
+ * teach (the format `ember train --data` reads), written as `traces` says; NULL for none. */
 EMBER_API ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t count,
-                                               bool held_out, bool traces, int terse_pct, ember_error *err);
+                                               bool held_out, const ember_trace_style *traces,
+                                               ember_error *err);
 
 /* ---- training ------------------------------------------------------------------------- */
 
@@ -62,9 +72,7 @@ typedef struct ember_train_params {
     int instant_pct;             /* direct answers (20), */
     int tool_pct;                /* calculator calls (10), */
     int synthesis_pct;           /* Contemplating synthesizer briefs (0) */
-    int terse_pct;               /* share of a trace's blocks that give their result on one line
-                                    ("47+385=432") instead of column by column (0): the short
-                                    form thought compression can learn to prefer */
+    ember_trace_style trace;     /* the layout of generated reasoning traces */
     int epochs;                  /* passes over the data (1) */
     int ctx;                     /* tokens per window (256) */
     int batch;                   /* windows per optimizer step (4) */

@@ -15,8 +15,9 @@
  *     +:0+3+1=4|432     hundreds (a missing digit is written 0); the last column's whole sum
  *     =432              the digits, leading zeros dropped
  *
- * (An earlier trace wrote only "7+5=12" lines and read the digits back at the end; ember-nano's
- * errors were mostly a wrong digit picked from the header, which this layout removes.)
+ * The earlier layout (style.columns; ember-nano's first stages trained on it) writes the column
+ * lines alone ("7+5=12", "4+8+1=13", "0+3+1=4") and reads the digits back at the end, so a
+ * column must find its digits by counting back in the header, where that model erred most.
  * A subtraction with a >= b borrows with "1x-y" (ten added) and "-1" on the next column; with
  * a < b it is rewritten "a-b=-(b-a)". The one product is worked first by partial products
  * (23*17: 23*7, then 23*1 shifted, then their sum), the expression is restated with the
@@ -24,7 +25,6 @@
  */
 #include "train/arith.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,127 +175,125 @@ static int digits_of(long v, int *d) {
     return n;
 }
 
-/* The digits of x above its lowest k, as written ("" when none are left). */
-static void put_rest(strbuf *out, long x, int k) {
-    for (int i = 0; i < k; i++) x /= 10;
-    if (x > 0) strbuf_printf(out, "%ld", x);
+/* Where a trace is written and in which layout; `d` draws which blocks go on one line. */
+typedef struct tracer {
+    strbuf *out;
+    draw d;
+    ember_trace_style style;
+} tracer;
+
+/* The local layout's restatement "rest op rest:" before column k (0 = units): both numbers
+ * without their lowest k + 1 digits ("" when none are left). */
+static void put_rests(const tracer *t, long a, char op, long b, int k) {
+    if (t->style.columns) return;
+    for (int i = 0; i <= k; i++) a /= 10, b /= 10;
+    if (a > 0) strbuf_printf(t->out, "%ld", a);
+    strbuf_printf(t->out, "%c", op);
+    if (b > 0) strbuf_printf(t->out, "%ld", b);
+    strbuf_puts(t->out, ":");
 }
 
-/* The value line "=N": the accumulated digits, leading zeros dropped. */
-static void put_value(strbuf *out, const strbuf *acc) {
-    const char *v = strbuf_str(acc);
-    while (v[0] == '0' && v[1]) v++;
-    strbuf_printf(out, "=%s\n", v);
+/* Ends a column line: in the local layout with "|" and the result digits so far, most
+ * significant first (res holds n digits, least significant first). */
+static void put_column_end(const tracer *t, const int *res, int n) {
+    if (!t->style.columns) {
+        strbuf_puts(t->out, "|");
+        for (int i = n - 1; i >= 0; i--) strbuf_printf(t->out, "%d", res[i]);
+    }
+    strbuf_puts(t->out, "\n");
 }
 
-/* Prepends a column's result digit(s) to the accumulated digits and writes "|digits\n". */
-static void put_acc(strbuf *out, strbuf *acc, const char *digits) {
-    strbuf next = {0};
-    strbuf_printf(&next, "%s%s", digits, strbuf_str(acc));
-    strbuf_free(acc);
-    *acc = next;
-    strbuf_printf(out, "|%s\n", strbuf_str(acc));
+/* The value line "=N": the result digits, leading zeros dropped. */
+static void put_value(strbuf *out, const int *res, int n) {
+    while (n > 1 && res[n - 1] == 0) n--;
+    strbuf_puts(out, "=");
+    for (int i = n - 1; i >= 0; i--) strbuf_printf(out, "%d", res[i]);
+    strbuf_puts(out, "\n");
 }
 
-/* a+b for a, b >= 0, column by column; the last column writes its whole sum. */
-static long trace_add(long a, long b, strbuf *out) {
-    int da[8] = {0}, db[8] = {0};
+/* a+b for a, b >= 0, column by column; the last column's carry is its sum's tens digit. */
+static long trace_add(const tracer *t, long a, long b) {
+    int da[8] = {0}, db[8] = {0}, res[9] = {0};
     const int na = digits_of(a, da), nb = digits_of(b, db);
     const int n = na > nb ? na : nb;
-    strbuf acc = {0};
-    strbuf_printf(out, "%ld+%ld\n", a, b);
+    strbuf_printf(t->out, "%ld+%ld\n", a, b);
     int carry = 0;
     for (int i = 0; i < n; i++) {
         const int s = da[i] + db[i] + carry;
-        put_rest(out, a, i + 1);
-        strbuf_puts(out, "+");
-        put_rest(out, b, i + 1);
-        strbuf_printf(out, carry ? ":%d+%d+1=%d" : ":%d+%d=%d", da[i], db[i], s);
-        char digits[4];
-        snprintf(digits, sizeof digits, "%d", i == n - 1 ? s : s % 10);
-        put_acc(out, &acc, digits);
+        put_rests(t, a, '+', b, i);
+        strbuf_printf(t->out, carry ? "%d+%d+1=%d" : "%d+%d=%d", da[i], db[i], s);
+        res[i] = s % 10;
         carry = s / 10;
+        if (i == n - 1 && carry) res[n] = carry; /* the last column writes its whole sum */
+        put_column_end(t, res, i + 1 + (i == n - 1 && carry));
     }
-    put_value(out, &acc);
-    strbuf_free(&acc);
+    put_value(t->out, res, n + (carry ? 1 : 0));
     return a + b;
 }
 
 /* a-b for a >= b >= 0, column by column with borrows. */
-static long trace_sub(long a, long b, strbuf *out) {
-    int da[8] = {0}, db[8] = {0};
+static long trace_sub(const tracer *t, long a, long b) {
+    int da[8] = {0}, db[8] = {0}, res[8] = {0};
     const int n = digits_of(a, da);
     digits_of(b, db);
-    strbuf acc = {0};
-    strbuf_printf(out, "%ld-%ld\n", a, b);
+    strbuf_printf(t->out, "%ld-%ld\n", a, b);
     int borrow = 0;
     for (int i = 0; i < n; i++) {
         const int x = da[i] - borrow;
         const bool lend = x < db[i];
         const int r = x + (lend ? 10 : 0) - db[i];
-        put_rest(out, a, i + 1);
-        strbuf_puts(out, "-");
-        put_rest(out, b, i + 1);
-        strbuf_printf(out, ":%s%d-%d%s=%d", lend ? "1" : "", da[i], db[i], borrow ? "-1" : "", r);
-        char digit[2] = {(char)('0' + r), '\0'};
-        put_acc(out, &acc, digit);
+        put_rests(t, a, '-', b, i);
+        strbuf_printf(t->out, "%s%d-%d%s=%d", lend ? "1" : "", da[i], db[i], borrow ? "-1" : "", r);
+        res[i] = r;
+        put_column_end(t, res, i + 1);
         borrow = lend;
     }
-    put_value(out, &acc);
-    strbuf_free(&acc);
+    put_value(t->out, res, n);
     return a - b;
 }
 
 /* a*b for 0 <= a, b <= 99: one partial product per digit of b, then their sum. */
-static long trace_mul(long a, long b, strbuf *out) {
+static long trace_mul(const tracer *t, long a, long b) {
     int da[4] = {0}, db[4] = {0};
     const int na = digits_of(a, da), nb = digits_of(b, db);
-    strbuf_printf(out, "%ld*%ld\n", a, b);
+    strbuf_printf(t->out, "%ld*%ld\n", a, b);
     long partial[2] = {0, 0};
     for (int j = 0; j < nb; j++) {
-        strbuf acc = {0};
-        strbuf_printf(out, "%ld*%d\n", a, db[j]);
+        int res[4] = {0};
+        strbuf_printf(t->out, "%ld*%d\n", a, db[j]);
         int carry = 0;
         for (int i = 0; i < na; i++) {
             const int s = da[i] * db[j] + carry;
-            if (carry) strbuf_printf(out, "%d*%d+%d=%d", da[i], db[j], carry, s);
-            else strbuf_printf(out, "%d*%d=%d", da[i], db[j], s);
-            char digits[4];
-            snprintf(digits, sizeof digits, "%d", i == na - 1 ? s : s % 10);
-            put_acc(out, &acc, digits);
+            if (carry) strbuf_printf(t->out, "%d*%d+%d=%d", da[i], db[j], carry, s);
+            else strbuf_printf(t->out, "%d*%d=%d", da[i], db[j], s);
+            res[i] = s % 10;
             carry = s / 10;
+            if (i == na - 1 && carry) res[na] = carry;
+            put_column_end(t, res, i + 1 + (i == na - 1 && carry));
         }
-        put_value(out, &acc);
-        strbuf_free(&acc);
+        put_value(t->out, res, na + (carry ? 1 : 0));
         partial[j] = a * db[j];
         if (j == 1) {
             partial[1] *= 10;
-            strbuf_printf(out, "=%ld\n", partial[1]);
+            strbuf_printf(t->out, "=%ld\n", partial[1]);
         }
     }
     if (nb == 2) {
-        trace_add(partial[0], partial[1], out);
+        trace_add(t, partial[0], partial[1]);
     }
     return a * b;
 }
 
-/* Where a trace is written, and which of its blocks are written on one line: a share
- * (terse_pct) of them, drawn per block, give the result at once ("47+385=432") instead of
- * column by column. Expert iteration can then keep the short form where it is right. */
-typedef struct tracer {
-    strbuf *out;
-    draw d;
-    int terse_pct;
-} tracer;
-
-/* a op b (op '+', '-' with a >= b, or '*'), column by column or on one line. */
+/* a op b (op '+', '-' with a >= b, or '*'): column by column, or a share of the blocks
+ * (style.terse_pct, drawn per block) on one line ("47+385=432") - the short form expert
+ * iteration can learn to keep where it is right. */
 static long trace_block(tracer *t, long a, char op, long b) {
-    if (t->terse_pct > 0 && draw_below(&t->d, 100) < t->terse_pct) {
+    if (t->style.terse_pct > 0 && draw_below(&t->d, 100) < t->style.terse_pct) {
         const long r = op == '+' ? a + b : op == '-' ? a - b : a * b;
         strbuf_printf(t->out, "%ld%c%ld=%ld\n", a, op, b, r);
         return r;
     }
-    return op == '+' ? trace_add(a, b, t->out) : op == '-' ? trace_sub(a, b, t->out) : trace_mul(a, b, t->out);
+    return op == '+' ? trace_add(t, a, b) : op == '-' ? trace_sub(t, a, b) : trace_mul(t, a, b);
 }
 
 /* s op v with a signed running value s and v >= 0; writes the rewrite line when signs demand. */
@@ -330,8 +328,8 @@ static long trace_step(tracer *t, long s, char op, long v) {
     return -r;
 }
 
-void arith_reasoning(const arith_problem *p, int terse_pct, uint64_t variant, strbuf *out) {
-    tracer t = {out, {arith_mix(variant ^ 0x7E25Eull)}, terse_pct};
+void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, strbuf *out) {
+    tracer t = {out, {arith_mix(variant ^ 0x7E25Eull)}, style};
     long terms[ARITH_MAX_OPERANDS];
     char ops[ARITH_MAX_OPERANDS];
     int n = 0;

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/strbuf.h"
+#include "ember/train.h"
 
 #define ARITH_MAX_OPERANDS 4
 
@@ -38,9 +39,9 @@ void arith_canonical(const arith_problem *p, strbuf *out);
 void arith_question(const arith_problem *p, uint64_t variant, strbuf *out);
 /* The step-by-step reasoning trace: the expression restated, the product first by partial
  * products, then left to right with digit-wise sums and differences (carries and borrows
- * written out), ending in the value. terse_pct of its blocks (drawn by `variant`) give their
- * result on one line instead; 0 for none. */
-void arith_reasoning(const arith_problem *p, int terse_pct, uint64_t variant, strbuf *out);
+ * written out), ending in the value, in the layout `style` asks for (`variant` draws which
+ * blocks go on one line). */
+void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, strbuf *out);
 /* The answer text: "47 + 385 - 12 = 420". */
 void arith_answer_text(const arith_problem *p, strbuf *out);
 

@@ -10,7 +10,7 @@
 #include "train/arith.h"
 
 ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t count, bool held_out,
-                                     bool traces, int terse_pct, ember_error *err) {
+                                     const ember_trace_style *traces, ember_error *err) {
     if (!path || count < 0) return ember_fail(err, EMBER_ERR_INVALID, "need a path and a count >= 0");
     FILE *f = fopen(path, "w");
     if (!f) return ember_fail(err, EMBER_ERR_IO, "%s: %s", path, strerror(errno));
@@ -27,7 +27,7 @@ ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t co
                               strbuf_str(&e));
         if (o && traces) {
             strbuf r = {0};
-            arith_reasoning(&p, terse_pct, arith_mix(seed + (uint64_t)i * 7919u), &r);
+            arith_reasoning(&p, *traces, arith_mix(seed + (uint64_t)i * 7919u), &r);
             json_object_set_new(o, "reasoning", json_string(strbuf_str(&r)));
             json_object_set_new(o, "mode", json_string("thinking"));
             strbuf_free(&r);

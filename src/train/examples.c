@@ -192,7 +192,7 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
         st = tool_example(kit, strbuf_str(&question), strbuf_str(&expr), arith_answer(p),
                           arith_mix(variant) % 2 == 0, ex, err);
     } else {
-        if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, kit->terse_pct, variant, &reasoning);
+        if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, kit->trace, variant, &reasoning);
         /* a third of the traces open as a Contemplating agent's do, with its approach line */
         char approach[160];
         const uint64_t r = arith_mix(variant ^ 0xC0FFEEull);

@@ -49,7 +49,7 @@ typedef enum train_style {
 typedef struct train_kit {
     ember_tools *calculator;
     char *tools_json;
-    int terse_pct;          /* share of trace blocks written on one line (arith_reasoning) */
+    ember_trace_style trace; /* how reasoning traces are written (arith_reasoning) */
 } train_kit;
 
 ember_status train_kit_init(train_kit *kit, ember_error *err);
@@ -60,8 +60,8 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
 /* One user question rendered as a run renders it, with the given opening; free() *prompt. */
 ember_status train_render_question(const char *question, ember_opening opening, char **prompt, ember_error *err);
 /* The synthesizer's example (synthesis.c): simulated agents' brief → the vote's answer. */
-ember_status train_example_synthesis(const arith_problem *p, uint64_t variant, train_example *ex,
-                                     ember_error *err);
+ember_status train_example_synthesis(const arith_problem *p, ember_trace_style trace, uint64_t variant,
+                                     train_example *ex, ember_error *err);
 /* {"question", "reasoning"?, "answer", "mode"?: "thinking"|"instant", "approach"?: a
  * Contemplating agent's approach hint, shown as the run shows it (not trained)} */
 ember_status train_example_json(const json_t *obj, train_example *ex, ember_error *err);

@@ -172,14 +172,14 @@ static train_style pick_style(const ember_train_params *p, uint64_t r) {
 static ember_status build_generated(const ember_train_params *p, tokenizer *tz, windows *w, ember_error *err) {
     train_kit kit;
     ember_status st = train_kit_init(&kit, err);
-    kit.terse_pct = p->terse_pct;
+    kit.trace = p->trace;
     for (int64_t i = 0; st == EMBER_OK && i < p->examples; i++) {
         arith_problem prob;
         arith_problem_at(p->seed, (uint64_t)i, false, &prob);
         const uint64_t r = arith_mix(p->seed ^ arith_mix((uint64_t)i + 0x51ull));
         train_example ex;
         const train_style style = pick_style(p, r >> 8);
-        st = style == TRAIN_STYLE_SYNTHESIS ? train_example_synthesis(&prob, r, &ex, err)
+        st = style == TRAIN_STYLE_SYNTHESIS ? train_example_synthesis(&prob, p->trace, r, &ex, err)
                                             : train_example_arith(&kit, &prob, r, style, &ex, err);
         if (st != EMBER_OK) break;
         const bool ok = add_example(tz, w, &ex);

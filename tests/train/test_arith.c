@@ -75,12 +75,12 @@ static json_t *load_lines(const char *path, size_t *n) {
     return arr;
 }
 
-/* Writes 400 traces with terse_pct of their blocks on one line and checks every line;
- * returns the number of one-line blocks and adds the traces' length to *chars. */
-static int check_traces(int terse_pct, size_t *chars) {
+/* Writes 400 traces in `style` and checks every line; returns the number of one-line blocks
+ * and adds the traces' length to *chars. */
+static int check_traces(ember_trace_style style, size_t *chars) {
     const char *path = test_temp_file("", 0);
     ember_error err = {0};
-    assert_int_equal(ember_arith_write_jsonl(path, 11, 400, false, true, terse_pct, &err), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(path, 11, 400, false, &style, &err), EMBER_OK);
     size_t n;
     json_t *arr = load_lines(path, &n);
     assert_int_equal(n, 400);
@@ -125,7 +125,7 @@ static int check_traces(int terse_pct, size_t *chars) {
         *chars += strlen(reasoning);
         free(copy);
     }
-    assert_true(columns > (terse_pct ? 600 : 2000));
+    assert_true(columns > (style.terse_pct ? 600 : 2000));
     assert_true(products > 100 && negatives > 20);
     json_decref(arr);
     remove(path);
@@ -134,19 +134,22 @@ static int check_traces(int terse_pct, size_t *chars) {
 
 static void test_answers_and_traces(void **state) {
     (void)state;
-    size_t full = 0, terse = 0;
-    assert_int_equal(check_traces(0, &full), 0);
+    size_t full = 0, terse = 0, columns = 0;
+    assert_int_equal(check_traces((ember_trace_style){0}, &full), 0);
     /* the same problems with 40 % of their blocks on one line: shorter, as true */
-    const int one_line = check_traces(40, &terse);
+    const int one_line = check_traces((ember_trace_style){.terse_pct = 40}, &terse);
     assert_true(one_line > 200);
     assert_true(terse < full * 85 / 100);
+    /* the earlier layout: column lines alone, shorter still */
+    assert_int_equal(check_traces((ember_trace_style){.columns = true}, &columns), 0);
+    assert_true(columns < full * 85 / 100);
 }
 
 static void test_splits_are_disjoint(void **state) {
     (void)state;
     const char *train = test_temp_file("", 0), *held = test_temp_file("", 1);
-    assert_int_equal(ember_arith_write_jsonl(train, 1, 4000, false, false, 0, NULL), EMBER_OK);
-    assert_int_equal(ember_arith_write_jsonl(held, 1, 300, true, false, 0, NULL), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(train, 1, 4000, false, NULL, NULL), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(held, 1, 300, true, NULL, NULL), EMBER_OK);
     size_t nt, nh;
     json_t *t = load_lines(train, &nt), *h = load_lines(held, &nh);
     json_t *seen = json_object();
@@ -162,7 +165,7 @@ static void test_splits_are_disjoint(void **state) {
 static void test_phrasings_vary(void **state) {
     (void)state;
     const char *path = test_temp_file("", 0);
-    assert_int_equal(ember_arith_write_jsonl(path, 5, 300, false, false, 0, NULL), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(path, 5, 300, false, NULL, NULL), EMBER_OK);
     size_t n;
     json_t *arr = load_lines(path, &n);
     int times_sign = 0, star = 0, x = 0, words = 0, minus_sign = 0, forms = 0;
@@ -188,7 +191,7 @@ static void test_phrasings_vary(void **state) {
 static void test_bad_path(void **state) {
     (void)state;
     ember_error err = {0};
-    assert_int_equal(ember_arith_write_jsonl("/nonexistent/dir/x.jsonl", 1, 3, false, false, 0, &err), EMBER_ERR_IO);
+    assert_int_equal(ember_arith_write_jsonl("/nonexistent/dir/x.jsonl", 1, 3, false, NULL, &err), EMBER_ERR_IO);
     assert_non_null(strstr(err.message, "/nonexistent/dir/x.jsonl"));
 }
 

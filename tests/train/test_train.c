@@ -153,7 +153,7 @@ static void test_jsonl_data(void **state) {
     snprintf(out, sizeof out, "%s/out.gguf", dir);
     snprintf(data, sizeof data, "%s/data.jsonl", dir);
     ember_error err = {0};
-    assert_int_equal(ember_arith_write_jsonl(data, 3, 30, false, true, 0, &err), EMBER_OK);
+    assert_int_equal(ember_arith_write_jsonl(data, 3, 30, false, &(ember_trace_style){0}, &err), EMBER_OK);
     losses l = {0};
     ember_train_params p;
     params_for(&p, test_model("qwen3-train-tiny.gguf", 0), out, &l);
