@@ -17,7 +17,7 @@ E=build/release/cli/ember
 model=models/ember-nano.gguf
 prompt=${1:-"What is 17 × 23?"}
 export OMP_WAIT_POLICY=passive
-run=(-m "$model" -c 8192 --max-tokens 400 --seed 42)
+run=(-m "$model" -c 8192 --max-tokens 640 --seed 42)
 
 echo "== ember show $model"
 "$E" show "$model"
