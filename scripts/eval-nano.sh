@@ -3,13 +3,13 @@
 # README's ember-nano section.
 #   scripts/eval-nano.sh [MODEL] [OUT_DIR]   (defaults: models/ember-nano.gguf, build/nano-eval)
 # LIMIT=N questions for modes and budgets (default 200), AGENT_LIMIT=N for the calculator and
-# Contemplating (default 100; 8 agents cost 8 traces a question), THREADS=N.
+# Contemplating (default 30; 8 agents cost 8 traces a question), THREADS=N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/ember-nano.gguf}
 out=${2:-build/nano-eval}
 limit=${LIMIT:-200}
-agent_limit=${AGENT_LIMIT:-100}
+agent_limit=${AGENT_LIMIT:-30}
 threads=${THREADS:-2}
 E=build/release/cli/ember
 [ -x "$E" ] || { scripts/install-deps.sh; scripts/llama-cpp.sh libs >/dev/null;
