@@ -29,7 +29,8 @@ if [ -n "${BEFORE_REF:-}" ]; then
   sha=$(git rev-parse --short "$BEFORE_REF")
   tree=$root/build/hot-path-before/$sha
   if [ ! -x "$tree/build/release/cli/ember" ]; then
-    [ -d "$tree" ] || git worktree add --detach "$tree" "$sha" >/dev/null
+    # a plain export of that commit (not a git worktree, which would stay registered)
+    [ -d "$tree" ] || { mkdir -p "$tree" && git archive "$sha" | tar -x -C "$tree"; }
     (cd "$tree" && cmake --preset release >/dev/null && cmake --build --preset release -j "$(nproc)" --target ember-cli >/dev/null)
   fi
   binaries=("$tree/build/release/cli/ember" "$ember")
