@@ -155,22 +155,21 @@ static bool write_plot(const char *path, const char *title, const config *c, int
     memset(&d, 0, sizeof d);
     for (int i = 0; i < n; i++) {
         const ember_eval_summary *s = &c[i].sum;
+        const char *stop = c[i].early_stop ? "early stop" : "no early stop";
         char key[64];
-        if (by_agents) snprintf(key, sizeof key, "answer, %s", c[i].early_stop ? "early stop" : "no early stop");
+        if (by_agents) snprintf(key, sizeof key, "answer, %s", stop);
         else snprintf(key, sizeof key, "%s", ember_mode_name(c[i].mode));
         const double x = by_agents ? c[i].agents : s->reasoning_tokens;
         plot_point(&d, key, x, 100 * s->accuracy, 100 * s->ci_low, 100 * s->ci_high);
         if (c[i].mode == EMBER_MODE_CONTEMPLATING) {
-            snprintf(key, sizeof key, "vote%s", by_agents ? (c[i].early_stop ? ", early stop" : ", no early stop")
-                                                           : " (contemplating)");
+            if (by_agents) snprintf(key, sizeof key, "vote, %s", stop);
+            else snprintf(key, sizeof key, "vote (contemplating)");
             plot_point(&d, key, x, 100 * s->vote_accuracy, -1, -1);
         }
     }
-    ember_plot_series *series = d.series;
-    const int ns = d.n;
     ember_error err = {0};
-    if (ember_plot_png(path, title, by_agents ? "agents" : "mean reasoning tokens per question", "accuracy (%)", series,
-                       ns, &err) != EMBER_OK) {
+    if (ember_plot_png(path, title, by_agents ? "agents" : "mean reasoning tokens per question", "accuracy (%)", d.series,
+                       d.n, &err) != EMBER_OK) {
         fprintf(stderr, "ember eval: %s\n", err.message);
         return false;
     }

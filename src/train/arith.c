@@ -224,8 +224,9 @@ static long trace_add(const tracer *t, long a, long b) {
         strbuf_printf(t->out, carry ? "%d+%d+1=%d" : "%d+%d=%d", da[i], db[i], s);
         res[i] = s % 10;
         carry = s / 10;
-        if (i == n - 1 && carry) res[n] = carry; /* the last column writes its whole sum */
-        put_column_end(t, res, i + 1 + (i == n - 1 && carry));
+        const bool whole = i == n - 1 && carry; /* the last column writes its whole sum */
+        if (whole) res[n] = carry;
+        put_column_end(t, res, whole ? n + 1 : i + 1);
     }
     put_value(t->out, res, n + (carry ? 1 : 0));
     return a + b;
@@ -268,8 +269,9 @@ static long trace_mul(const tracer *t, long a, long b) {
             else strbuf_printf(t->out, "%d*%d=%d", da[i], db[j], s);
             res[i] = s % 10;
             carry = s / 10;
-            if (i == na - 1 && carry) res[na] = carry;
-            put_column_end(t, res, i + 1 + (i == na - 1 && carry));
+            const bool whole = i == na - 1 && carry;
+            if (whole) res[na] = carry;
+            put_column_end(t, res, whole ? na + 1 : i + 1);
         }
         put_value(t->out, res, na + (carry ? 1 : 0));
         partial[j] = a * db[j];

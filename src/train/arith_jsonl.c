@@ -18,8 +18,9 @@ ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t co
     for (int64_t i = 0; ok && i < count; i++) {
         arith_problem p;
         arith_problem_at(seed, (uint64_t)i, held_out, &p);
+        const uint64_t variant = arith_mix(seed + (uint64_t)i * 7919u);
         strbuf q = {0}, e = {0};
-        arith_question(&p, arith_mix(seed + (uint64_t)i * 7919u), &q);
+        arith_question(&p, variant, &q);
         arith_canonical(&p, &e);
         char answer[32];
         snprintf(answer, sizeof answer, "%ld", arith_answer(&p));
@@ -27,7 +28,7 @@ ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t co
                               strbuf_str(&e));
         if (o && traces) {
             strbuf r = {0};
-            arith_reasoning(&p, *traces, arith_mix(seed + (uint64_t)i * 7919u), &r);
+            arith_reasoning(&p, *traces, variant, &r);
             json_object_set_new(o, "reasoning", json_string(strbuf_str(&r)));
             json_object_set_new(o, "mode", json_string("thinking"));
             strbuf_free(&r);

@@ -16,8 +16,6 @@
 #include "core/strbuf.h"
 
 #define FORMAT "chatml-think"
-#define TURN_END TRAIN_TURN_END
-#define CLOSE_REASONING TRAIN_CLOSE_REASONING
 
 ember_status train_kit_init(train_kit *kit, ember_error *err) {
     memset(kit, 0, sizeof *kit);
@@ -87,10 +85,10 @@ static bool add_final_part(train_example *ex, const char *reasoning, const char 
             reasoning = nl + 1;
         }
         strbuf_puts(&sb, reasoning);
-        strbuf_puts(&sb, CLOSE_REASONING);
+        strbuf_puts(&sb, TRAIN_CLOSE_REASONING);
     }
     strbuf_puts(&sb, answer);
-    strbuf_puts(&sb, TURN_END);
+    strbuf_puts(&sb, TRAIN_TURN_END);
     return add(ex, strbuf_take(&sb), 1.0f);
 }
 
@@ -146,16 +144,16 @@ static ember_status tool_example(const train_kit *kit, const char *question, con
          * continuation is a sequence of its own, as the run's prefix reset makes it. */
         const size_t n_prompt = strlen(prompt);
         const bool extends = strncmp(full, prompt, n_prompt) == 0;
-        const char *end = extends ? strstr(full + n_prompt, TURN_END) : NULL;
+        const char *end = extends ? strstr(full + n_prompt, TRAIN_TURN_END) : NULL;
         if (extends && !end) {
             st = ember_fail(err, EMBER_ERR_FORMAT, "the rendered call has no turn end");
         } else {
             strbuf call = {0};
             if (!extends) {
                 strbuf_printf(&call, "<tool_call>\n{\"name\": \"calculator\", \"arguments\": %s}\n</tool_call>%s",
-                              args_text, TURN_END);
+                              args_text, TRAIN_TURN_END);
             }
-            if (end) end += strlen(TURN_END);
+            if (end) end += strlen(TRAIN_TURN_END);
             char *first = extends ? dup_range(full + n_prompt, (size_t)(end - full) - n_prompt) : strbuf_take(&call);
             char *rest = strdup(extends ? end : full);
             const bool ok = add(ex, prompt, 0.0f) && add(ex, first, 1.0f) && add(ex, rest, 0.0f) &&

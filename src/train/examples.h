@@ -60,7 +60,7 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
 /* One user question rendered as a run renders it, with the given opening; free() *prompt. */
 ember_status train_render_question(const char *question, ember_opening opening, char **prompt, ember_error *err);
 /* The synthesizer's example (synthesis.c): simulated agents' brief → the vote's answer. */
-ember_status train_example_synthesis(const arith_problem *p, ember_trace_style trace, uint64_t variant,
+ember_status train_example_synthesis(const train_kit *kit, const arith_problem *p, uint64_t variant,
                                      train_example *ex, ember_error *err);
 /* {"question", "reasoning"?, "answer", "mode"?: "thinking"|"instant", "approach"?: a
  * Contemplating agent's approach hint, shown as the run shows it (not trained)} */

@@ -40,13 +40,13 @@ static float uniform(uint64_t r, float lo, float hi) {
     return lo + (hi - lo) * (float)(r % 10000) / 10000.0f;
 }
 
-ember_status train_example_synthesis(const arith_problem *p, ember_trace_style trace_style, uint64_t variant,
+ember_status train_example_synthesis(const train_kit *kit, const arith_problem *p, uint64_t variant,
                                      train_example *ex, ember_error *err) {
     memset(ex, 0, sizeof *ex);
     strbuf question = {0}, expr = {0}, trace = {0}, final = {0};
     arith_question(p, variant, &question);
     arith_canonical(p, &expr);
-    arith_reasoning(p, trace_style, variant, &trace);
+    arith_reasoning(p, kit->trace, variant, &trace);
     const long value = arith_answer(p);
 
     uint64_t r = arith_mix(variant ^ 0x5157ull);

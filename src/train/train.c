@@ -179,7 +179,7 @@ static ember_status build_generated(const ember_train_params *p, tokenizer *tz, 
         const uint64_t r = arith_mix(p->seed ^ arith_mix((uint64_t)i + 0x51ull));
         train_example ex;
         const train_style style = pick_style(p, r >> 8);
-        st = style == TRAIN_STYLE_SYNTHESIS ? train_example_synthesis(&prob, p->trace, r, &ex, err)
+        st = style == TRAIN_STYLE_SYNTHESIS ? train_example_synthesis(&kit, &prob, r, &ex, err)
                                             : train_example_arith(&kit, &prob, r, style, &ex, err);
         if (st != EMBER_OK) break;
         const bool ok = add_example(tz, w, &ex);
