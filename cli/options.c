@@ -29,6 +29,10 @@ const char cli_options_help[] =
     "      --ignore-eos        generate --max-tokens whatever the model says (equal-work benchmarks)\n"
     "      --keep-fraction F   contemplating: stop agents below this quantile of finishers (0.9)\n"
     "      --consensus F       contemplating: stop all at this weighted vote share (0.75)\n"
+    "      --first-wave N      contemplating with early stop: agents that start at once (default\n"
+    "                          half); the others start only if these do not agree\n"
+    "      --synthesis S       contemplating: disputed (default: a synthesizer writes the answer\n"
+    "                          when the vote falls short of --consensus) | always\n"
     "sampling:\n"
     "      --max-tokens N      most generated tokens, reasoning included (default: to the context)\n"
     "      --temp T            temperature, 0 = greedy (default 0.7)\n"
@@ -128,7 +132,7 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
     const char *arg = argv[*i];
     static const char *const with_value[] = {
         "-m", "--model", "--mmproj", "-c", "--ctx", "-t", "--threads", "--mode", "--reasoning",
-        "--think-budget", "--agents", "--keep-fraction", "--consensus", "--max-tokens", "--temp",
+        "--think-budget", "--agents", "--first-wave", "--synthesis", "--keep-fraction", "--consensus", "--max-tokens", "--temp",
         "--top-k", "--top-p", "--min-p", "--seed", "--grammar", "--grammar-file",
         "--agent-grammar-file", "--system", "--date", "--tools", "--mcp-config", "--search-url",
         "--max-tool-steps", "--tool-choice", "--image", "--image-max-tokens", "--save-crops", "--draw-boxes", "--engine", NULL};
@@ -167,12 +171,21 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
             fprintf(stderr, "ember: invalid value for --reasoning: '%s' (low, medium, high or xhigh)\n", val);
             return CLI_PARSE_ERROR;
         }
+    } else if (is(arg, "--synthesis", NULL)) {
+        if (strcmp(val, "disputed") != 0 && strcmp(val, "always") != 0) {
+            fprintf(stderr, "ember: invalid value for --synthesis: '%s' (disputed or always)\n", val);
+            return CLI_PARSE_ERROR;
+        }
+        o->run.synthesis = strcmp(val, "always") == 0 ? EMBER_SYNTHESIS_ALWAYS : EMBER_SYNTHESIS_DISPUTED;
     } else if (is(arg, "--think-budget", NULL)) {
         if (!cli_parse_int(arg, val, 1, 1 << 24, &n)) return CLI_PARSE_ERROR;
         o->run.think_budget = (int)n;
     } else if (is(arg, "--agents", NULL)) {
         if (!cli_parse_int(arg, val, 1, EMBER_AGENTS_MAX, &n)) return CLI_PARSE_ERROR;
         o->run.agents = (int)n;
+    } else if (is(arg, "--first-wave", NULL)) {
+        if (!cli_parse_int(arg, val, 1, EMBER_AGENTS_MAX, &n)) return CLI_PARSE_ERROR;
+        o->run.first_wave = (int)n;
     } else if (is(arg, "--keep-fraction", NULL)) {
         if (!cli_parse_float(arg, val, 0, 1, &d)) return CLI_PARSE_ERROR;
         o->run.keep_fraction = (float)d;

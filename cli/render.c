@@ -121,7 +121,8 @@ void cli_render_event(const ember_event *ev, void *user) {
                 ev->stop_reason ? ev->stop_reason : "finished", ev->tokens, ev->confidence, ev->text ? ev->text : "");
         break;
     case EMBER_EVENT_VOTE:
-        fprintf(stderr, "vote: \"%.60s\" with %.0f%% of the weight\n", ev->text ? ev->text : "", ev->confidence * 100);
+        fprintf(stderr, "vote: \"%.60s\" with %.0f%% of the weight%s\n", ev->text ? ev->text : "", ev->confidence * 100,
+                ev->synthesized ? "; synthesizing" : "; the agents agree");
         break;
     case EMBER_EVENT_BUDGET_REACHED:
         end_dim(r);

@@ -50,6 +50,13 @@ typedef enum ember_tool_choice {
     EMBER_TOOL_CHOICE_FUNCTION,   /* the model calls tool_choice_name */
 } ember_tool_choice;
 
+/* When Contemplating's synthesizer writes the final answer. */
+typedef enum ember_synthesis {
+    EMBER_SYNTHESIS_DISPUTED,     /* when the vote falls short of `consensus`; otherwise the
+                                     most confident agreeing agent's answer stands (default) */
+    EMBER_SYNTHESIS_ALWAYS,       /* after every vote */
+} ember_synthesis;
+
 typedef struct ember_run_params {
     ember_mode mode;
     ember_reasoning reasoning;   /* strength written into the system block */
@@ -64,6 +71,9 @@ typedef struct ember_run_params {
     bool early_stop;             /* confidence threshold and consensus stopping */
     float keep_fraction;         /* agents scoring below this quantile of finishers stop (0.9) */
     float consensus;             /* stop everyone once the weighted vote share reaches this (0.75) */
+    int first_wave;              /* early stop: agents that start at once (0 = half, at least 2);
+                                    the others start only if these reach no consensus */
+    ember_synthesis synthesis;   /* when a synthesizer writes the answer (disputed votes) */
     int confidence_window;       /* tokens in the sliding confidence window (0 = 64) */
     const char *agent_grammar;   /* GBNF for every agent's generation, or NULL */
     /* Tools */
@@ -127,6 +137,8 @@ typedef struct ember_event {
     float confidence;             /* agent score, vote share */
     int tokens;                   /* agent tokens */
     const char *stop_reason;      /* "finished", "low_confidence", "consensus", "cancelled", "budget" */
+    bool synthesized;             /* EMBER_EVENT_VOTE: a synthesizer writes the answer next (false:
+                                     the agents agreed and the winner's answer follows as is) */
     const ember_usage *usage;     /* for EMBER_EVENT_USAGE and EMBER_EVENT_DONE */
 } ember_event;
 

@@ -10,11 +10,19 @@
  *      scores set a threshold and running agents that fall below it stop; once the
  *      confidence-weighted vote of the finished agents reaches the consensus level, the rest
  *      stop. A stopped agent's sequence is destroyed at once, freeing its cells.
+ *      Early stop also starts the agents in two waves (first_wave, half by default): agents
+ *      that reason alike finish together, so stopping on consensus saves little while they
+ *      all run; the second wave starts only when the first reaches no consensus, and meets
+ *      the threshold the first set (DeepConf's warm-up traces). The price: a question the
+ *      first wave disputes waits for two waves.
  *   4. The finished agents' answers are normalized and voted on, weighted by confidence.
- *   5. A synthesizer forked from the root reads the candidates (answers, excerpts of their
- *      reasoning, the vote) and writes the final answer, which is what the user sees. The
- *      brief is cut to the room the context has left after the prompt and the answer's token
- *      limit: with many agents, shorter excerpts, then none, then shorter answers.
+ *   5. When the vote reached the consensus level, the most confident agreeing agent's answer
+ *      is the final answer: there is nothing to reconcile. Otherwise (or with synthesis
+ *      "always") a synthesizer forked from the root reads the candidates (answers, excerpts
+ *      of their reasoning, the vote) and writes the final answer, which is what the user
+ *      sees. The brief is cut to the room the context has left after the prompt and the
+ *      answer's token limit: with many agents, shorter excerpts, then none, then shorter
+ *      answers.
  *
  * Tools: an agent whose round of calls the run can run itself (zoom, calculator, python, every
  * enabled registry tool — tool_round_runnable) pauses its own branch; a worker thread of that
@@ -35,6 +43,7 @@
 #include "agent/tool_round.h"
 #include "agent/vote.h"
 #include "core/error.h"
+#include "core/utf8.h"
 
 #include <jansson.h>
 
@@ -68,6 +77,7 @@ typedef struct member {
     bool idle;                  /* guarded by mu */
     bool tools_pending;         /* guarded by mu: idle only for a tool round, to be resumed */
     bool announce;              /* guarded by mu: AGENT_FINISHED to emit on the scheduler thread */
+    bool waiting;               /* guarded by mu: of the second wave, not started yet */
     int tool_rounds;            /* its worker only (one at a time) */
     pthread_t worker;           /* the thread running its tool round (run's thread joins it) */
     bool has_worker;            /* run's thread only: `worker` is to be joined */
@@ -154,13 +164,20 @@ static void stop_the_rest(contemplation *c) {
         if (c->m[i].stopped) continue;
         /* an agent paused for its tools is idle: no idle callback will come, so finish it here */
         pthread_mutex_lock(&c->mu);
-        bool paused = c->m[i].tools_pending;
+        bool paused = c->m[i].tools_pending, waiting = c->m[i].waiting;
         c->m[i].tools_pending = false;
+        c->m[i].waiting = false;
         pthread_mutex_unlock(&c->mu);
         agent_flush(&c->m[i].a);
         record(c, &c->m[i].a, "consensus", false, true);
-        if (paused) emit_finished(c, i);
+        if (paused || waiting) emit_finished(c, i);
         else ember_seq_cancel(c->m[i].a.seq);
+        if (waiting) {  /* never started: no idle callback will come either */
+            pthread_mutex_lock(&c->mu);
+            c->m[i].idle = true;
+            pthread_cond_signal(&c->cv);
+            pthread_mutex_unlock(&c->mu);
+        }
     }
 }
 
@@ -372,12 +389,54 @@ static void finish_paused(contemplation *c, int i) {
     c->m[i].idle = true;
 }
 
+/* Agents that start at once: all of them, or with early stop the first wave. */
+static int first_wave_size(const ember_run_params *p, int n) {
+    if (!p->early_stop || n <= 2) return n;
+    int wave = p->first_wave > 0 ? p->first_wave : n / 2;
+    if (wave < 2) wave = 2;  /* a consensus needs two supporters */
+    return wave < n ? wave : n;
+}
+
+static void start_agent(contemplation *c, int i) {
+    agent_set_idle(&c->m[i].a, on_idle);
+    ember_seq_generate(c->m[i].a.seq, NULL);
+}
+
+/* With mu held: true when the second wave waits and every other agent is reaped. */
+static bool second_wave_due(const contemplation *c, const bool *done) {
+    bool waiting = false;
+    for (int i = 0; i < c->n; i++) {
+        if (!c->m[i].waiting && !done[i]) return false;
+        waiting = waiting || c->m[i].waiting;
+    }
+    return waiting;
+}
+
+/* With mu held: the first wave reached no consensus (one would have stopped the second wave),
+ * so the second starts — unless the run was cancelled meanwhile. */
+static void start_second_wave(contemplation *c) {
+    for (int i = 0; i < c->n; i++) {
+        if (!c->m[i].waiting) continue;
+        c->m[i].waiting = false;
+        pthread_mutex_unlock(&c->mu);
+        if (atomic_load(&c->run->cancelled)) {
+            record(c, &c->m[i].a, "cancelled", false, false);
+            pthread_mutex_lock(&c->mu);
+            c->m[i].announce = true;
+            c->m[i].idle = true;
+            continue;
+        }
+        start_agent(c, i);
+        pthread_mutex_lock(&c->mu);
+    }
+}
+
 /* The run's thread: starts a tool worker for each agent that paused for its tools, joins them,
  * and destroys each agent's sequence as soon as it is finally idle: its cells are freed at
  * once. */
 static void reap(contemplation *c) {
     int reaped = 0;
-    bool *done = calloc((size_t)c->n, sizeof *done);
+    bool done[EMBER_AGENTS_MAX] = {false};
     pthread_mutex_lock(&c->mu);
     while (reaped < c->n) {
         int ready = -1;
@@ -386,6 +445,10 @@ static void reap(contemplation *c) {
             if (c->m[i].worker_done) ready = i, joined = true;
         for (int i = 0; i < c->n && ready < 0; i++)
             if (c->m[i].idle && !done[i]) ready = i;
+        if (ready < 0 && second_wave_due(c, done)) {
+            start_second_wave(c);
+            continue;
+        }
         if (ready < 0) {
             pthread_cond_wait(&c->cv, &c->mu);
             continue;
@@ -413,12 +476,11 @@ static void reap(contemplation *c) {
         pthread_mutex_unlock(&c->mu);
         run_seq_close(c->run, m->a.seq);
         m->a.seq = NULL;
-        if (done) done[ready] = true;
+        done[ready] = true;
         reaped++;
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
-    free(done);
     announce_pending(c);  /* every agent is reaped: nothing else emits now */
 }
 
@@ -479,6 +541,32 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
     return status;
 }
 
+/* The answer of the most confident finished agent behind the winning answer, when the vote
+ * reached the consensus level and the run does not synthesize every vote; NULL otherwise. */
+static const char *agreed_answer(const contemplation *c, vote_outcome v) {
+    const ember_run_params *p = &c->run->params;
+    if (p->synthesis == EMBER_SYNTHESIS_ALWAYS || v.winner < 0 || v.supporters < 2 || v.share < p->consensus)
+        return NULL;
+    const char *won = c->out[v.winner].normalized;
+    int best = -1;
+    for (int i = 0; i < c->n; i++) {
+        const result_agent *o = &c->out[i];
+        if (!o->finished || !o->answer.len || !o->normalized || strcmp(o->normalized, won) != 0) continue;
+        if (best < 0 || o->confidence > c->out[best].confidence) best = i;
+    }
+    return best >= 0 ? strbuf_str(&c->out[best].answer) : NULL;
+}
+
+/* The agreed answer as the final one, streamed as the synthesizer's would be. */
+static void take_agreed_answer(run_ctx *run, const char *text) {
+    strbuf_puts(&run->result->answer, text);
+    char *clean = utf8_sanitize(text, strlen(text), NULL);
+    ember_event ev = {.type = EMBER_EVENT_ANSWER_DELTA, .agent = -1, .channel = EMBER_CHANNEL_ANSWER,
+                      .text = clean ? clean : ""};
+    run_emit(run, &ev);
+    free(clean);
+}
+
 ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *err) {
     ember_result *r = run->result;
     int n = run->params.agents;
@@ -518,10 +606,9 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
             ember_event ev = {.type = EMBER_EVENT_AGENT_STARTED, .agent = i, .text = r->agents[i].approach};
             run_emit(run, &ev);
         }
-        for (int i = 0; i < n; i++) {
-            agent_set_idle(&c.m[i].a, on_idle);
-            ember_seq_generate(c.m[i].a.seq, NULL);
-        }
+        int wave = first_wave_size(&run->params, n);
+        for (int i = wave; i < n; i++) c.m[i].waiting = true;  /* before any hook can run */
+        for (int i = 0; i < wave; i++) start_agent(&c, i);
         reap(&c);
     } else {
         for (int i = 0; i < started; i++) run_seq_close(run, c.m[i].a.seq);
@@ -549,14 +636,16 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
             r->vote_agents = v.supporters;
             strbuf_puts(&r->reasoning, strbuf_str(&r->agents[v.winner].reasoning));
         }
+        const char *agreed = agreed_answer(&c, v);
+        r->synthesized = !agreed;
         ember_event ev = {.type = EMBER_EVENT_VOTE, .agent = -1, .text = r->vote_answer ? r->vote_answer : "",
-                          .confidence = v.share, .tokens = v.supporters};
+                          .confidence = v.share, .tokens = v.supporters, .synthesized = r->synthesized};
         run_emit(run, &ev);
 
-        /* 5. synthesis */
-        r->synthesis_brief = brief_to_fit(&c, root, v, err);
+        /* 5. the agreed answer, or a synthesis */
         if (atomic_load(&run->cancelled)) status = ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
-        else if (!r->synthesis_brief) status = err ? err->status : EMBER_ERR_CONTEXT;
+        else if (agreed) take_agreed_answer(run, agreed);
+        else if (!(r->synthesis_brief = brief_to_fit(&c, root, v, err))) status = err ? err->status : EMBER_ERR_CONTEXT;
         else status = synthesize(&c, root, r->synthesis_brief, err);
     }
     run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated + r->usage.answer_tokens);

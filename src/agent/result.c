@@ -199,11 +199,11 @@ char *ember_result_json(const ember_result *r) {
     }
     if (r->mode == EMBER_MODE_CONTEMPLATING) {
         json_object_set_new(root, "agents", agents_json(r));
-        json_object_set_new(root, "vote", json_pack("{s:o, s:f, s:o, s:i}",
+        json_object_set_new(root, "vote", json_pack("{s:o, s:f, s:o, s:i, s:b}",
                                                     "answer", text_json(r->vote_answer ? r->vote_answer : ""),
                                                     "share", (double)r->vote_share,
                                                     "agents", vote_agents_json(r),
-                                                    "count", r->vote_agents));
+                                                    "count", r->vote_agents, "synthesized", r->synthesized));
         json_object_set_new(root, "synthesis", json_pack("{s:o, s:o}", "answer", text_json(strbuf_str(&r->answer)),
                                                          "brief", text_json(r->synthesis_brief ? r->synthesis_brief : "")));
     }

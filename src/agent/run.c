@@ -25,6 +25,7 @@ static ember_status validate(const ember_chat *chat, const ember_run_params *p, 
         return ember_fail(err, EMBER_ERR_INVALID, "budgets and token limits must not be negative");
     if (p->mode == EMBER_MODE_CONTEMPLATING && (p->agents < 0 || p->agents > EMBER_AGENTS_MAX))
         return ember_fail(err, EMBER_ERR_INVALID, "agents must be between 1 and %d", EMBER_AGENTS_MAX);
+    if (p->first_wave < 0) return ember_fail(err, EMBER_ERR_INVALID, "first_wave must not be negative");
     if ((unsigned)p->tool_choice > EMBER_TOOL_CHOICE_FUNCTION)
         return ember_fail(err, EMBER_ERR_INVALID, "unknown tool_choice");
     bool forced = p->tool_choice == EMBER_TOOL_CHOICE_REQUIRED || p->tool_choice == EMBER_TOOL_CHOICE_FUNCTION;

@@ -41,6 +41,7 @@ typedef struct srv_item {
     float confidence;
     int tokens;
     char *stop_reason;
+    bool synthesized;
 } srv_item;
 
 struct srv_job {
@@ -113,6 +114,7 @@ static void on_event(const ember_event *ev, void *user) {
         it->confidence = ev->confidence;
         it->tokens = ev->tokens;
         it->stop_reason = dup_or_null(ev->stop_reason);
+        it->synthesized = ev->synthesized;
     }
     pthread_mutex_lock(&job->mu);
     if (it) {
@@ -454,8 +456,8 @@ static void consume_item(srv_job *job, srv_item *it) {
         break;
     case EMBER_EVENT_VOTE:
         if (stream && job->req.ember_events)
-            sse_ember(job, json_pack("{s:s, s:o, s:f}", "type", "vote", "answer", srv_json_text(text, strlen(text)),
-                                     "share", (double)it->confidence));
+            sse_ember(job, json_pack("{s:s, s:o, s:f, s:b}", "type", "vote", "answer", srv_json_text(text, strlen(text)),
+                                     "share", (double)it->confidence, "synthesized", it->synthesized));
         break;
     case EMBER_EVENT_BUDGET_REACHED:
         if (stream && job->req.ember_events)
@@ -829,6 +831,8 @@ static void run_params(srv_job *job, ember_run_params *rp) {
     if (r->agents) rp->agents = r->agents;
     rp->early_stop = r->early_stop;
     if (r->consensus > 0) rp->consensus = r->consensus;
+    if (r->first_wave > 0) rp->first_wave = r->first_wave;
+    rp->synthesis = r->synthesis;
     rp->tools_json = r->tools_json;
     if (r->tool_choice != SRV_TOOLS_NONE) rp->tools = job->srv->tools;
     rp->tool_choice = r->tool_choice == SRV_TOOLS_REQUIRED   ? EMBER_TOOL_CHOICE_REQUIRED

@@ -17,6 +17,7 @@
 
 static const char *const MODE_NAMES[] = {"instant", "thinking", "contemplating"};
 static const char *const STRENGTH_NAMES[] = {"low", "medium", "high", "xhigh"};
+static const char *const SYNTHESIS_NAMES[] = {"disputed", "always"};  /* ember_synthesis order */
 
 /* Index of text in names, or -1 (the library's parsers, without linking the library). */
 static int name_index(const char *text, const char *const *names, int n) {
@@ -402,6 +403,14 @@ static bool parse_ember(json_t *ember, const srv_request_limits *limits, srv_req
     if (given) req->think_budget = (int)v;
     if (!get_bool(ember, "budget_cue", "ember.budget_cue", &req->budget_cue, err)) return false;
     if (!get_bool(ember, "early_stop", "ember.early_stop", &req->early_stop, err)) return false;
+    if (!get_int(ember, "first_wave", "ember.first_wave", 1, limits->max_agents, &v, &given, err)) return false;
+    if (given) req->first_wave = (int)v;
+    json_t *synthesis = json_object_get(ember, "synthesis");
+    if (synthesis && !json_is_null(synthesis)) {
+        int k = name_index(json_string_value(synthesis), SYNTHESIS_NAMES, 2);
+        if (k < 0) return invalid(err, "ember.synthesis", "%s must be disputed or always", "ember.synthesis");
+        req->synthesis = (ember_synthesis)k;
+    }
     double d;
     if (!get_number(ember, "consensus", "ember.consensus", 0.0, 1.0, &d, &given, err)) return false;
     if (given) req->consensus = (float)d;

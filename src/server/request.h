@@ -93,6 +93,8 @@ typedef struct srv_request {
     int agents;              /* Contemplating */
     bool early_stop;
     float consensus;         /* 0 = the library's default */
+    int first_wave;          /* 0 = the library's default */
+    ember_synthesis synthesis;
     char *tools_json;        /* the client's tool definitions (JSON array), or NULL */
     srv_tool_choice tool_choice;
     char *tool_choice_name;  /* SRV_TOOLS_FUNCTION: {"type":"function","function":{"name"}} */

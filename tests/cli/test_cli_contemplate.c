@@ -2,7 +2,8 @@
  * test_cli_contemplate.c — Contemplating end to end on a generated model, with the agents'
  * answers forced by a grammar: the prompt is evaluated once whatever N is, forks share its
  * cells, the vote is the confidence-weighted majority, early stop triggers and frees cells,
- * the synthesizer is shown every candidate.
+ * the second wave starts only when the first disagrees, the synthesizer is shown every
+ * candidate.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,7 +48,8 @@ static const char FORTY_TWO[] =
 static void agents_vote_and_synthesize(void **state) {
     (void)state;
     test_proc proc;
-    json_t *root = contemplate(FORTY_TWO, (const char *[]){"--agents", "3", "--no-early-stop", "--seed", "11", NULL}, &proc);
+    json_t *root = contemplate(FORTY_TWO, (const char *[]){"--agents", "3", "--no-early-stop", "--synthesis", "always",
+                                                           "--seed", "11", NULL}, &proc);
     json_t *agents = json_object_get(root, "agents");
     assert_int_equal(json_array_size(agents), 3);
     size_t i;
@@ -67,6 +69,7 @@ static void agents_vote_and_synthesize(void **state) {
     for (size_t k = 0; k < 3; k++) assert_int_equal(json_integer_value(json_array_get(voters, k)), (json_int_t)k);
     assert_int_equal(json_integer_value(json_object_get(vote, "count")), 3);
     assert_true(json_real_value(json_object_get(vote, "share")) > 0.99);
+    assert_true(json_is_true(json_object_get(vote, "synthesized")));
     /* the synthesizer was shown every candidate and the vote */
     const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
     assert_non_null(strstr(brief, "1. answer: 42"));
@@ -76,6 +79,38 @@ static void agents_vote_and_synthesize(void **state) {
     assert_int_equal(usage(root, "prompt_tokens_evaluated"), usage(root, "prompt_tokens"));
     json_decref(root);
     test_proc_free(&proc);
+}
+
+/* Agents that agree need no synthesizer: the most confident one's answer is the answer. A vote
+ * short of the consensus level is synthesized. */
+static void agreement_needs_no_synthesis(void **state) {
+    (void)state;
+    test_proc proc;
+    json_t *root = contemplate(FORTY_TWO, (const char *[]){"--agents", "3", "--no-early-stop", "--seed", "11", NULL}, &proc);
+    assert_false(json_is_true(json_object_get(json_object_get(root, "vote"), "synthesized")));
+    assert_string_equal(json_string_value(json_object_get(root, "answer")), "The answer is 42.");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief")), "");
+    assert_int_equal(usage(root, "answer_tokens"), 0);
+    json_decref(root);
+    test_proc_free(&proc);
+
+    const char *split =
+        "root ::= \"y\"{2,12} <|eom|> <|start|> \"assistant to=user\" <|message|> \"Answer: \" (\"41\" | \"42\" | \"43\")\n";
+    bool disputed = false;
+    for (int seed = 1; seed <= 12 && !disputed; seed++) {
+        char s[8];
+        snprintf(s, sizeof s, "%d", seed);
+        root = contemplate(split, (const char *[]){"--agents", "3", "--no-early-stop", "--consensus", "1", "--seed", s, NULL},
+                           &proc);
+        json_t *vote = json_object_get(root, "vote");
+        disputed = json_real_value(json_object_get(vote, "share")) < 0.999;
+        assert_true(json_is_true(json_object_get(vote, "synthesized")) == disputed);
+        const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
+        assert_true(disputed ? strstr(brief, "Confidence-weighted vote") != NULL : brief[0] == '\0');
+        json_decref(root);
+        test_proc_free(&proc);
+    }
+    assert_true(disputed);
 }
 
 static void prompt_is_evaluated_once_whatever_n(void **state) {
@@ -173,6 +208,44 @@ static void early_stop_saves_tokens(void **state) {
     assert_true(stopped_total > 0);
 }
 
+/* Early stop starts two of four agents; the other two start only if these two disagree. */
+static void second_wave_starts_only_without_consensus(void **state) {
+    (void)state;
+    const char *grammar =
+        "root ::= \"y\"{2,12} <|eom|> <|start|> \"assistant to=user\" <|message|> \"Answer: \" (\"41\" | \"42\" | \"43\")\n";
+    bool seen_agreement = false, seen_dispute = false;
+    for (int seed = 1; seed <= 12 && !(seen_agreement && seen_dispute); seed++) {
+        char s[8];
+        snprintf(s, sizeof s, "%d", seed);
+        test_proc proc;
+        json_t *root = contemplate(grammar, (const char *[]){"--agents", "4", "--first-wave", "2", "--consensus", "1",
+                                                             "--seed", s, NULL}, &proc);
+        json_t *agents = json_object_get(root, "agents");
+        assert_int_equal(json_array_size(agents), 4);
+        const char *first = json_string_value(json_object_get(json_array_get(agents, 0), "normalized_answer"));
+        const char *second = json_string_value(json_object_get(json_array_get(agents, 1), "normalized_answer"));
+        bool agree = strcmp(first, second) == 0;
+        for (size_t i = 2; i < 4; i++) {
+            json_t *a = json_array_get(agents, i);
+            int tokens = (int)json_integer_value(json_object_get(a, "tokens"));
+            if (agree) {
+                assert_int_equal(tokens, 0);
+                assert_true(json_is_true(json_object_get(a, "stopped_early")));
+                assert_string_equal(json_string_value(json_object_get(a, "stop_reason")), "consensus");
+            } else {
+                assert_true(tokens > 0);
+            }
+        }
+        if (agree) assert_string_equal(json_string_value(json_object_get(json_object_get(root, "vote"), "answer")), first);
+        seen_agreement = seen_agreement || agree;
+        seen_dispute = seen_dispute || !agree;
+        json_decref(root);
+        test_proc_free(&proc);
+    }
+    assert_true(seen_agreement);
+    assert_true(seen_dispute);
+}
+
 /* Many agents whose reasoning runs to the token limit: the synthesizer's brief (every answer
  * and an excerpt of every reasoning) once outgrew the context after all agents had finished
  * ("5489 tokens do not fit the context"); it is now cut to the room the context has left. */
@@ -180,7 +253,7 @@ static void many_agents_brief_fits_the_room(void **state) {
     (void)state;
     test_proc proc;
     json_t *root = contemplate("root ::= [a-z ]{600,3000}\n",
-                               (const char *[]){"--agents", "16", "--no-early-stop", "--seed", "3", "-c", "3072",
+                               (const char *[]){"--agents", "16", "--no-early-stop", "--synthesis", "always", "--seed", "3", "-c", "3072",
                                                 "--max-tokens", "100", NULL}, &proc);
     assert_int_equal(json_array_size(json_object_get(root, "agents")), 16);
     const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
@@ -194,10 +267,12 @@ static void many_agents_brief_fits_the_room(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(agents_vote_and_synthesize),
+        cmocka_unit_test(agreement_needs_no_synthesis),
         cmocka_unit_test(prompt_is_evaluated_once_whatever_n),
         cmocka_unit_test(vote_is_the_weighted_majority),
         cmocka_unit_test(answer_read_from_reasoning),
         cmocka_unit_test(early_stop_saves_tokens),
+        cmocka_unit_test(second_wave_starts_only_without_consensus),
         cmocka_unit_test(many_agents_brief_fits_the_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

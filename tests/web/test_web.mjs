@@ -165,7 +165,8 @@ test('modes per message: Instant, Thinking and Contemplating requests; agents up
 test('Contemplating: agent cards stream live, stay readable afterwards; confidence, early stop, vote and synthesis are labelled', async () => {
   await newChat('contemplating');
   await page.fill('#agents', '4');
-  await force({ agent_grammar: F.agentGrammar, grammar: F.answer('The answer is **4**.') }, { seed: 3 });
+  // all four start at once (early stop's first wave is half of them) and stream side by side
+  await force({ agent_grammar: F.agentGrammar, grammar: F.answer('The answer is **4**.'), synthesis: 'always', first_wave: 4 }, { seed: 3 });
   await watchLengths('.agent .agent-reasoning .text');
   await say('What is 2+2? Think it over.');
   await page.locator('.agent').nth(3).waitFor({ timeout: T });
@@ -198,6 +199,18 @@ test('Contemplating: agent cards stream live, stay readable afterwards; confiden
   await page.locator('.agent .agent-reasoning .text').first().waitFor({ state: 'attached', timeout: T });
   assert.equal(await page.locator('.msg.assistant').last().locator('.agent').count(), 4);
   assert.match(await page.locator('.agent .agent-reasoning .text').first().textContent(), /^Let me add/);
+});
+
+test('Contemplating: agents that agree give their answer, labelled as theirs, with no synthesis', async () => {
+  await newChat('contemplating');
+  await page.fill('#agents', '2');
+  await force({ agent_grammar: F.agentGrammar, early_stop: false }, { seed: 3 });
+  await say('What is 2+2?');
+  await answered();
+  assert.match(await page.locator('.agents-head .vote').last().innerText(), /vote: “4” — 100% /);
+  assert.match(await page.locator('.answer-label').last().innerText(), /^Answer of the agreeing agents/i);
+  assert.equal(await page.locator('.msg.assistant').last().locator('.answer').innerText(), '4');
+  await page.fill('#agents', '4');
 });
 
 test('images: attached by button, paste and drop; the image reaches the model; zoom crops and boxes are shown', async () => {

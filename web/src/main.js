@@ -256,7 +256,7 @@ function onChunk(reply, chunk, t0) {
       else if (ev.channel === 'answer') a.answer += ev.text;
     } else if (ev.type === 'agent.finished' && live.agents[ev.agent]) {
       Object.assign(live.agents[ev.agent], { done: true, answer: ev.answer, confidence: ev.confidence, tokens: ev.tokens, stopReason: ev.stop_reason, early: ev.stop_reason !== 'finished' });
-    } else if (ev.type === 'vote') live.vote = { answer: ev.answer, share: ev.share };
+    } else if (ev.type === 'vote') live.vote = { answer: ev.answer, share: ev.share, synthesized: ev.synthesized };
     else if (ev.type === 'tool.call') live.tools.push({ name: ev.name, arguments: ev.arguments, agent: ev.agent });
     else if (ev.type === 'tool.result') {
       // a Contemplating agent's result belongs to that agent's call of the tool

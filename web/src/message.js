@@ -6,7 +6,7 @@
 import { el, button } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { renderArtifact } from './artifact.js';
-import { renderAgents } from './agents.js';
+import { renderAgents, voteOf } from './agents.js';
 
 const MARKER = '<__media__>';
 
@@ -181,7 +181,11 @@ export function renderMessage(msg, ctx, actions) {
   const agents = renderAgents(msg, ui);
   if (agents) box.append(agents);
   if (msg.content || e.artifacts?.length) {
-    if (mode === 'contemplating' && agents) box.append(el('div', 'answer-label', 'Synthesized answer (written from the agents’ candidates and the vote)'));
+    if (mode === 'contemplating' && agents) {
+      box.append(el('div', 'answer-label', voteOf(msg)?.synthesized === false
+        ? 'Answer of the agreeing agents (they reached consensus: nothing to synthesize)'
+        : 'Synthesized answer (written from the agents’ candidates and the vote)'));
+    }
     box.append(answerBlock(msg));
   }
   if (msg.error) {
