@@ -32,7 +32,7 @@ const char cli_options_help[] =
     "      --first-wave N      contemplating with early stop: agents that start at once (default\n"
     "                          half); the others start only if these do not agree\n"
     "      --synthesis S       contemplating: disputed (default: a synthesizer writes the answer\n"
-    "                          when the vote falls short of --consensus) | always\n"
+    "                          when the vote falls short of --consensus) | always | never\n"
     "sampling:\n"
     "      --max-tokens N      most generated tokens, reasoning included (default: to the context)\n"
     "      --temp T            temperature, 0 = greedy (default 0.7)\n"
@@ -172,11 +172,14 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
             return CLI_PARSE_ERROR;
         }
     } else if (is(arg, "--synthesis", NULL)) {
-        if (strcmp(val, "disputed") != 0 && strcmp(val, "always") != 0) {
-            fprintf(stderr, "ember: invalid value for --synthesis: '%s' (disputed or always)\n", val);
+        static const char *const names[] = {"disputed", "always", "never"};  /* ember_synthesis order */
+        int k = 0;
+        while (k < 3 && strcmp(val, names[k]) != 0) k++;
+        if (k == 3) {
+            fprintf(stderr, "ember: invalid value for --synthesis: '%s' (disputed, always or never)\n", val);
             return CLI_PARSE_ERROR;
         }
-        o->run.synthesis = strcmp(val, "always") == 0 ? EMBER_SYNTHESIS_ALWAYS : EMBER_SYNTHESIS_DISPUTED;
+        o->run.synthesis = (ember_synthesis)k;
     } else if (is(arg, "--think-budget", NULL)) {
         if (!cli_parse_int(arg, val, 1, 1 << 24, &n)) return CLI_PARSE_ERROR;
         o->run.think_budget = (int)n;

@@ -55,6 +55,7 @@ typedef enum ember_synthesis {
     EMBER_SYNTHESIS_DISPUTED,     /* when the vote falls short of `consensus`; otherwise the
                                      most confident agreeing agent's answer stands (default) */
     EMBER_SYNTHESIS_ALWAYS,       /* after every vote */
+    EMBER_SYNTHESIS_NEVER,        /* the vote's answer stands whatever its share (sampling) */
 } ember_synthesis;
 
 typedef struct ember_run_params {

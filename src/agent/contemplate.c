@@ -542,11 +542,12 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
 }
 
 /* The answer of the most confident finished agent behind the winning answer, when the vote
- * reached the consensus level and the run does not synthesize every vote; NULL otherwise. */
+ * reached the consensus level (or the run never synthesizes) and the run does not synthesize
+ * every vote; NULL otherwise. */
 static const char *agreed_answer(const contemplation *c, vote_outcome v) {
     const ember_run_params *p = &c->run->params;
-    if (p->synthesis == EMBER_SYNTHESIS_ALWAYS || v.winner < 0 || v.supporters < 2 || v.share < p->consensus)
-        return NULL;
+    if (p->synthesis == EMBER_SYNTHESIS_ALWAYS || v.winner < 0) return NULL;
+    if (p->synthesis == EMBER_SYNTHESIS_DISPUTED && (v.supporters < 2 || v.share < p->consensus)) return NULL;
     const char *won = c->out[v.winner].normalized;
     int best = -1;
     for (int i = 0; i < c->n; i++) {
@@ -637,7 +638,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
             strbuf_puts(&r->reasoning, strbuf_str(&r->agents[v.winner].reasoning));
         }
         const char *agreed = agreed_answer(&c, v);
-        r->synthesized = !agreed;
+        r->synthesized = !agreed && run->params.synthesis != EMBER_SYNTHESIS_NEVER;
         ember_event ev = {.type = EMBER_EVENT_VOTE, .agent = -1, .text = r->vote_answer ? r->vote_answer : "",
                           .confidence = v.share, .tokens = v.supporters, .synthesized = r->synthesized};
         run_emit(run, &ev);
@@ -645,6 +646,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
         /* 5. the agreed answer, or a synthesis */
         if (atomic_load(&run->cancelled)) status = ember_fail(err, EMBER_ERR_CANCELLED, "cancelled");
         else if (agreed) take_agreed_answer(run, agreed);
+        else if (run->params.synthesis == EMBER_SYNTHESIS_NEVER) take_agreed_answer(run, r->vote_answer ? r->vote_answer : "");
         else if (!(r->synthesis_brief = brief_to_fit(&c, root, v, err))) status = err ? err->status : EMBER_ERR_CONTEXT;
         else status = synthesize(&c, root, r->synthesis_brief, err);
     }

@@ -17,7 +17,7 @@
 
 static const char *const MODE_NAMES[] = {"instant", "thinking", "contemplating"};
 static const char *const STRENGTH_NAMES[] = {"low", "medium", "high", "xhigh"};
-static const char *const SYNTHESIS_NAMES[] = {"disputed", "always"};  /* ember_synthesis order */
+static const char *const SYNTHESIS_NAMES[] = {"disputed", "always", "never"};  /* ember_synthesis order */
 
 /* Index of text in names, or -1 (the library's parsers, without linking the library). */
 static int name_index(const char *text, const char *const *names, int n) {
@@ -407,8 +407,8 @@ static bool parse_ember(json_t *ember, const srv_request_limits *limits, srv_req
     if (given) req->first_wave = (int)v;
     json_t *synthesis = json_object_get(ember, "synthesis");
     if (synthesis && !json_is_null(synthesis)) {
-        int k = name_index(json_string_value(synthesis), SYNTHESIS_NAMES, 2);
-        if (k < 0) return invalid(err, "ember.synthesis", "%s must be disputed or always", "ember.synthesis");
+        int k = name_index(json_string_value(synthesis), SYNTHESIS_NAMES, 3);
+        if (k < 0) return invalid(err, "ember.synthesis", "%s must be disputed, always or never", "ember.synthesis");
         req->synthesis = (ember_synthesis)k;
     }
     double d;

@@ -163,6 +163,7 @@ static ember_status sample_round(const ember_expert_params *p, const char *model
     rp.mode = EMBER_MODE_CONTEMPLATING;
     rp.agents = p->samples;
     rp.early_stop = false;
+    rp.synthesis = EMBER_SYNTHESIS_NEVER;  /* the traces are what counts */
     rp.max_tokens = 400;
     rp.sampling.temperature = p->temperature;
     pending *q = calloc((size_t)p->parallel, sizeof *q);

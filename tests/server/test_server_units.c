@@ -88,13 +88,16 @@ static void request_fields_are_mapped(void **state) {
     srv_request_free(&req);
 
     assert_true(parse("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"ember\":{\"mode\":\"contemplating\","
-                      "\"agents\":3,\"think_budget\":64,\"early_stop\":false,\"consensus\":0.5,\"reasoning\":\"xhigh\"},"
+                      "\"agents\":3,\"think_budget\":64,\"early_stop\":false,\"consensus\":0.5,\"reasoning\":\"xhigh\","
+                      "\"first_wave\":2,\"synthesis\":\"never\"},"
                       "\"tool_choice\":\"none\",\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]}", &req, &err));
     assert_int_equal(req.mode, EMBER_MODE_CONTEMPLATING);
     assert_int_equal(req.agents, 3);
     assert_int_equal(req.think_budget, 64);
     assert_false(req.early_stop);
     assert_true(req.consensus > 0.49f && req.consensus < 0.51f);
+    assert_int_equal(req.first_wave, 2);
+    assert_int_equal(req.synthesis, EMBER_SYNTHESIS_NEVER);
     assert_int_equal(req.reasoning, EMBER_REASONING_XHIGH);
     assert_null(req.tools_json);   /* tool_choice none: not offered */
     assert_true(req.ember_events);
@@ -123,6 +126,10 @@ static void request_errors_name_the_field(void **state) {
     expect_error("{}", 400, "messages", "required");
     expect_error("{\"messages\":{}}", 400, "messages", "array");
     expect_error("{\"messages\":[1]}", 400, "messages[0]", "object");
+    expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"ember\":{\"synthesis\":\"sometimes\"}}", 400,
+                 "ember.synthesis", "disputed, always or never");
+    expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"ember\":{\"first_wave\":0}}", 400,
+                 "ember.first_wave", NULL);
     expect_error("{\"messages\":[{\"content\":\"x\"}]}", 400, "messages[0].role", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\"}]}", 400, "messages[0].content", "required");
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]}",
