@@ -9,9 +9,15 @@
  *       each, all stepped together; reported with the same workload for one sequence, so the
  *       N/1 wall-time ratio compares with llama-batched-bench -pps.
  * Generation samples with the common sampling flags (--temp, --top-k, --top-p, --min-p,
- * --grammar …; forks also compute Contemplating's confidence), and the report gives the
- * scheduler thread's time per generated token outside llama_decode — sampling and token
- * callbacks — from the engine's statistics, the best repetition's.
+ * --grammar …; forks also compute Contemplating's confidence) and ignores end-of-generation
+ * tokens, and the report gives the scheduler thread's time per generated token outside
+ * llama_decode — sampling and token callbacks — from the engine's statistics, the best
+ * repetition's.
+ *
+ * With --engine URL the same shapes run through ember's remote path (the engine's HTTP API,
+ * streamed): remote engines take text, so the prompt is ordinary words counted with the
+ * engine's tokenizer (its first word differs per repetition, so that no prefix cache serves
+ * one from another), and pp is the time to the first generated token, as a client sees it.
  */
 #include "commands.h"
 #include "options.h"
@@ -31,6 +37,78 @@ static ember_seq_action count_down(ember_seq *seq, const ember_token_info *tok, 
     (void)tok;
     gen_count *g = user;
     return --g->left > 0 ? EMBER_SEQ_CONTINUE : EMBER_SEQ_PAUSE;
+}
+
+/* Appends `n` words drawn from rand() to a growing text; false when out of memory. */
+static bool append_words(char **text, size_t *len, size_t *cap, int n) {
+    static const char *const WORDS[] = {"river", "stone", "light", "paper", "window", "garden", "number",
+                                        "morning", "silver", "answer", "forest", "engine", "little", "market",
+                                        "winter", "harbor"};
+    for (int i = 0; i < n; i++) {
+        const char *w = WORDS[rand() % (int)(sizeof WORDS / sizeof WORDS[0])];
+        size_t need = *len + strlen(w) + 2;
+        if (need > *cap) {
+            size_t cap2 = need * 2;
+            char *grown = realloc(*text, cap2);
+            if (!grown) return false;
+            *text = grown;
+            *cap = cap2;
+        }
+        *len += (size_t)sprintf(*text + *len, " %s", w);
+    }
+    return true;
+}
+
+/* Text of at least n_prompt tokens (the engine's count in *n_tokens, at most a few over),
+ * starting with the seed so that repetitions share no prefix; NULL on failure. */
+static char *prompt_text(ember_engine *e, int n_prompt, unsigned seed, int *n_tokens) {
+    size_t cap = 64, len = 0;
+    char *text = malloc(cap);
+    if (!text) return NULL;
+    len = (size_t)snprintf(text, cap, "%u.", seed);
+    srand(seed);
+    int count = ember_engine_count_tokens(e, text, false);
+    double per_word = 4;   /* tokens a word costs, learnt as words are added: close in by halves */
+    while (count >= 0 && count < n_prompt) {
+        int words = (int)((n_prompt - count) / per_word / 2);
+        if (words < 1) words = 1;
+        int before = count;
+        if (!append_words(&text, &len, &cap, words)) count = -1;
+        else count = ember_engine_count_tokens(e, text, false);
+        if (count > before) per_word = (double)(count - before) / words;
+    }
+    if (count < 0) {
+        free(text);
+        return NULL;
+    }
+    *n_tokens = count;
+    return text;
+}
+
+/* A remote sequence holding about n_prompt tokens of text, evaluated (with one token
+ * generated, as a remote engine evaluates a prompt only for a generation): *seconds is the
+ * time to that first token, *n_evaluated the prompt's tokens. */
+static ember_seq *prefill_remote(ember_engine *e, int n_prompt, unsigned seed, double *seconds, int *n_evaluated) {
+    ember_sampling s;
+    ember_sampling_init(&s);
+    s.seed = seed;
+    s.ignore_eos = true;
+    ember_seq *seq = NULL;
+    ember_error err = {0};
+    char *text = prompt_text(e, n_prompt, seed, n_evaluated);
+    gen_count one = {1};
+    if (!text) snprintf(err.message, sizeof err.message, "cannot write a prompt of %d tokens (tokenizer)", n_prompt);
+    else if (ember_seq_create(e, &s, &seq, &err) == EMBER_OK) ember_seq_set_callbacks(seq, count_down, NULL, &one);
+    double t0 = cli_now_s();
+    if (seq && (ember_seq_feed_text(seq, text, false, &err) != EMBER_OK || ember_seq_generate(seq, &err) != EMBER_OK ||
+                ember_seq_wait_idle(seq, &err) != EMBER_OK)) {
+        ember_seq_destroy(seq);
+        seq = NULL;
+    }
+    *seconds = cli_now_s() - t0;
+    if (!seq) fprintf(stderr, "ember bench: %s\n", err.message);
+    free(text);
+    return seq;
 }
 
 static ember_seq *prefill(ember_engine *e, int n_prompt, unsigned seed, double *seconds) {
@@ -81,6 +159,7 @@ static double generate(ember_engine *e, ember_seq *root, int n, int n_gen, bool 
     gen_count *counts = calloc((size_t)n, sizeof *counts);
     ember_sampling s = *sampling;
     s.confidence = fork;   /* forks stand for Contemplating's agents, which score every token */
+    s.ignore_eos = true;   /* the same count whatever the model says */
     if (!fork) {
         s.seed = 7u;
         ember_seq_set_sampling(root, &s, NULL);
@@ -124,19 +203,14 @@ int ember_cmd_bench(int argc, char **argv) {
         else if (strcmp(a, "--bench-agents") == 0 && has_value) { if (!cli_parse_int(a, argv[++i], 1, EMBER_AGENTS_MAX, &agents)) return 2; }
         else if (strcmp(a, "--json") == 0) json = true;
         else {
-            fprintf(stderr, "usage: ember bench -m MODEL [-p N] [-n N] [-r REPS] [--bench-agents N] [-t T] [--json]\n");
+            fprintf(stderr, "usage: ember bench (-m MODEL | --engine URL) [-p N] [-n N] [-r REPS] [--bench-agents N] [-t T] [--json]\n");
             cli_options_free(&opts);
             return 2;
         }
     }
     int finish = cli_options_finish(&opts, "bench");
     if (finish) { cli_options_free(&opts); return finish; }
-    if (opts.n_engine_urls > 0) {
-        /* bench feeds token ids; remote engines take text (bench/remote.sh measures them) */
-        fprintf(stderr, "ember bench: --engine is not supported (token-id prompts); bench/remote.sh measures remote engines\n");
-        cli_options_free(&opts);
-        return 2;
-    }
+    const bool remote = opts.n_engine_urls > 0;
     if (opts.engine.n_ctx == 0) opts.engine.n_ctx = (int)(n_prompt + (agents ? agents : 1) * n_gen + 64);
     if (!opts.engine.n_batch) opts.engine.n_batch = n_prompt > 512 ? (int)n_prompt : 512;
     ember_error err = {0};
@@ -150,7 +224,8 @@ int ember_cmd_bench(int argc, char **argv) {
      * allocates llama.cpp's compute buffers */
     double t;
     const ember_sampling *sampling = &opts.run.sampling;
-    ember_seq *warm = prefill(e, (int)n_prompt, 1, &t);
+    int n_evaluated = (int)n_prompt;
+    ember_seq *warm = remote ? prefill_remote(e, (int)n_prompt, 1, &t, &n_evaluated) : prefill(e, (int)n_prompt, 1, &t);
     if (warm) generate(e, warm, agents ? (int)agents : 1, 4, agents > 0, sampling, NULL);
     ember_seq_destroy(warm);
 
@@ -160,15 +235,18 @@ int ember_cmd_bench(int argc, char **argv) {
     for (long r = 0; r < reps && rc == 0; r++) {
         double t_pp;
         sched_cost cost;
-        ember_seq *root = prefill(e, (int)n_prompt, 100u + (unsigned)r, &t_pp);
+        unsigned seed = 100u + (unsigned)r;
+        ember_seq *root = remote ? prefill_remote(e, (int)n_prompt, seed, &t_pp, &n_evaluated)
+                                 : prefill(e, (int)n_prompt, seed, &t_pp);
         if (!root) { rc = 1; break; }
-        pp += n_prompt / t_pp;
+        pp += n_evaluated / t_pp;
         if (agents) {
             one += generate(e, root, 1, (int)n_gen, true, sampling, NULL);
             many += generate(e, root, (int)agents, (int)n_gen, true, sampling, &cost);
         } else {
             ember_seq_destroy(root);
-            root = prefill(e, 1, 200u + (unsigned)r, &t_pp);
+            int n_short;
+            root = remote ? prefill_remote(e, 1, 200u + (unsigned)r, &t_pp, &n_short) : prefill(e, 1, 200u + (unsigned)r, &t_pp);
             if (!root) { rc = 1; break; }
             tg += n_gen / generate(e, root, 1, (int)n_gen, false, sampling, &cost);
         }
@@ -179,19 +257,21 @@ int ember_cmd_bench(int argc, char **argv) {
         pp /= reps;
         tg /= reps;
         if (json) {
-            printf("{\"n_prompt\": %ld, \"n_gen\": %ld, \"reps\": %ld, \"pp_tokens_per_s\": %.2f", n_prompt, n_gen, reps, pp);
+            printf("{\"n_prompt\": %d, \"n_gen\": %ld, \"reps\": %ld, \"remote\": %s, \"pp_tokens_per_s\": %.2f", n_evaluated,
+                   n_gen, reps, remote ? "true" : "false", pp);
             printf(", \"sample_us_per_token\": %.2f, \"callback_us_per_token\": %.2f", best.sample_us, best.callback_us);
             if (agents)
                 printf(", \"agents\": %ld, \"wall_s_1\": %.4f, \"wall_s_n\": %.4f, \"ratio\": %.4f, \"total_tokens_per_s_n\": %.2f}\n",
                        agents, one / reps, many / reps, many / one, agents * n_gen / (many / reps));
             else printf(", \"tg_tokens_per_s\": %.2f}\n", tg);
         } else {
-            printf("pp%ld: %.2f t/s\n", n_prompt, pp);
+            printf("pp%d: %.2f t/s%s\n", n_evaluated, pp, remote ? " (to the first token, through the engine's HTTP API)" : "");
             if (agents) printf("%ld agents x %ld tokens: %.3f s vs 1 agent %.3f s (ratio %.3f)\n", agents, n_gen,
                                many / reps, one / reps, many / one);
             else printf("tg%ld: %.2f t/s\n", n_gen, tg);
-            printf("scheduler per token (best of %ld): sampling %.1f us, callbacks %.1f us\n", reps, best.sample_us,
-                   best.callback_us);
+            if (!remote)
+                printf("scheduler per token (best of %ld): sampling %.1f us, callbacks %.1f us\n", reps, best.sample_us,
+                       best.callback_us);
         }
     }
     ember_engine_destroy(e);

@@ -68,6 +68,18 @@ test('ember ask --engine: Contemplating with 4 agents, confidence from the engin
   assert.ok(r.synthesis && typeof r.synthesis.answer === 'string');
 });
 
+test('ember bench --engine: prefill, generation and the agents shape through the engine\'s HTTP API', async () => {
+  const bench = async (...extra) => JSON.parse((await run(EMBER, ['bench', '--engine', a.url, '-p', '64', '-n', '8', '-r', '1',
+    '--json', ...extra], { env: { ...process.env, OMP_WAIT_POLICY: 'passive' } })).stdout);
+  const plain = await bench();
+  assert.equal(plain.remote, true);
+  assert.ok(plain.n_prompt >= 64 && plain.n_prompt < 80, `prompt of ${plain.n_prompt} tokens for -p 64`);
+  assert.ok(plain.pp_tokens_per_s > 0 && plain.tg_tokens_per_s > 0, JSON.stringify(plain));
+  const agents = await bench('--bench-agents', '3');
+  assert.equal(agents.agents, 3);
+  assert.ok(agents.wall_s_1 > 0 && agents.wall_s_n > 0 && agents.total_tokens_per_s_n > 0, JSON.stringify(agents));
+});
+
 test('ember ask --engine: the calculator tool runs and the answer continues', async () => {
   const call = 'root ::= "x" <|eom|> <|start|> "assistant to=calculator" <|message|> ' +
     '"<atem:function_calls>\\n<atem:invoke name=\\"calculator\\">\\n<atem:parameter name=\\"expression\\">6*7</atem:parameter>\\n' +
