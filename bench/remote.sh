@@ -25,30 +25,9 @@ ember_server=$!
 trap 'kill $server $ember_server 2>/dev/null; wait $server $ember_server 2>/dev/null' EXIT
 wait_up "$EMBER_PORT" 300 || true
 
-through_ember() {  # the agents' phase of a streamed Contemplating request: prints its wall time
-  python3 - "$EMBER_PORT" "$AGENTS" "$N" "$1" "$question" <<'EOF2'
-import json, sys, time, urllib.request
-port, agents, n, seed, question = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-body = {"model": "m", "messages": [{"role": "user", "content": question}], "stream": True, "max_tokens": n,
-        "ignore_eos": True, "seed": seed, "ember": {"mode": "contemplating", "agents": agents, "early_stop": False},
-        "stream_options": {"include_usage": True}}
-req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", json.dumps(body).encode(),
-                             {"Content-Type": "application/json"})
-t0 = time.monotonic()
-finished, t_agents, prompt_tokens = 0, None, 0
-with urllib.request.urlopen(req) as r:
-    for line in r:
-        if not line.startswith(b"data: {"):
-            continue
-        chunk = json.loads(line[6:])
-        prompt_tokens = (chunk.get("usage") or {}).get("prompt_tokens", prompt_tokens)
-        ev = chunk.get("ember") or {}
-        if ev.get("type") == "agent.finished":
-            finished += 1
-            if finished == agents:
-                t_agents = time.monotonic() - t0
-print(t_agents if t_agents else "nan", prompt_tokens)
-EOF2
+http="python3 $root/bench/contemplate_http.py"
+through_ember() {  # the agents' phase of a streamed Contemplating request: its wall time, prompt tokens
+  $http ember "$EMBER_PORT" "$AGENTS" "$N" "$1" "$question" agents
 }
 
 # Equal work: the direct side's prompt has as many tokens as an agent's (ember's rendered
@@ -58,30 +37,9 @@ read -r _ ember_prompt < <(through_ember 0)   # also the warm-up
 approach=$(curl -sf "$url/tokenize" -H 'Content-Type: application/json' \
   -d '{"content": "Approach: Solve it directly, step by step.\n"}' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tokens"]))')
 target=$((ember_prompt + approach))
-prompt=$(python3 - "$url" "$question" "$target" <<'EOF2'
-import json, sys, urllib.request
-url, question, target = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def count(text):
-    req = urllib.request.Request(url + "/tokenize", json.dumps({"content": text, "add_special": True}).encode(),
-                                 {"Content-Type": "application/json"})
-    return len(json.load(urllib.request.urlopen(req))["tokens"])
-pad = ""
-while count(pad + question) < target:
-    pad += "Please answer carefully. "
-print(json.dumps(pad + question))
-EOF2
-)
-direct_tokens=$(curl -sf "$url/tokenize" -H 'Content-Type: application/json' -d "{\"content\": $prompt, \"add_special\": true}" |
-  python3 -c 'import json,sys; print(len(json.load(sys.stdin)["tokens"]))')
-
-direct() {  # n_cmpl = AGENTS completions of N tokens: prints the wall time
-  local t0 t1
-  t0=$(date +%s.%N)
-  curl -sf "$url/completion" -H 'Content-Type: application/json' -d "{\"prompt\": $prompt, \"n_predict\": $N,
-    \"ignore_eos\": true, \"n_cmpl\": $AGENTS, \"n_probs\": 5, \"temperature\": 0.7, \"seed\": $1}" >/dev/null
-  t1=$(date +%s.%N)
-  python3 -c "print($t1 - $t0)"
-}
+prompt=$($http pad "$url" "$question" "$target")
+direct_tokens=$($http count "$url" "$prompt")
+direct() { $http direct "$url" "$prompt" "$N" "$AGENTS" "$1"; }  # n_cmpl = AGENTS completions: the wall time
 
 # Each side's repetitions run together, so neither evicts the other's cached prompts from the
 # server's slots (interleaved, the direct side's n_cmpl took every slot before each ember run).
