@@ -97,8 +97,8 @@ static void agreement_needs_no_synthesis(void **state) {
     const char *split =
         "root ::= \"y\"{2,12} <|eom|> <|start|> \"assistant to=user\" <|message|> \"Answer: \" (\"41\" | \"42\" | \"43\")\n";
     bool disputed = false;
+    char s[8] = "";
     for (int seed = 1; seed <= 12 && !disputed; seed++) {
-        char s[8];
         snprintf(s, sizeof s, "%d", seed);
         root = contemplate(split, (const char *[]){"--agents", "3", "--no-early-stop", "--consensus", "1", "--seed", s, NULL},
                            &proc);
@@ -111,6 +111,17 @@ static void agreement_needs_no_synthesis(void **state) {
         test_proc_free(&proc);
     }
     assert_true(disputed);
+    /* the same dispute with synthesis "never": the vote's answer stands, in a supporter's words */
+    root = contemplate(split, (const char *[]){"--agents", "3", "--no-early-stop", "--consensus", "1", "--synthesis", "never",
+                                               "--seed", s, NULL}, &proc);
+    json_t *vote = json_object_get(root, "vote");
+    assert_false(json_is_true(json_object_get(vote, "synthesized")));
+    char expected[32];
+    snprintf(expected, sizeof expected, "Answer: %s", json_string_value(json_object_get(vote, "answer")));
+    assert_string_equal(json_string_value(json_object_get(root, "answer")), expected);
+    assert_int_equal(usage(root, "answer_tokens"), 0);
+    json_decref(root);
+    test_proc_free(&proc);
 }
 
 static void prompt_is_evaluated_once_whatever_n(void **state) {
