@@ -71,7 +71,9 @@ typedef struct ember_run_params {
     int agents;                  /* parallel agents, 1..EMBER_AGENTS_MAX; 0 = 4 */
     bool early_stop;             /* confidence threshold and consensus stopping */
     float keep_fraction;         /* agents scoring below this quantile of finishers stop (0.9) */
-    float consensus;             /* stop everyone once the weighted vote share reaches this (0.75) */
+    float consensus;             /* stop everyone once the weighted vote share reaches this, with at
+                                    least this share of the started agents behind it (1: all agree,
+                                    as early-stopping self-consistency stops on a unanimous window) */
     int first_wave;              /* early stop: agents that start at once (0 = half, at least 2);
                                     the others start only if these reach no consensus */
     ember_synthesis synthesis;   /* when a synthesizer writes the answer (disputed votes) */

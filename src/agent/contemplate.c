@@ -8,8 +8,8 @@
  *   3. Online confidence (DeepConf): each agent's score is the lowest sliding-window mean of
  *      its per-token confidence. With early stop on, once the first agents finish, their
  *      scores set a threshold and running agents that fall below it stop; once the
- *      confidence-weighted vote of the finished agents reaches the consensus level, the rest
- *      stop. A stopped agent's sequence is destroyed at once, freeing its cells.
+ *      confidence-weighted vote of the finished agents reaches the consensus level, with at
+ *      least that share of the agents started behind it, the rest stop. A stopped agent's sequence is destroyed at once, freeing its cells.
  *      Early stop also starts the agents in two waves (first_wave, half by default): agents
  *      that reason alike finish together, so stopping on consensus saves little while they
  *      all run; the second wave starts only when the first reaches no consensus, and meets
@@ -98,6 +98,7 @@ typedef struct contemplation {
     float threshold;
     bool have_threshold;
     atomic_bool consensus;      /* written on the scheduler thread, read by reap too */
+    atomic_int started;         /* agents started so far (the first wave, then all) */
 } contemplation;
 
 static int agent_index(contemplation *c, agent *a) { return (int)((member *)a - c->m); }
@@ -223,8 +224,13 @@ static void on_stop(agent *a) {
         c->threshold = vote_quantile(scores, k, 1.0f - c->run->params.keep_fraction);
         c->have_threshold = true;
     }
+    /* a consensus of the agents started, not only of the first to finish: two agents that
+     * agree early often share a systematic error */
     vote_outcome v = tally_finished(c, false);
-    if (c->n_finished >= 2 && v.supporters >= 2 && v.share >= c->run->params.consensus && !atomic_load(&c->consensus)) {
+    float level = c->run->params.consensus;
+    int need = (int)(level * (float)atomic_load(&c->started) + 0.999f);
+    if (need < 2) need = 2;
+    if (v.supporters >= need && v.share >= level && !atomic_load(&c->consensus)) {
         atomic_store(&c->consensus, true);
         stop_the_rest(c);
     }
@@ -415,6 +421,7 @@ static bool second_wave_due(const contemplation *c, const bool *done) {
 /* With mu held: the first wave reached no consensus (one would have stopped the second wave),
  * so the second starts — unless the run was cancelled meanwhile. */
 static void start_second_wave(contemplation *c) {
+    atomic_store(&c->started, c->n);
     for (int i = 0; i < c->n; i++) {
         if (!c->m[i].waiting) continue;
         c->m[i].waiting = false;
@@ -609,6 +616,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
         }
         int wave = first_wave_size(&run->params, n);
         for (int i = wave; i < n; i++) c.m[i].waiting = true;  /* before any hook can run */
+        atomic_store(&c.started, wave);
         for (int i = 0; i < wave; i++) start_agent(&c, i);
         reap(&c);
     } else {

@@ -42,6 +42,6 @@ void ember_run_params_init(ember_run_params *p) {
     p->agents = 4;
     p->early_stop = true;
     p->keep_fraction = 0.9f;
-    p->consensus = 0.75f;
+    p->consensus = 1.0f;
     p->confidence_window = 64;
 }
