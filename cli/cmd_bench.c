@@ -111,7 +111,7 @@ static ember_seq *prefill_remote(ember_engine *e, int n_prompt, unsigned seed, d
     return seq;
 }
 
-static ember_seq *prefill(ember_engine *e, int n_prompt, unsigned seed, double *seconds) {
+static ember_seq *prefill_local(ember_engine *e, int n_prompt, unsigned seed, double *seconds) {
     ember_sampling s;
     ember_sampling_init(&s);
     s.seed = seed;
@@ -134,6 +134,13 @@ static ember_seq *prefill(ember_engine *e, int n_prompt, unsigned seed, double *
     *seconds = cli_now_s() - t0;
     free(tokens);
     return seq;
+}
+
+/* A sequence holding about n_prompt evaluated tokens (*n_evaluated exactly), in *seconds. */
+static ember_seq *prefill(ember_engine *e, bool remote, int n_prompt, unsigned seed, double *seconds, int *n_evaluated) {
+    if (remote) return prefill_remote(e, n_prompt, seed, seconds, n_evaluated);
+    *n_evaluated = n_prompt;
+    return prefill_local(e, n_prompt, seed, seconds);
 }
 
 /* The scheduler's time per sampled token over one generation (engine statistics). */
@@ -225,7 +232,7 @@ int ember_cmd_bench(int argc, char **argv) {
     double t;
     const ember_sampling *sampling = &opts.run.sampling;
     int n_evaluated = (int)n_prompt;
-    ember_seq *warm = remote ? prefill_remote(e, (int)n_prompt, 1, &t, &n_evaluated) : prefill(e, (int)n_prompt, 1, &t);
+    ember_seq *warm = prefill(e, remote, (int)n_prompt, 1, &t, &n_evaluated);
     if (warm) generate(e, warm, agents ? (int)agents : 1, 4, agents > 0, sampling, NULL);
     ember_seq_destroy(warm);
 
@@ -235,9 +242,7 @@ int ember_cmd_bench(int argc, char **argv) {
     for (long r = 0; r < reps && rc == 0; r++) {
         double t_pp;
         sched_cost cost;
-        unsigned seed = 100u + (unsigned)r;
-        ember_seq *root = remote ? prefill_remote(e, (int)n_prompt, seed, &t_pp, &n_evaluated)
-                                 : prefill(e, (int)n_prompt, seed, &t_pp);
+        ember_seq *root = prefill(e, remote, (int)n_prompt, 100u + (unsigned)r, &t_pp, &n_evaluated);
         if (!root) { rc = 1; break; }
         pp += n_evaluated / t_pp;
         if (agents) {
@@ -246,7 +251,7 @@ int ember_cmd_bench(int argc, char **argv) {
         } else {
             ember_seq_destroy(root);
             int n_short;
-            root = remote ? prefill_remote(e, 1, 200u + (unsigned)r, &t_pp, &n_short) : prefill(e, 1, 200u + (unsigned)r, &t_pp);
+            root = prefill(e, remote, 1, 200u + (unsigned)r, &t_pp, &n_short);
             if (!root) { rc = 1; break; }
             tg += n_gen / generate(e, root, 1, (int)n_gen, false, sampling, &cost);
         }

@@ -149,7 +149,7 @@ static void plot_point(plot_data *d, const char *key, double x, double y, double
 }
 
 /* One series per mode (x = reasoning tokens), or per early-stop setting (x = agents): the
- * synthesized answer's accuracy with its interval, and beside it the agents' vote. */
+ * final answer's accuracy with its interval, and beside it the agents' vote. */
 static bool write_plot(const char *path, const char *title, const config *c, int n, bool by_agents) {
     static plot_data d;
     memset(&d, 0, sizeof d);

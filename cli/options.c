@@ -173,14 +173,10 @@ cli_parse cli_options_parse(cli_options *o, int argc, char **argv, int *i) {
             return CLI_PARSE_ERROR;
         }
     } else if (is(arg, "--synthesis", NULL)) {
-        static const char *const names[] = {"disputed", "always", "never"};  /* ember_synthesis order */
-        int k = 0;
-        while (k < 3 && strcmp(val, names[k]) != 0) k++;
-        if (k == 3) {
+        if (!ember_synthesis_parse(val, &o->run.synthesis)) {
             fprintf(stderr, "ember: invalid value for --synthesis: '%s' (disputed, always or never)\n", val);
             return CLI_PARSE_ERROR;
         }
-        o->run.synthesis = (ember_synthesis)k;
     } else if (is(arg, "--think-budget", NULL)) {
         if (!cli_parse_int(arg, val, 1, 1 << 24, &n)) return CLI_PARSE_ERROR;
         o->run.think_budget = (int)n;

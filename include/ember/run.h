@@ -57,6 +57,8 @@ typedef enum ember_synthesis {
     EMBER_SYNTHESIS_ALWAYS,       /* after every vote */
     EMBER_SYNTHESIS_NEVER,        /* the vote's answer stands whatever its share (sampling) */
 } ember_synthesis;
+/* "disputed", "always", "never". */
+EMBER_API bool ember_synthesis_parse(const char *text, ember_synthesis *synthesis);
 
 typedef struct ember_run_params {
     ember_mode mode;

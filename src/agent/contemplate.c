@@ -9,7 +9,8 @@
  *      its per-token confidence. With early stop on, once the first agents finish, their
  *      scores set a threshold and running agents that fall below it stop; once the
  *      confidence-weighted vote of the finished agents reaches the consensus level, with at
- *      least that share of the agents started behind it, the rest stop. A stopped agent's sequence is destroyed at once, freeing its cells.
+ *      least that share of the agents started behind it, the rest stop. A stopped agent's
+ *      sequence is destroyed at once, freeing its cells.
  *      Early stop also starts the agents in two waves (first_wave, half by default): agents
  *      that reason alike finish together, so stopping on consensus saves little while they
  *      all run; the second wave starts only when the first reaches no consensus, and meets
