@@ -3,7 +3,8 @@
 # README's ember-nano section.
 #   scripts/eval-nano.sh [MODEL] [OUT_DIR]   (defaults: models/ember-nano.gguf, build/nano-eval)
 # LIMIT=N questions for modes and budgets (default 200), AGENT_LIMIT=N for Contemplating (default
-# 100; 8 agents cost 8 traces a question), TOOL_LIMIT=N for the calculator (default 30), THREADS=N.
+# 100; 8 agents cost 8 traces a question), TOOL_LIMIT=N for the calculator (default 30), THREADS=N,
+# SEED=N (default 1: the same samples on every run; each question's run starts from it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/ember-nano.gguf}
@@ -12,6 +13,7 @@ limit=${LIMIT:-200}
 agent_limit=${AGENT_LIMIT:-100}
 tool_limit=${TOOL_LIMIT:-30}
 threads=${THREADS:-2}
+seed=${SEED:-1}
 E=build/release/cli/ember
 [ -x "$E" ] || { scripts/install-deps.sh; scripts/llama-cpp.sh libs >/dev/null;
                  cmake --preset release >/dev/null; cmake --build --preset release -j "$(nproc)"; }
@@ -19,7 +21,7 @@ export OMP_WAIT_POLICY=passive
 mkdir -p "$out"
 data=$out/held-out.jsonl
 "$E" train --write-data "$data" --held-out --count "$limit" --seed 1
-common=(-m "$model" --data "$data" --limit "$limit" -t "$threads" -c 16384 --max-tokens 640 --parallel 4)
+common=(-m "$model" --data "$data" --limit "$limit" -t "$threads" --seed "$seed" -c 16384 --max-tokens 640 --parallel 4)
 
 echo "== modes and think budgets (accuracy vs reasoning tokens)"
 rm -f "$out/modes.records.jsonl"
