@@ -2,7 +2,10 @@
 # ember serve vs llama.cpp's llama-server on equal work: the same model, threads, parallel
 # slots and context; every stream prefills the same number of prompt tokens (llama-server gets
 # as many token ids as ember's chat prompt renders to) and generates exactly N tokens
-# (ignore_eos on both sides). For 1, 4, 16 and 64 concurrent streams: aggregate generated
+# (ignore_eos on both sides). Every prompt is prefilled in full on both sides: llama-server's
+# requests send cache_prompt false, and ember serve runs with --no-prompt-cache (its prompt cache
+# would serve every stream's identical chat prompt from the first one's cells; the cached tokens
+# each side reports are printed, and must be 0). For 1, 4, 16 and 64 concurrent streams: aggregate generated
 # tokens/s and time to first token p50/p99, with ratios. Both servers listen on 127.0.0.1 and
 # stay up for the whole run; the tools alternate, ROUNDS times, and each keeps its round with
 # the best tokens/s (the machine's other load only ever slows a round down).
@@ -19,7 +22,7 @@ ctx=$((max * (N + 256)))
 "$llama_bin/llama-server" -m "$model" -t "$threads" -np "$max" -c "$ctx" --host 127.0.0.1 \
   --port "$PORT" --no-webui >/tmp/ember-bench-llama-server.log 2>&1 &
 lpid=$!
-"$ember" serve -m "$model" -t "$threads" --parallel "$max" -c "$ctx" --port "$EPORT" \
+"$ember" serve -m "$model" -t "$threads" --parallel "$max" -c "$ctx" --port "$EPORT" --no-prompt-cache \
   --db "$(mktemp -d)/bench.db" >/tmp/ember-bench-serve.log 2>&1 &
 epid=$!
 trap 'kill $lpid $epid 2>/dev/null; wait $lpid $epid 2>/dev/null' EXIT
@@ -54,7 +57,8 @@ for s in $STREAMS; do
 done
 for s in $STREAMS; do
   echo "  $s streams: generated llama-server $(field "${ls[$s]}" tokens) / ember $(field "${em[$s]}" tokens) tokens;" \
-       "prompt tokens llama-server $(field "${ls[$s]}" prompt_tokens) / ember $(field "${em[$s]}" prompt_tokens)"
+       "prompt tokens llama-server $(field "${ls[$s]}" prompt_tokens) / ember $(field "${em[$s]}" prompt_tokens);" \
+       "from a prompt cache llama-server $(field "${ls[$s]}" cached_tokens) / ember $(field "${em[$s]}" cached_tokens)"
 done
 echo "N=$N tokens per stream (ignore_eos), prompt $prompt tokens; model $model; threads $threads; -np/--parallel $max, -c $ctx; best of $ROUNDS rounds"
 echo "(tok/s ratio = ember / llama-server, higher is better; TTFT ratios = ember / llama-server, lower is better)"

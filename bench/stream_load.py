@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Concurrent streaming clients against ember's /v1/chat/completions or llama-server's native
 /completion on 127.0.0.1; prints one JSON line: time to first token (p50, p99, mean), aggregate
-generated tokens/s over the wall time of the whole wave, and the prompt tokens each side saw.
+generated tokens/s over the wall time of the whole wave, the prompt tokens each side saw and how
+many of them came from a prompt cache (ember's usage.prompt_tokens_details.cached_tokens,
+llama-server's timings.cache_n) instead of a prefill.
 
   stream_load.py URL KIND STREAMS MAX_TOKENS [PROMPT_TOKENS]
     KIND chat:   the chat request below; ignore_eos, so every stream generates MAX_TOKENS
@@ -33,7 +35,7 @@ lock = threading.Lock()
 
 def client(i):
     req = urllib.request.Request(url, data=json.dumps(body(i)).encode(), headers={"Content-Type": "application/json"})
-    t0 = time.monotonic(); first = None; tokens = 0; seen_prompt = None
+    t0 = time.monotonic(); first = None; tokens = 0; seen_prompt = None; cached = 0
     with urllib.request.urlopen(req, timeout=900) as r:
         for line in r:
             line = line.strip()
@@ -44,6 +46,7 @@ def client(i):
                 if d.get("usage"):
                     tokens = d["usage"].get("completion_tokens", tokens)
                     seen_prompt = d["usage"].get("prompt_tokens", seen_prompt)
+                    cached = (d["usage"].get("prompt_tokens_details") or {}).get("cached_tokens", cached)
                 ch = d.get("choices") or [{}]
                 delta = ch[0].get("delta", {}) if ch else {}
                 if first is None and (delta.get("content") or delta.get("reasoning_content")):
@@ -54,8 +57,9 @@ def client(i):
                 if d.get("stop"):
                     tokens = d.get("tokens_predicted", tokens)
                     seen_prompt = d.get("tokens_evaluated", seen_prompt)
+                    cached = (d.get("timings") or {}).get("cache_n", cached)
     with lock:
-        results.append((first - t0 if first else None, tokens, seen_prompt))
+        results.append((first - t0 if first else None, tokens, seen_prompt, cached or 0))
 
 
 def percentile(values, q):
@@ -76,4 +80,5 @@ print(json.dumps({"streams": streams, "wall_s": wall,
                   "ttft_ms": 1000 * sum(ttfts) / max(1, len(ttfts)),
                   "ttft_p50_ms": 1000 * percentile(ttfts, 0.5), "ttft_p99_ms": 1000 * percentile(ttfts, 0.99),
                   "tokens": sum(r[1] for r in results), "tokens_per_s": sum(r[1] for r in results) / wall,
-                  "prompt_tokens": sorted({r[2] for r in results if r[2] is not None})}))
+                  "prompt_tokens": sorted({r[2] for r in results if r[2] is not None}),
+                  "cached_tokens": sum(r[3] for r in results)}))
