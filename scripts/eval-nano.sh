@@ -27,6 +27,8 @@ echo "== modes and think budgets (accuracy vs reasoning tokens)"
 rm -f "$out/modes.records.jsonl"
 "$E" eval "${common[@]}" --modes instant,thinking --budgets 16,32,64,0 --records "$out/modes.records.jsonl" \
   --json "$out/modes.json" --plot "$out/modes.png" --title "ember-nano: accuracy vs reasoning tokens"
+echo "== Thinking, greedy (temperature 0; the rows above sample at the default 0.7)"
+"$E" eval "${common[@]}" --mode thinking --temp 0 --json "$out/greedy.json"
 # Contemplating is measured on the first AGENT_LIMIT questions: Thinking on the same ones
 python3 - "$out/modes.records.jsonl" "$agent_limit" <<'EOF2'
 import json, sys
