@@ -3,7 +3,8 @@
 # answers an arithmetic question with ember-nano — the small model ember trained itself
 # (models/ember-nano.gguf; scripts/train-nano.sh rebuilds it) — in each mode: Thinking with its
 # reasoning shown, Instant, Contemplating with 8 agents (--json: agents, confidence, vote) and
-# Thinking with the calculator tool.
+# Thinking with the calculator tool (models/ember-nano-tools.gguf, ember-nano trained further
+# in windows long enough for the tool's prompt).
 #   scripts/demo.sh [PROMPT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +29,5 @@ echo "== Instant"
 echo "== Contemplating, 8 agents (--json: agents, confidence, vote; the vote's answer stands, as ember-nano"
 echo "   never learned to write a synthesis)"
 "$E" ask "${run[@]}" --mode contemplating --agents 8 --synthesis never --json "$prompt"
-echo "== Thinking with the calculator tool"
-"$E" ask "${run[@]}" --mode thinking --tools calculator --show-reasoning "$prompt"
+echo "== Thinking with the calculator tool (ember-nano-tools)"
+"$E" ask "${run[@]}" -m models/ember-nano-tools.gguf --mode thinking --tools calculator --show-reasoning "$prompt"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Measures ember-nano on held-out problems with `ember eval`: the numbers and plots in the
 # README's ember-nano section.
-#   scripts/eval-nano.sh [MODEL] [OUT_DIR]   (defaults: models/ember-nano.gguf, build/nano-eval)
+#   scripts/eval-nano.sh [MODEL] [OUT_DIR] [TOOLS_MODEL]
+#   (defaults: models/ember-nano.gguf, build/nano-eval, models/ember-nano-tools.gguf: the
+#   calculator is measured on the model trained to call it)
 # LIMIT=N questions for modes and budgets (default 200), AGENT_LIMIT=N for Contemplating (default
 # 100; 8 agents cost 8 traces a question), TOOL_LIMIT=N for the calculator (default 30), THREADS=N,
 # SEED=N (default 1: the same samples on every run; each question's run starts from it).
@@ -9,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/ember-nano.gguf}
 out=${2:-build/nano-eval}
+tools_model=${3:-models/ember-nano-tools.gguf}
 limit=${LIMIT:-200}
 agent_limit=${AGENT_LIMIT:-100}
 tool_limit=${TOOL_LIMIT:-30}
@@ -45,4 +48,4 @@ echo "== Contemplating: agents, early stop on and off"
   --synthesis never \
   --json "$out/agents.json" --plot "$out/agents.png" --title "ember-nano: accuracy vs Contemplating agents"
 echo "== the calculator tool"
-"$E" eval "${common[@]}" --limit "$tool_limit" --mode thinking --tools calculator --json "$out/tools.json"
+"$E" eval "${common[@]}" -m "$tools_model" --limit "$tool_limit" --mode thinking --tools calculator --json "$out/tools.json"
