@@ -4,11 +4,12 @@
 # as many token ids as ember's chat prompt renders to) and generates exactly N tokens
 # (ignore_eos on both sides). Every prompt is prefilled in full on both sides: llama-server's
 # requests send cache_prompt false, and ember serve runs with --no-prompt-cache (its prompt cache
-# would serve every stream's identical chat prompt from the first one's cells; the cached tokens
-# each side reports are printed, and must be 0). For 1, 4, 16 and 64 concurrent streams: aggregate generated
-# tokens/s and time to first token p50/p99, with ratios. Both servers listen on 127.0.0.1 and
-# stay up for the whole run; the tools alternate, ROUNDS times, and each keeps its round with
-# the best tokens/s (the machine's other load only ever slows a round down).
+# would serve every stream's identical chat prompt from the first one's cells); the cached tokens
+# each side reports are printed, 0 on both when the work is equal. For 1, 4, 16 and 64
+# concurrent streams: aggregate generated tokens/s and time to first token p50/p99, with
+# ratios. Both servers listen on 127.0.0.1 and stay up for the whole run; the tools alternate,
+# ROUNDS times, and each keeps its round with the best tokens/s (the machine's other load
+# only ever slows a round down).
 # Targets (issue 10): tokens/s ratio >= 1.0, TTFT p50 ratio <= 1.1.
 #   bench/serve.sh     (STREAMS="1 4 16 64", N=48, ROUNDS=2, THREADS, BENCH_MODEL, PORT=18090)
 source "$(dirname "$0")/common.sh"

@@ -35,7 +35,7 @@ echo "== Thinking, greedy (temperature 0; the rows above sample at the default 0
 # Contemplating is measured on the first AGENT_LIMIT questions: Thinking on the same ones
 python3 - "$out/modes.records.jsonl" "$agent_limit" <<'EOF2'
 import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["label"] == "thinking"][: int(sys.argv[2])]
+rows = [r for r in map(json.loads, open(sys.argv[1])) if r["label"] == "thinking"][: int(sys.argv[2])]
 right = sum(r["correct"] for r in rows)
 print(f"thinking on the first {len(rows)}: {right}/{len(rows)} = {100 * right / len(rows):.1f} %, "
       f"{sum(r['reasoning_tokens'] for r in rows) / len(rows):.1f} reasoning tokens")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rebuilds ember-nano from nothing: the recipe and seeds of models/ember-nano.gguf.
+# Rebuilds ember-nano from nothing: the recipe and seeds of models/ember-nano.gguf and
+# models/ember-nano-tools.gguf.
 #   scripts/train-nano.sh [OUT_DIR]        (default build/nano; about 8 h on one core)
 # 1. ember-genmodel initialises a 3.7M-parameter qwen3 (256 wide, 4 layers, 8 query and 8
 #    key/value heads, vocabulary 512 with digits as single tokens, untied output, F32);
@@ -15,6 +16,7 @@
 #    (A fifth stage, 700 problems in 1536-token windows with 35 % calculator calls and 20 %
 #    synthesizer briefs, `--mix 40,5,35,20 --ctx 1536 --batch 2 --lr 4e-4 --seed 5` from stage 4,
 #    made Thinking worse, 40 % -> 22 %, without teaching the calls in 224 steps: not shipped);
+#    Two more stages in 1280-token windows make ember-nano-tools (below);
 # 3. optionally (ROUNDS=N) thought compression by expert iteration.
 # The shipped model's stage 1 ran with ember train's first loss, in which positions without a
 # target still pulled their logits towards uniform and the question-reading line weighed 1;
