@@ -11,11 +11,15 @@
 # ROUNDS times, and each keeps its round with the best tokens/s (the machine's other load
 # only ever slows a round down).
 # Targets (issue 10): tokens/s ratio >= 1.0, TTFT p50 ratio <= 1.1.
-#   bench/serve.sh     (STREAMS="1 4 16 64", N=48, ROUNDS=2, THREADS, BENCH_MODEL, PORT=18090)
+#   bench/serve.sh     (STREAMS="1 4 16 64", N=48, ROUNDS=2, THREADS, BENCH_MODEL, PORT=18090, KV=split)
 source "$(dirname "$0")/common.sh"
 default_model
 STREAMS=${STREAMS:-"1 4 16 64"}; N=${N:-48}; ROUNDS=${ROUNDS:-2}; PORT=${PORT:-18090}
 EPORT=$((PORT + 1))
+# llama-server gives each slot a KV stream of its own (kv_unified false, its default with -np);
+# ember serve does the same with --kv-split. KV=unified measures ember's shared cache instead.
+KV=${KV:-split}
+kv=""; [ "$KV" = split ] && kv="--kv-split"
 load="python3 $root/bench/stream_load.py"
 max=$(echo $STREAMS | tr ' ' '\n' | sort -n | tail -1)
 ctx=$((max * (N + 256)))
@@ -23,7 +27,7 @@ ctx=$((max * (N + 256)))
 "$llama_bin/llama-server" -m "$model" -t "$threads" -np "$max" -c "$ctx" --host 127.0.0.1 \
   --port "$PORT" --no-webui >/tmp/ember-bench-llama-server.log 2>&1 &
 lpid=$!
-"$ember" serve -m "$model" -t "$threads" --parallel "$max" -c "$ctx" --port "$EPORT" --no-prompt-cache \
+"$ember" serve -m "$model" -t "$threads" --parallel "$max" -c "$ctx" --port "$EPORT" --no-prompt-cache $kv \
   --db "$(mktemp -d)/bench.db" >/tmp/ember-bench-serve.log 2>&1 &
 epid=$!
 trap 'kill $lpid $epid 2>/dev/null; wait $lpid $epid 2>/dev/null' EXIT
@@ -61,5 +65,5 @@ for s in $STREAMS; do
        "prompt tokens llama-server $(field "${ls[$s]}" prompt_tokens) / ember $(field "${em[$s]}" prompt_tokens);" \
        "from a prompt cache llama-server $(field "${ls[$s]}" cached_tokens) / ember $(field "${em[$s]}" cached_tokens)"
 done
-echo "N=$N tokens per stream (ignore_eos), prompt $prompt tokens; model $model; threads $threads; -np/--parallel $max, -c $ctx; best of $ROUNDS rounds"
+echo "N=$N tokens per stream (ignore_eos), prompt $prompt tokens; model $model; threads $threads; -np/--parallel $max, -c $ctx; KV: a stream per slot on llama-server, ${kv:-one unified cache} on ember; best of $ROUNDS rounds"
 echo "(tok/s ratio = ember / llama-server, higher is better; TTFT ratios = ember / llama-server, lower is better)"

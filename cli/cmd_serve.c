@@ -59,6 +59,10 @@ static const char usage[] =
     "      --no-web            serve the API only\n"
     "      --no-prompt-cache   evaluate every request's whole prompt (default: a follow-up request\n"
     "                          reuses the KV cells of the earlier one's common prefix)\n"
+    "      --kv-split          each sequence its own KV stream of -c / --parallel cells, like\n"
+    "                          llama-server's slots: faster with many independent streams (a\n"
+    "                          step's attention reads only each stream's cells); a request then\n"
+    "                          holds at most that many tokens per sequence, agents copy the prompt\n"
     "      --tools LIST        tools the server runs itself: calculator,python,web_fetch,web_search,\n"
     "                          SERVER.TOOL (MCP), mcp, all (default: none)\n"
     "      --mcp-config FILE   MCP servers ({\"mcpServers\": {…}})\n"
@@ -87,6 +91,7 @@ int ember_cmd_serve(int argc, char **argv) {
         if (strcmp(a, "--log") == 0) { p.log_requests = true; continue; }
         if (strcmp(a, "--no-web") == 0) { no_web = true; continue; }
         if (strcmp(a, "--no-prompt-cache") == 0) { p.engine.prompt_cache = false; continue; }
+        if (strcmp(a, "--kv-split") == 0) { p.kv_split = true; continue; }
         if (strcmp(a, "--verbose") == 0) { p.engine.verbose = true; continue; }
         if (i + 1 >= argc) {
             fprintf(stderr, "ember serve: unknown option or missing value '%s'\n%s", a, usage);

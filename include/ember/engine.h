@@ -89,6 +89,15 @@ typedef struct ember_engine_params {
      * needed by live sequences. Off for recurrent and hybrid models (their memory cannot
      * drop a tail), and for remote engines (the replicas cache prompts themselves). */
     bool prompt_cache;
+    /* 0: one KV cache of n_ctx cells shared by every sequence; forks and cached prompts share
+     * their prefix's cells. N > 0: each sequence gets a stream of its own of N cells (rounded
+     * up to 256; llama.cpp's non-unified cache, like llama-server's slots) and n_ctx is unused.
+     * A decode step's attention then reads only each sequence's own cells, where the unified
+     * cache reads every cell in use: faster when many independent streams run (bench/serve.sh
+     * at 64 streams). The price: memory for N cells per sequence id, a fork or a cached prompt
+     * copies its whole stream instead of sharing cells, and sequences in one decode step are
+     * split into runs of consecutive ids (llama.cpp's equal split). */
+    int kv_seq_cells;
 } ember_engine_params;
 
 EMBER_API void ember_engine_params_init(ember_engine_params *params);
@@ -98,6 +107,7 @@ EMBER_API ember_status ember_engine_create(const ember_engine_params *params,
 EMBER_API void ember_engine_destroy(ember_engine *engine);
 
 EMBER_API const char *ember_engine_chat_format(const ember_engine *engine);
+/* The most tokens one sequence can hold: n_ctx, or kv_seq_cells (rounded) with streams. */
 EMBER_API int ember_engine_n_ctx(const ember_engine *engine);
 EMBER_API int ember_engine_n_vocab(const ember_engine *engine);
 /* True when a projector was loaded (params.mmproj_path) and it reads images. */

@@ -55,6 +55,10 @@ typedef struct ember_server_params {
     int default_max_tokens;     /* limit for requests that set none; 0 = the run's share of
                                    the context (n_ctx / parallel, less the prompt) */
     bool log_requests;          /* one line per request on stderr */
+    bool kv_split;              /* each sequence a KV stream of its own of n_ctx / parallel cells
+                                   (engine.kv_seq_cells, unless set), like llama-server's slots:
+                                   faster with many independent streams; each request then
+                                   holds at most that many tokens, and agents copy the prompt */
     const char *web_dir;        /* static files of the web app, served at / without a key
                                    (index.html for /); NULL = none */
     struct ember_tools *tools;  /* built-in/MCP tools every request may use, run inside the

@@ -76,7 +76,7 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     *out = NULL;
     if (p && p->n_engine_urls > 0) return remote_engine_create(p, out, err);
     if (!p || !p->model_path) return ember_fail(err, EMBER_ERR_INVALID, "no model given (-m MODEL.gguf)");
-    if (p->n_ctx < 0 || p->n_threads < 0 || p->n_seq_max < 0 || p->n_batch < 0)
+    if (p->n_ctx < 0 || p->n_threads < 0 || p->n_seq_max < 0 || p->n_batch < 0 || p->kv_seq_cells < 0)
         return ember_fail(err, EMBER_ERR_INVALID, "context, threads, sequences and batch must not be negative");
     if (p->image_max_tokens < 0 || p->image_min_tokens < 0 ||
         (p->image_max_tokens && p->image_min_tokens > p->image_max_tokens))
@@ -111,6 +111,16 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     int trained = llama_model_n_ctx_train(e->model);
     e->n_ctx = p->n_ctx ? p->n_ctx : (trained > 0 && trained < 8192 ? trained : 8192);
     e->n_seq_max = p->n_seq_max ? p->n_seq_max : 32;
+    e->kv_split = p->kv_seq_cells > 0;
+    if (e->kv_split) {  /* llama.cpp gives each stream n_ctx / n_seq_max cells, padded to 256 */
+        int per_seq = (p->kv_seq_cells + 255) / 256 * 256;
+        if ((long long)per_seq * e->n_seq_max > INT32_MAX / 2) {
+            engine_free(e);
+            return ember_fail(err, EMBER_ERR_INVALID, "%d sequences of %d cells are too many cells", e->n_seq_max,
+                              per_seq);
+        }
+        e->n_ctx = per_seq * e->n_seq_max;
+    }
     e->n_batch = p->n_batch ? p->n_batch : 512;
     /* a recurrent state cannot drop a tail: there is no prefix to share */
     e->prompt_cache = p->prompt_cache && !llama_model_is_recurrent(e->model) && !llama_model_is_hybrid(e->model);
@@ -124,7 +134,7 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
     cp.n_seq_max = (uint32_t)e->n_seq_max;
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
-    cp.kv_unified = true;   /* forks share prefix cells: the point of Contemplating */
+    cp.kv_unified = !e->kv_split;  /* unified: forks share prefix cells, Contemplating's way */
     cp.swa_full = true;     /* forked sequences must keep their shared sliding-window cells */
     cp.no_perf = true;
     e->ctx = llama_init_from_model(e->model, cp);
@@ -132,6 +142,7 @@ ember_status ember_engine_create(const ember_engine_params *p, ember_engine **ou
         engine_free(e);
         return ember_fail(err, EMBER_ERR_ENGINE, "llama.cpp could not create a context of %d tokens", e->n_ctx);
     }
+    e->n_ctx_seq = e->kv_split ? (int)llama_n_ctx_seq(e->ctx) : e->n_ctx;
     if (p->mmproj_path) {
         status = media_init(e, p->mmproj_path, threads, p, err);
         if (status != EMBER_OK) {
@@ -170,7 +181,7 @@ const char *ember_engine_chat_format(const ember_engine *e) {
 }
 int ember_engine_n_ctx(const ember_engine *e) {
     BACKEND_DISPATCH(e, n_ctx, e);
-    return e->n_ctx;
+    return e->n_ctx_seq;
 }
 int ember_engine_n_vocab(const ember_engine *e) {
     BACKEND_DISPATCH(e, n_vocab, e);

@@ -132,7 +132,9 @@ struct ember_engine {
     const struct llama_vocab *vocab;
     struct llama_context *ctx;
     int n_vocab;
-    int n_ctx;
+    int n_ctx;                   /* KV cells in all (with streams: n_seq_max of n_ctx_seq) */
+    int n_ctx_seq;               /* the most one sequence holds: n_ctx, or its stream's cells */
+    bool kv_split;               /* a stream per sequence (kv_seq_cells): forks copy, not share */
     int n_batch;
     int n_seq_max;
     char chat_format[32];

@@ -346,9 +346,9 @@ ember_status ember_seq_reset_media(ember_seq *seq, const char *text, bool specia
     media_prompt mp;
     status = prompt_tokenize(e, text, special, images, n_images, &mp, err);
     if (status != EMBER_OK) return status;
-    if (mp.n > e->n_ctx) {
+    if (mp.n > e->n_ctx_seq) {
         status = ember_fail(err, EMBER_ERR_CONTEXT, "the prompt has %d tokens (images included); the context holds %d "
-                            "(raise -c/--ctx)", mp.n, e->n_ctx);
+                            "(raise -c/--ctx)", mp.n, e->n_ctx_seq);
     } else {
         lock(e);
         /* a fresh sequence takes its cached prefix first: the images in it are then neither

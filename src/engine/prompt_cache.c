@@ -72,15 +72,23 @@ int cache_adopt(ember_seq *seq, const llama_token *tokens, int n, const seq_imag
         seq->n_images = 0;
         return 0;  /* out of memory: the prompt is evaluated in full, nothing else is lost */
     }
-    llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, -1, -1);
-    llama_memory_seq_cp(llama_get_memory(e->ctx), best->id, seq->id, 0, seq_pos_at(best, keep));
-    for (int i = 0; i < best->n_spans; i++) {
-        spans[i] = best->spans[i];
-        spans[i].seg->refs++;
+    llama_memory_t mem = llama_get_memory(e->ctx);
+    llama_memory_seq_rm(mem, seq->id, -1, -1);
+    if (e->kv_split) {  /* streams copy only whole: the copy's tail is dropped at once */
+        llama_memory_seq_cp(mem, best->id, seq->id, -1, -1);
+        llama_memory_seq_rm(mem, seq->id, seq_pos_at(best, keep), -1);
+        free(spans);
+        seq_account_new_cells(seq, keep);
+    } else {
+        llama_memory_seq_cp(mem, best->id, seq->id, 0, seq_pos_at(best, keep));
+        for (int i = 0; i < best->n_spans; i++) {
+            spans[i] = best->spans[i];
+            spans[i].seg->refs++;
+        }
+        seq->spans = spans;
+        seq->n_spans = best->n_spans;
+        seq_truncate_spans(seq, keep);
     }
-    seq->spans = spans;
-    seq->n_spans = best->n_spans;
-    seq_truncate_spans(seq, keep);
     seq->n_past = keep;
     best->cache_use = ++e->cache_clock;
     e->stats.prompt_tokens_reused += (uint64_t)keep;

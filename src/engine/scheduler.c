@@ -45,7 +45,7 @@ static void sample_next(ember_engine *e, ember_seq *seq, const float *logits) {
     /* The sampled token goes in front of anything the callback queued (e.g. an injected
      * channel close), so the text stays in the order the model and the callback produced. */
     int queued = seq->n_tokens - seq->n_past;
-    if (seq->n_tokens + 1 > e->n_ctx || !seq_push_tokens(seq, &token, 1)) {
+    if (seq->n_tokens + 1 > e->n_ctx_seq || !seq_push_tokens(seq, &token, 1)) {
         seq_go_idle(seq, EMBER_ERR_CONTEXT);
         return;
     }
@@ -81,17 +81,39 @@ static void by_admission(const ember_engine *e, int *order) {
     }
 }
 
-/* Packs the batch within `room` cells (cells_make_room has made room for every decode
- * step); returns the number of tokens in it. *starved: queued input got no cell. */
-static int pack_batch(ember_engine *e, int room, int *start, int *taken, bool *starved) {
+/* Writes the chosen tokens into the batch by sequence id: llama.cpp's equal split (a stream
+ * per sequence) puts only runs of consecutive ids into one micro-batch, so admission order
+ * would cut one step's decodes into several passes over the weights. */
+static void write_batch(ember_engine *e, int *start, const int *taken) {
     struct llama_batch *b = &e->batch;
     b->n_tokens = 0;
+    for (int i = 0; i < e->n_seq_max; i++) {
+        ember_seq *seq = e->seqs[i];
+        int n = taken[i];
+        if (n == 0) continue;
+        int pos = seq_pos_at(seq, seq->n_past);
+        start[i] = b->n_tokens;
+        for (int t = 0; t < n; t++) {
+            int j = b->n_tokens++;
+            b->token[j] = seq->tokens[seq->n_past + t];
+            b->pos[j] = pos + t;
+            b->n_seq_id[j] = 1;
+            b->seq_id[j][0] = seq->id;
+            b->logits[j] = (t == n - 1 && n == seq->n_tokens - seq->n_past);
+        }
+    }
+}
+
+/* Chooses the batch within `room` cells (cells_make_room has made room for every decode
+ * step), decodes first, then queued input oldest admitted first; returns the number of
+ * tokens in it. *starved: queued input got no cell. */
+static int pack_batch(ember_engine *e, int room, int *start, int *taken, bool *starved) {
     *starved = false;
-    int n_seqs = 0, decodes = 0;
+    int n_seqs = 0, decodes = 0, n_tokens = 0;
     int order[e->n_seq_max];
     by_admission(e, order);
     for (int pass = 0; pass < 2; pass++) {
-        for (int k = 0; k < e->n_seq_max && b->n_tokens < e->n_batch; k++) {
+        for (int k = 0; k < e->n_seq_max && n_tokens < e->n_batch; k++) {
             int i = order[k];
             ember_seq *seq = e->seqs[i];
             if (!seq || seq->in_batch) continue;
@@ -102,35 +124,27 @@ static int pack_batch(ember_engine *e, int room, int *start, int *taken, bool *s
             if ((pass == 0) != decoding_step) continue;
             /* input starts only when all of it fits beside the next step's decodes: a prefill
              * that would be preempted again before it ends only wastes the steps */
-            if (pass == 1 && text > room - b->n_tokens - decodes) {
+            if (pass == 1 && text > room - n_tokens - decodes) {
                 *starved = true;
                 continue;
             }
             int n = text;
-            if (n > e->n_batch - b->n_tokens) n = e->n_batch - b->n_tokens;
-            if (n > room - b->n_tokens) n = room - b->n_tokens;
+            if (n > e->n_batch - n_tokens) n = e->n_batch - n_tokens;
+            if (n > room - n_tokens) n = room - n_tokens;
             if (n <= 0) {
                 *starved = true;
                 continue;
             }
-            int pos = seq_pos_at(seq, seq->n_past);
-            for (int t = 0; t < n; t++) {
-                int j = b->n_tokens++;
-                b->token[j] = seq->tokens[seq->n_past + t];
-                b->pos[j] = pos + t;
-                b->n_seq_id[j] = 1;
-                b->seq_id[j][0] = seq->id;
-                b->logits[j] = (t == n - 1 && n == queued);
-            }
-            start[i] = b->n_tokens - n;
             taken[i] = n;
+            n_tokens += n;
             seq->in_batch = true;
             n_seqs++;
         }
         if (pass == 0) decodes = n_seqs;
     }
     if ((uint64_t)n_seqs > e->stats.max_batch_seqs) e->stats.max_batch_seqs = (uint64_t)n_seqs;
-    return b->n_tokens;
+    write_batch(e, start, taken);
+    return n_tokens;
 }
 
 static void fail_batch(ember_engine *e, ember_status status) {

@@ -293,10 +293,10 @@ ember_status ember_seq_feed_tokens(ember_seq *seq, const int32_t *tokens, int n,
             return ember_fail(err, EMBER_ERR_INVALID, "token %d is outside the vocabulary (%d)", tokens[i], e->n_vocab);
     ember_status status = EMBER_OK;
     engine_lock_unless_scheduler(e);
-    if (seq->n_tokens + n > e->n_ctx) {
+    if (seq->n_tokens + n > e->n_ctx_seq) {
         status = ember_fail(err, EMBER_ERR_CONTEXT,
                             "%d tokens do not fit the context: %d of %d are in use (raise -c/--ctx)",
-                            n, seq->n_tokens, e->n_ctx);
+                            n, seq->n_tokens, e->n_ctx_seq);
     } else if (!seq_push_tokens(seq, tokens, n)) {
         status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory queueing %d tokens", n);
     } else {
@@ -345,7 +345,7 @@ ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err) {
     switch (status) {
     case EMBER_OK: return EMBER_OK;
     case EMBER_ERR_CONTEXT:
-        return ember_fail(err, status, "the context is full (%d tokens); raise -c/--ctx", e->n_ctx);
+        return ember_fail(err, status, "the context is full (%d tokens); raise -c/--ctx", e->n_ctx_seq);
     case EMBER_ERR_INVALID:
         return ember_fail(err, status, "the grammar allows no token at this point (a grammar cannot name an "
                                        "end-of-generation token such as <|eot|>: end the grammar there instead)");
@@ -384,13 +384,16 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
                !seq_add_images(child, parent->images, parent->n_images)) {
         status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory forking a sequence");
     } else {  /* the parent is idle: its images are decoded, the records hold no embeddings */
+        /* unified: the child shares the parent's cells; streams: llama.cpp copies the parent's
+         * stream into the child's at the start of the next decode, before anything is written */
         llama_memory_seq_cp(llama_get_memory(e->ctx), parent->id, child->id, -1, -1);
         child->n_past = parent->n_past;
         child->admitted = parent->admitted;  /* as old as its request (cells.c) */
         memcpy(child->logits, parent->logits, sizeof *child->logits * (size_t)e->n_vocab);
         child->has_logits = true;
-        child->spans = malloc(sizeof *child->spans * (size_t)(parent->n_spans ? parent->n_spans : 1));
-        if (child->spans) {
+        if (e->kv_split) {
+            seq_account_new_cells(child, child->n_past);  /* a copy: cells of its own */
+        } else if ((child->spans = malloc(sizeof *child->spans * (size_t)(parent->n_spans ? parent->n_spans : 1)))) {
             for (int i = 0; i < parent->n_spans; i++) {
                 child->spans[i] = parent->spans[i];
                 child->spans[i].seg->refs++;
@@ -455,9 +458,9 @@ int seq_keep_prefix(const ember_seq *seq, const llama_token *tokens, int n, cons
 ember_status seq_reset_input(ember_seq *seq, const llama_token *tokens, int n, seq_image *images, int n_images,
                              ember_error *err) {
     ember_engine *e = seq->engine;
-    if (n > e->n_ctx)
+    if (n > e->n_ctx_seq)
         return ember_fail(err, EMBER_ERR_CONTEXT, "the prompt has %d tokens; the context holds %d (raise -c/--ctx)",
-                          n, e->n_ctx);
+                          n, e->n_ctx_seq);
     engine_lock_unless_scheduler(e);
     if (!engine_on_scheduler(e)) engine_wait_not_decoding(e);  /* before any change: it unlocks */
     ember_status status = EMBER_OK;
@@ -500,9 +503,9 @@ ember_status seq_append_input(ember_seq *seq, const llama_token *tokens, int n, 
     engine_lock_unless_scheduler(e);
     ember_status status = EMBER_OK;
     int base = seq->n_tokens;
-    if (base + n > e->n_ctx) {
+    if (base + n > e->n_ctx_seq) {
         status = ember_fail(err, EMBER_ERR_CONTEXT, "%d tokens do not fit the context: %d of %d are in use (raise -c/--ctx)",
-                            n, base, e->n_ctx);
+                            n, base, e->n_ctx_seq);
     } else {
         for (int i = 0; i < n_images; i++) images[i].start += base;
         if (!seq_push_tokens(seq, tokens, n) || !seq_add_images(seq, images, n_images)) {

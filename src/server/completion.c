@@ -786,16 +786,17 @@ static bool plan(srv_job *job, ember_run_params *rp, int prompt, srv_error *err)
      * the synthesizer's brief) */
     int overhead = contemplate ? 64 + 200 : 16;
     int branches = contemplate ? agents + 1 : 1;
-    int room = (n_ctx - prompt) / branches - overhead;
+    /* with streams every branch holds a copy of the prompt in a context of its own */
+    int room = s->kv_split ? n_ctx - prompt - overhead : (n_ctx - prompt) / branches - overhead;
     if (prompt >= n_ctx || room < 1)
         return srv_fail(err, 400, "invalid_request_error", "context_length_exceeded", "messages",
                         "the prompt has %d tokens; this server's context holds %d%s", prompt, n_ctx,
-                        contemplate ? " (shared by the agents)" : "");
+                        s->kv_split ? " per sequence" : contemplate ? " (shared by the agents)" : "");
     int max = job->req.max_tokens;
     if (max == 0) {
         max = s->default_max_tokens;
         if (max == 0) {
-            int share = (n_ctx / s->parallel - prompt) / branches - overhead;
+            int share = s->kv_split ? room : (n_ctx / s->parallel - prompt) / branches - overhead;
             max = share >= 256 ? share : (room < 256 ? room : 256);
         }
     }
@@ -807,6 +808,7 @@ static bool plan(srv_job *job, ember_run_params *rp, int prompt, srv_error *err)
      * outgrow the cells, the engine preempts the newest (engine/cells.c). */
     job->cells = prompt + branches * overhead;
     if (job->cells > n_ctx) job->cells = n_ctx;
+    if (s->kv_split) job->cells = job->seqs * n_ctx;  /* each sequence's stream, exactly */
     if (job->seqs > s->n_seq_max)
         return srv_fail(err, 400, "invalid_request_error", NULL, "ember.agents",
                         "%d agents need %d sequences; this server has %d", agents, job->seqs, s->n_seq_max);

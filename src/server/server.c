@@ -464,6 +464,8 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
 
     ember_engine_params ep = p->engine;
     if (ep.n_seq_max == 0) ep.n_seq_max = s->parallel + s->max_agents + 1;
+    if (p->kv_split && ep.kv_seq_cells == 0) ep.kv_seq_cells = ((ep.n_ctx ? ep.n_ctx : 8192) + s->parallel - 1) / s->parallel;
+    s->kv_split = ep.kv_seq_cells > 0 && ep.n_engine_urls == 0;
     status = ember_engine_create(&ep, &s->engine, err);
     if (status != EMBER_OK) {
         ember_server_destroy(s);
@@ -473,10 +475,11 @@ ember_status ember_server_create(const ember_server_params *p, ember_server **ou
     s->n_ctx = ember_engine_n_ctx(s->engine);
     s->chat_format = ember_engine_chat_format(s->engine);
     int queue = p->queue == 0 ? DEFAULT_QUEUE : p->queue < 0 ? 0 : p->queue;
-    /* Remote replicas hold each request in a context of its own (n_ctx each), not in one
-     * shared cache: the gate then counts sequences and runs, not cells. */
+    /* Remote replicas hold each request in a context of its own (n_ctx each), and streams give
+     * each sequence its own, not one shared cache: the gate then counts sequences and runs. */
     bool remote = ember_engine_replicas(s->engine, NULL, 0) > 0;
-    srv_gate_init(&s->gate, s->parallel, queue, s->n_seq_max, remote ? s->n_ctx * s->n_seq_max : s->n_ctx);
+    srv_gate_init(&s->gate, s->parallel, queue, s->n_seq_max,
+                  remote || s->kv_split ? s->n_ctx * s->n_seq_max : s->n_ctx);
     srv_metrics_init(&s->metrics);
 
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;

@@ -35,6 +35,7 @@ struct ember_server {
     struct ember_tools *tools;    /* server-side tools (not owned), or NULL */
     int port;
     int n_ctx, n_seq_max, parallel, max_agents, default_max_tokens;
+    bool kv_split;              /* n_ctx is each sequence's own stream (params.kv_split) */
     size_t max_body;
     bool log_requests;
     bool loopback;                /* host is 127.0.0.0/8 or ::1 */

@@ -25,6 +25,11 @@ typedef struct gen_state {
  * defaults), 2 threads; asserts it opened. */
 ember_engine *greedy_engine_sized(int n_ctx, int n_seq_max, int n_batch, bool prompt_cache);
 ember_engine *greedy_engine(int n_ctx, int n_seq_max, bool prompt_cache);
+/* The same with a KV stream of `seq_cells` cells per sequence (ember_engine_params.kv_seq_cells). */
+ember_engine *greedy_engine_split(int seq_cells, int n_seq_max, bool prompt_cache);
+/* The greedy sampling greedy_start uses, with `g` reset to record up to `limit` tokens. */
+void greedy_sampling(ember_sampling *s, gen_state *g, int limit);
+ember_token_fn greedy_recorder(void);
 /* A sequence that takes `text` by a reset (as every run's prompt does), then generates `limit`
  * greedy tokens (end of generation banned) into *g; started, not waited for. */
 ember_seq *greedy_start(ember_engine *e, const char *text, int limit, gen_state *g);
