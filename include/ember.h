@@ -5,12 +5,13 @@
  * The data, before the functions:
  *
  *   1. An ember_engine owns one model (and optionally its vision projector) and one llama.cpp
- *      context with a unified KV cache shared by many sequences. A single scheduler thread
+ *      context with a unified KV cache shared by many sequences (or a stream per sequence:
+ *      ember_engine_params.kv_seq_cells). A single scheduler thread
  *      inside the engine packs one token from every active sequence into each decode step.
  *   2. An ember_seq is one sequence in that cache. It is fed text (queued, evaluated on the
  *      scheduler's next steps), may generate tokens (each one reported to its token callback
- *      on the scheduler thread), may be forked (the child shares the parent's KV cells: the
- *      prefix is never recomputed) and is freed at once when destroyed.
+ *      on the scheduler thread), may be forked (the child shares the parent's KV cells, or
+ *      copies its stream: the prefix is never recomputed) and is freed at once when destroyed.
  *   3. An ember_chat is a conversation: an ordered list of messages.
  *   4. An ember_run answers a chat in one of three modes (Instant, Thinking, Contemplating)
  *      and reports what happens as a stream of typed events (ember_event); when it ends it

@@ -2,12 +2,13 @@
  * ember/engine.h — models, the engine and its sequences (continuous batching on llama.cpp).
  *
  *   1. An ember_engine owns one model (and optionally its vision projector) and one llama.cpp
- *      context with a unified KV cache shared by many sequences. A single scheduler thread
- *      inside the engine packs one token from every active sequence into each decode step.
+ *      context with a unified KV cache shared by many sequences (or a stream per sequence:
+ *      kv_seq_cells). A single scheduler thread inside the engine packs one token from every
+ *      active sequence into each decode step.
  *   2. An ember_seq is one sequence in that cache. It is fed text (queued, evaluated on the
  *      scheduler's next steps), may generate tokens (each one reported to its token callback
- *      on the scheduler thread), may be forked (the child shares the parent's KV cells: the
- *      prefix is never recomputed) and is freed at once when destroyed.
+ *      on the scheduler thread), may be forked (the child shares the parent's KV cells, or
+ *      copies its stream: the prefix is never recomputed) and is freed at once when destroyed.
  *
  * Threads: the engine's functions may be called from any thread (its getters and stats too).
  * One sequence is driven by one thread at a time (feed, generate, wait, reset); its callbacks
@@ -251,8 +252,9 @@ EMBER_API ember_status ember_seq_generate(ember_seq *seq, ember_error *err);
  * be recomputed (a decoded image in the dropped part), or whose input finds no free cell while
  * no sequence decodes, is ended with EMBER_ERR_BUSY (its cells freed at once). */
 EMBER_API ember_status ember_seq_wait_idle(ember_seq *seq, ember_error *err);
-/* A new sequence that shares every cell of `parent` (which must be idle) and continues from
- * its last token with its own sampler. The parent stays usable. */
+/* A new sequence that shares every cell of `parent` (which must be idle; with kv_seq_cells it
+ * gets a copy of the parent's stream) and continues from its last token with its own sampler.
+ * The parent stays usable. */
 EMBER_API ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling,
                                       ember_seq **child, ember_error *err);
 /* Asks the scheduler to pause the sequence after the current step (the idle callback fires). */

@@ -3,10 +3,10 @@
  *
  * Each step: sequences that may sample from kept logits do so; cells.c makes room (evicting
  * cached prompts, preempting the newest sequences) for the next token of every generating
- * sequence; then one batch is packed with those tokens first (so decoding latency does not
- * wait on prefill) and then chunks of queued input, oldest admitted first, up to n_batch
- * tokens and the cells left; llama_decode runs without
- * the lock; every sequence whose queued input is now exhausted either samples its next token
+ * sequence; then one batch is chosen, those tokens first (so decoding latency does not wait
+ * on prefill) and then chunks of queued input, oldest admitted first, up to n_batch tokens
+ * and the cells left, and written in sequence-id order; llama_decode runs without the lock;
+ * every sequence whose queued input is now exhausted either samples its next token
  * (calling its token callback) or keeps its logits row for a later fork or generate.
  * Queued images are decoded one per step before the text batch (media_step); text is packed
  * only up to a sequence's next queued image.

@@ -142,7 +142,7 @@ static void render_replicas(ember_engine *engine, strbuf *out) {
 
 static enum MHD_Result handle_metrics(srv_conn *c) {
     ember_server *s = c->srv;
-    srv_gauges g = {.n_ctx = s->n_ctx, .parallel = s->parallel};
+    srv_gauges g = {.n_ctx = s->kv_split ? s->n_ctx * s->n_seq_max : s->n_ctx, .parallel = s->parallel};
     srv_gate_snapshot(&s->gate, &g.runs_active, &g.seqs_reserved, &g.kv_cells_reserved, &g.queue_depth);
     ember_engine_stats stats;
     ember_engine_get_stats(s->engine, &stats);

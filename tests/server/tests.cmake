@@ -25,7 +25,7 @@ target_include_directories(test_server_store PRIVATE ${PROJECT_SOURCE_DIR}/src)
 
 find_program(NODE_EXECUTABLE NAMES node nodejs)
 if(NODE_EXECUTABLE)
-  foreach(t test_openai test_load test_postgres test_prompt_cache test_tools test_cells)
+  foreach(t test_openai test_load test_postgres test_prompt_cache test_tools test_cells test_kv_split)
     add_test(NAME server_${t} COMMAND ${NODE_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/${t}.mjs)
     set_tests_properties(server_${t} PROPERTIES
       ENVIRONMENT "OMP_WAIT_POLICY=passive;EMBER_TEST_MODELS=${EMBER_TEST_MODELS};EMBER_BIN=$<TARGET_FILE:ember-cli>"
