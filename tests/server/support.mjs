@@ -137,3 +137,16 @@ export const G = {
     '<atem:parameter name=\\"days\\">3</atem:parameter>\\n' +
     '</atem:invoke>\\n</atem:function_calls>" <|eom|>\n',
 };
+
+/* Reads a streamed chat completion to its end: the answer's text, the finish reason, the final
+ * usage chunk and the last `ember` extension seen. */
+export async function collect(stream) {
+  let content = '', finish = null, usage = null, ember = null;
+  for await (const chunk of stream) {
+    content += chunk.choices[0]?.delta?.content ?? '';
+    finish = chunk.choices[0]?.finish_reason ?? finish;
+    if (chunk.usage) usage = chunk.usage;
+    if (chunk.ember) ember = chunk.ember;
+  }
+  return { content, finish, usage, ember };
+}

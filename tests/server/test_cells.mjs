@@ -12,7 +12,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadOpenAI, startServer, client, metrics, waitMetrics, tempDir, G } from './support.mjs';
+import { loadOpenAI, startServer, client, metrics, waitMetrics, tempDir, collect, G } from './support.mjs';
 
 const OpenAI = await loadOpenAI();
 const tmp = tempDir();
@@ -26,14 +26,7 @@ async function streamOne(api, i, max = MAX) {
     temperature: 0, max_tokens: max, ignore_eos: true, ember: { grammar: G.long }, stream: true,
     stream_options: { include_usage: true },
   });
-  let content = '', finish = null, usage = null, ember = null;
-  for await (const chunk of stream) {
-    content += chunk.choices[0]?.delta?.content ?? '';
-    finish = chunk.choices[0]?.finish_reason ?? finish;
-    if (chunk.usage) usage = chunk.usage;
-    if (chunk.ember) ember = chunk.ember;
-  }
-  return { content, finish, usage, ember };
+  return collect(stream);
 }
 
 test('requests whose max_tokens together outgrow the cells run at once and all complete', async () => {

@@ -6,7 +6,7 @@
 // to zero. The engine's greedy equality with the unified cache is tests/engine/test_kv_split.c's.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadOpenAI, startServer, client, waitMetrics, tempDir, G } from './support.mjs';
+import { loadOpenAI, startServer, client, waitMetrics, tempDir, collect, G } from './support.mjs';
 
 const OpenAI = await loadOpenAI();
 const tmp = tempDir();
@@ -22,13 +22,7 @@ async function streamOne(api, i) {
     temperature: 0, max_tokens: MAX, ignore_eos: true, ember: { grammar: G.long }, stream: true,
     stream_options: { include_usage: true },
   });
-  let content = '', finish = null, usage = null;
-  for await (const chunk of stream) {
-    content += chunk.choices[0]?.delta?.content ?? '';
-    finish = chunk.choices[0]?.finish_reason ?? finish;
-    if (chunk.usage) usage = chunk.usage;
-  }
-  return { content, finish, usage };
+  return collect(stream);
 }
 
 test('streams of their own: requests overlap and complete, agents answer, a prompt longer than a stream is refused', async () => {

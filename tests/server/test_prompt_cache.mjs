@@ -5,7 +5,7 @@
 // evicted when live streams need their cells, and those streams stay correct.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadOpenAI, startServer, client, metrics, waitMetrics, tempDir } from './support.mjs';
+import { loadOpenAI, startServer, client, metrics, waitMetrics, tempDir, collect } from './support.mjs';
 
 const OpenAI = await loadOpenAI();
 const tmp = tempDir();
@@ -88,13 +88,7 @@ test('cached prompts are evicted for live streams, which stay correct', async ()
   }));
   const run = async (body) => {
     const stream = await api.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } });
-    let content = '', finish = null, usage = null;
-    for await (const chunk of stream) {
-      content += chunk.choices[0]?.delta?.content ?? '';
-      finish = chunk.choices[0]?.finish_reason ?? finish;
-      if (chunk.usage) usage = chunk.usage;
-    }
-    return { content, finish, usage };
+    return collect(stream);
   };
   const live = await Promise.all(asks.map(run));
   for (const [i, r] of live.entries()) {
