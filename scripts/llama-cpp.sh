@@ -95,7 +95,7 @@ build() {
   flock 9
   fetch_source
   configure
-  log "building $* (first time takes several minutes)"
+  log "bringing $* up to date (building them the first time takes several minutes)"
   cmake --build "$dir/build" --target "$@" -j "$(nproc)" >"$dir/build.log" 2>&1 ||
     { tail -40 "$dir/build.log" >&2; exit 1; }
   flock -u 9
