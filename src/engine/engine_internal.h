@@ -190,6 +190,11 @@ void seq_account_new_cells(ember_seq *seq, int n);
 void seq_release_spans(ember_seq *seq);
 /* Drops cells at positions >= keep from the sequence's view. */
 void seq_truncate_spans(ember_seq *seq, int keep);
+/* Gives `seq` (which holds no cells) the KV cells of the first `keep` tokens of `src`, and its
+ * view of them: unified, they are shared (references on src's segments); with streams, src's
+ * stream is copied (on the next step) and the tail dropped, cells of its own. False, with
+ * nothing changed, when out of memory. */
+bool seq_copy_prefix(ember_seq *seq, const ember_seq *src, int keep);
 /* Appends image records (their starts already in the sequence's indices). */
 bool seq_add_images(ember_seq *seq, const seq_image *images, int n);
 void seq_go_idle(ember_seq *seq, ember_status status);

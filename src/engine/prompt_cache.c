@@ -65,29 +65,12 @@ int cache_adopt(ember_seq *seq, const llama_token *tokens, int n, const seq_imag
     if (!best || keep == 0) return 0;
     int n_images_kept = 0;
     while (n_images_kept < best->n_images && best->images[n_images_kept].start < keep) n_images_kept++;
-    kv_span *spans = malloc(sizeof *spans * (size_t)(best->n_spans ? best->n_spans : 1));
-    if (!spans || !seq_push_tokens(seq, best->tokens, keep) || !seq_add_images(seq, best->images, n_images_kept)) {
-        free(spans);
+    llama_memory_seq_rm(llama_get_memory(e->ctx), seq->id, -1, -1);
+    if (!seq_push_tokens(seq, best->tokens, keep) || !seq_add_images(seq, best->images, n_images_kept) ||
+        !seq_copy_prefix(seq, best, keep)) {
         seq->n_tokens = 0;
         seq->n_images = 0;
         return 0;  /* out of memory: the prompt is evaluated in full, nothing else is lost */
-    }
-    llama_memory_t mem = llama_get_memory(e->ctx);
-    llama_memory_seq_rm(mem, seq->id, -1, -1);
-    if (e->kv_split) {  /* streams copy only whole: the copy's tail is dropped at once */
-        llama_memory_seq_cp(mem, best->id, seq->id, -1, -1);
-        llama_memory_seq_rm(mem, seq->id, seq_pos_at(best, keep), -1);
-        free(spans);
-        seq_account_new_cells(seq, keep);
-    } else {
-        llama_memory_seq_cp(mem, best->id, seq->id, 0, seq_pos_at(best, keep));
-        for (int i = 0; i < best->n_spans; i++) {
-            spans[i] = best->spans[i];
-            spans[i].seg->refs++;
-        }
-        seq->spans = spans;
-        seq->n_spans = best->n_spans;
-        seq_truncate_spans(seq, keep);
     }
     seq->n_past = keep;
     best->cache_use = ++e->cache_clock;

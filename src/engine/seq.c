@@ -102,6 +102,29 @@ void seq_truncate_spans(ember_seq *seq, int keep) {
     if (partial) seg_fit_views(seq->engine, span->seg);
 }
 
+bool seq_copy_prefix(ember_seq *seq, const ember_seq *src, int keep) {
+    ember_engine *e = seq->engine;
+    llama_memory_t mem = llama_get_memory(e->ctx);
+    int end = seq_pos_at(src, keep);
+    if (e->kv_split) {  /* streams copy only whole: the copy's tail is dropped at once */
+        llama_memory_seq_cp(mem, src->id, seq->id, -1, -1);
+        llama_memory_seq_rm(mem, seq->id, end, -1);
+        seq_account_new_cells(seq, keep);
+        return true;
+    }
+    kv_span *spans = malloc(sizeof *spans * (size_t)(src->n_spans ? src->n_spans : 1));
+    if (!spans) return false;
+    llama_memory_seq_cp(mem, src->id, seq->id, 0, end);
+    for (int i = 0; i < src->n_spans; i++) {
+        spans[i] = src->spans[i];
+        spans[i].seg->refs++;
+    }
+    seq->spans = spans;
+    seq->n_spans = src->n_spans;
+    seq_truncate_spans(seq, keep);
+    return true;
+}
+
 int seq_pos_at(const ember_seq *seq, int index) {
     int pos = index;
     for (int i = 0; i < seq->n_images && seq->images[i].start < index; i++)
@@ -381,25 +404,15 @@ ember_status ember_seq_fork(ember_seq *parent, const ember_sampling *sampling, e
     } else if (!(child = seq_alloc(e, sampling, err))) {
         status = err ? err->status : EMBER_ERR_NOMEM;
     } else if (!seq_push_tokens(child, parent->tokens, parent->n_tokens) ||
-               !seq_add_images(child, parent->images, parent->n_images)) {
+               !seq_add_images(child, parent->images, parent->n_images) ||
+               /* the parent is idle: its images are decoded, the records hold no embeddings */
+               !seq_copy_prefix(child, parent, parent->n_past)) {
         status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory forking a sequence");
-    } else {  /* the parent is idle: its images are decoded, the records hold no embeddings */
-        /* unified: the child shares the parent's cells; streams: llama.cpp copies the parent's
-         * stream into the child's at the start of the next decode, before anything is written */
-        llama_memory_seq_cp(llama_get_memory(e->ctx), parent->id, child->id, -1, -1);
+    } else {
         child->n_past = parent->n_past;
         child->admitted = parent->admitted;  /* as old as its request (cells.c) */
         memcpy(child->logits, parent->logits, sizeof *child->logits * (size_t)e->n_vocab);
         child->has_logits = true;
-        if (e->kv_split) {
-            seq_account_new_cells(child, child->n_past);  /* a copy: cells of its own */
-        } else if ((child->spans = malloc(sizeof *child->spans * (size_t)(parent->n_spans ? parent->n_spans : 1)))) {
-            for (int i = 0; i < parent->n_spans; i++) {
-                child->spans[i] = parent->spans[i];
-                child->spans[i].seg->refs++;
-            }
-            child->n_spans = parent->n_spans;
-        }
     }
     if (status != EMBER_OK && child) {
         e->seqs[child->id] = NULL;

@@ -806,9 +806,12 @@ static bool plan(srv_job *job, ember_run_params *rp, int prompt, srv_error *err)
     /* the prompt and what the mode injects, not the worst case of max_tokens: a request asking
      * for nearly the whole context must not serialize everyone. When generations together
      * outgrow the cells, the engine preempts the newest (engine/cells.c). */
-    job->cells = prompt + branches * overhead;
-    if (job->cells > n_ctx) job->cells = n_ctx;
-    if (s->kv_split) job->cells = job->seqs * n_ctx;  /* each sequence's stream, exactly */
+    if (s->kv_split) {
+        job->cells = job->seqs * n_ctx;  /* each sequence's stream, exactly */
+    } else {
+        job->cells = prompt + branches * overhead;
+        if (job->cells > n_ctx) job->cells = n_ctx;
+    }
     if (job->seqs > s->n_seq_max)
         return srv_fail(err, 400, "invalid_request_error", NULL, "ember.agents",
                         "%d agents need %d sequences; this server has %d", agents, job->seqs, s->n_seq_max);

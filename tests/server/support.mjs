@@ -150,3 +150,14 @@ export async function collect(stream) {
   }
   return { content, finish, usage, ember };
 }
+
+/* A streamed Instant request for `max` greedy letters (G.long, ignore_eos: it ends at max_tokens),
+ * read to its end with collect(). */
+export async function streamLetters(api, i, max) {
+  const stream = await api.chat.completions.create({
+    model: 'm', messages: [{ role: 'user', content: `stream ${i}: letters` }], reasoning_effort: 'none',
+    temperature: 0, max_tokens: max, ignore_eos: true, ember: { grammar: G.long }, stream: true,
+    stream_options: { include_usage: true },
+  });
+  return collect(stream);
+}

@@ -12,7 +12,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadOpenAI, startServer, client, metrics, waitMetrics, tempDir, collect, G } from './support.mjs';
+import { loadOpenAI, startServer, client, metrics, waitMetrics, tempDir, streamLetters } from './support.mjs';
 
 const OpenAI = await loadOpenAI();
 const tmp = tempDir();
@@ -20,14 +20,7 @@ after(() => tmp.remove());
 
 const N_CTX = 1024, STREAMS = 4, MAX = 300;
 
-async function streamOne(api, i, max = MAX) {
-  const stream = await api.chat.completions.create({
-    model: 'm', messages: [{ role: 'user', content: `stream ${i}: letters` }], reasoning_effort: 'none',
-    temperature: 0, max_tokens: max, ignore_eos: true, ember: { grammar: G.long }, stream: true,
-    stream_options: { include_usage: true },
-  });
-  return collect(stream);
-}
+const streamOne = (api, i, max = MAX) => streamLetters(api, i, max);
 
 test('requests whose max_tokens together outgrow the cells run at once and all complete', async () => {
   const server = await startServer(['-c', String(N_CTX), '--parallel', String(STREAMS), '--no-prompt-cache',

@@ -6,7 +6,7 @@
 // to zero. The engine's greedy equality with the unified cache is tests/engine/test_kv_split.c's.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadOpenAI, startServer, client, waitMetrics, tempDir, collect, G } from './support.mjs';
+import { loadOpenAI, startServer, client, waitMetrics, tempDir, streamLetters, G } from './support.mjs';
 
 const OpenAI = await loadOpenAI();
 const tmp = tempDir();
@@ -16,14 +16,7 @@ const N_CTX = 2048, PARALLEL = 4, AGENTS = 3, MAX = 200;
 const PER_SEQ = N_CTX / PARALLEL;                 // 512: already a multiple of 256
 const SEQS = PARALLEL + AGENTS + 1;               // ember serve's sequences: parallel + max agents + 1
 
-async function streamOne(api, i) {
-  const stream = await api.chat.completions.create({
-    model: 'm', messages: [{ role: 'user', content: `stream ${i}: letters` }], reasoning_effort: 'none',
-    temperature: 0, max_tokens: MAX, ignore_eos: true, ember: { grammar: G.long }, stream: true,
-    stream_options: { include_usage: true },
-  });
-  return collect(stream);
-}
+const streamOne = (api, i) => streamLetters(api, i, MAX);
 
 test('streams of their own: requests overlap and complete, agents answer, a prompt longer than a stream is refused', async () => {
   const server = await startServer(['-c', String(N_CTX), '--parallel', String(PARALLEL), '--max-agents', String(AGENTS),
