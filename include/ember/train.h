@@ -34,12 +34,19 @@ typedef struct ember_trace_style {
     int terse_pct;               /* share of a trace's blocks that give their result on one line
                                     ("47+385=432") instead of column by column (0): the short
                                     form thought compression can learn to prefer */
+    bool reorder_agents;         /* Contemplating agents with an odd-numbered approach restate
+                                    the expression in another order ("=8*37-31" under
+                                    "37*7-31": factors swapped, added terms last to first, then
+                                    subtracted ones) and work that, so agents slip in different
+                                    places and the vote can outvote a slip */
 } ember_trace_style;
 
 /* Writes `count` problems as JSONL lines {"question", "answer", "expression"} — the held-out
  * split (disjoint from anything training generates) or the train split — drawn from `seed`.
  * With `traces`, each line also has "reasoning": the step-by-step trace Thinking examples
- * teach (the format `ember train --data` reads), written as `traces` says; NULL for none. */
+ * teach (the format `ember train --data` reads), written as `traces` says; NULL for none.
+ * With traces->reorder_agents, line i also has the "approach" of Contemplating's agent i % 8,
+ * and the odd ones' traces work the reordered expression. */
 EMBER_API ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t count,
                                                bool held_out, const ember_trace_style *traces,
                                                ember_error *err);

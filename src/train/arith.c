@@ -330,7 +330,34 @@ static long trace_step(tracer *t, long s, char op, long v) {
     return -r;
 }
 
-void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, strbuf *out) {
+void arith_reordered(const arith_problem *p, arith_problem *q) {
+    /* the additive terms as operand ranges [first, last] with their signs */
+    int first[ARITH_MAX_OPERANDS], last[ARITH_MAX_OPERANDS];
+    char sign[ARITH_MAX_OPERANDS];
+    int n = 0;
+    first[0] = last[0] = 0, sign[0] = '+';
+    for (int i = 1; i < p->n; i++) {
+        if (p->op[i - 1] == '*') {
+            last[n] = i;
+        } else {
+            n++;
+            first[n] = last[n] = i, sign[n] = p->op[i - 1];
+        }
+    }
+    q->n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = n; k >= 0; k--) {
+            if ((sign[k] == '+') != (pass == 0)) continue;
+            for (int i = last[k]; i >= first[k]; i--) {
+                if (q->n > 0) q->op[q->n - 1] = i < last[k] ? '*' : sign[k];
+                q->v[q->n++] = p->v[i];
+            }
+        }
+    }
+}
+
+void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, bool reordered,
+                     strbuf *out) {
     tracer t = {out, {arith_mix(variant ^ 0x7E25Eull)}, style};
     long terms[ARITH_MAX_OPERANDS];
     char ops[ARITH_MAX_OPERANDS];
@@ -338,6 +365,14 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
     bool product = false;
     compact(p, out);
     strbuf_puts(out, "\n");
+    arith_problem other;
+    if (reordered) {
+        arith_reordered(p, &other);
+        p = &other;
+        strbuf_puts(out, "=");
+        compact(p, out);
+        strbuf_puts(out, "\n");
+    }
     terms[0] = p->v[0];
     for (int i = 1; i < p->n; i++) {
         if (p->op[i - 1] == '*') {

@@ -37,11 +37,16 @@ void arith_canonical(const arith_problem *p, strbuf *out);
 /* The problem as a person might ask it: one of many phrasings and operator spellings
  * (+ or plus; - or minus; ×, *, x or times), chosen by `variant`. */
 void arith_question(const arith_problem *p, uint64_t variant, strbuf *out);
+/* The same value in another order: each product's factors swapped, the added terms (the
+ * first operand's included) last to first, then the subtracted ones last to first. */
+void arith_reordered(const arith_problem *p, arith_problem *q);
 /* The step-by-step reasoning trace: the expression restated, the product first by partial
  * products, then left to right with digit-wise sums and differences (carries and borrows
  * written out), ending in the value, in the layout `style` asks for (`variant` draws which
- * blocks go on one line). */
-void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, strbuf *out);
+ * blocks go on one line). `reordered`: the restated expression is followed by
+ * "=" and arith_reordered's, which the rest of the trace works. */
+void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, bool reordered,
+                     strbuf *out);
 /* The answer text: "47 + 385 - 12 = 420". */
 void arith_answer_text(const arith_problem *p, strbuf *out);
 

@@ -75,11 +75,13 @@ ember_status train_render_question(const char *question, ember_opening opening, 
 }
 
 /* The assistant's final part: reasoning (Thinking) and the answer, ending the turn; with
- * `restate`, the reasoning's first line is a segment of its own (TRAIN_RESTATE_WEIGHT). */
+ * `restate`, the reasoning's first line (and the "=" line of a reordered expression after it)
+ * is a segment of its own (TRAIN_RESTATE_WEIGHT). */
 static bool add_final_part(train_example *ex, const char *reasoning, const char *answer, bool restate) {
     strbuf sb = {0};
     if (reasoning) {
         const char *nl = restate ? strchr(reasoning, '\n') : NULL;
+        if (nl && nl[1] == '=') nl = strchr(nl + 1, '\n'); /* and the reordered expression */
         if (nl) {
             if (!add(ex, dup_range(reasoning, (size_t)(nl + 1 - reasoning)), TRAIN_RESTATE_WEIGHT)) return false;
             reasoning = nl + 1;
@@ -190,12 +192,14 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
         st = tool_example(kit, strbuf_str(&question), strbuf_str(&expr), arith_answer(p),
                           arith_mix(variant) % 2 == 0, ex, err);
     } else {
-        if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, kit->trace, variant, &reasoning);
         /* a third of the traces open as a Contemplating agent's do, with its approach line */
         char approach[160];
         const uint64_t r = arith_mix(variant ^ 0xC0FFEEull);
         const bool as_agent = style == TRAIN_STYLE_THINKING && r % 3 == 0;
-        if (as_agent) ember_contemplate_approach((int)((r >> 8) % 16), approach, sizeof approach);
+        const int approach_index = (int)((r >> 8) % 16);
+        if (as_agent) ember_contemplate_approach(approach_index, approach, sizeof approach);
+        const bool reordered = as_agent && kit->trace.reorder_agents && approach_index % 2 == 1;
+        if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, kit->trace, variant, reordered, &reasoning);
         st = plain_example(strbuf_str(&question), as_agent ? approach : NULL,
                            style == TRAIN_STYLE_THINKING ? strbuf_str(&reasoning) : NULL, strbuf_str(&answer), true, ex,
                            err);

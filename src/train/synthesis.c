@@ -46,7 +46,7 @@ ember_status train_example_synthesis(const train_kit *kit, const arith_problem *
     strbuf question = {0}, expr = {0}, trace = {0}, final = {0};
     arith_question(p, variant, &question);
     arith_canonical(p, &expr);
-    arith_reasoning(p, kit->trace, variant, &trace);
+    arith_reasoning(p, kit->trace, variant, false, &trace);
     const long value = arith_answer(p);
 
     uint64_t r = arith_mix(variant ^ 0x5157ull);

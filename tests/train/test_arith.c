@@ -145,6 +145,53 @@ static void test_answers_and_traces(void **state) {
     assert_true(columns < full * 85 / 100);
 }
 
+static int by_char(const void *x, const void *y) { return *(const char *)x - *(const char *)y; }
+
+/* Agents with odd approaches restate the expression in the other order: the same value, the
+ * same operands, products' factors swapped and added terms before subtracted ones. */
+static void test_reordered_agents(void **state) {
+    (void)state;
+    size_t chars = 0;
+    ember_trace_style style = {.reorder_agents = true};
+    check_traces(style, &chars);
+    const char *path = test_temp_file("", 0);
+    assert_int_equal(ember_arith_write_jsonl(path, 11, 400, false, &style, NULL), EMBER_OK);
+    size_t n;
+    json_t *arr = load_lines(path, &n);
+    int moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        const char *reasoning = json_string_value(json_object_get(o, "reasoning"));
+        const char *approach = json_string_value(json_object_get(o, "approach"));
+        assert_non_null(approach);
+        const char *second = strchr(reasoning, '\n') + 1;
+        if (i % 2 == 0) {
+            assert_true(second[0] != '=');
+            continue;
+        }
+        char first[64], other[64];
+        snprintf(first, sizeof first, "%.*s", (int)(second - 1 - reasoning), reasoning);
+        assert_int_equal(second[0], '=');
+        snprintf(other, sizeof other, "%.*s", (int)strcspn(second + 1, "\n"), second + 1);
+        assert_int_equal(evaluate(other), evaluate(first));
+        /* no subtracted term before an added one, and the same digits in all */
+        const char *minus = strchr(other, '-');
+        assert_true(!minus || !strchr(minus, '+'));
+        char a[64], b[64];
+        size_t na = 0, nb = 0;
+        for (const char *c = first; *c; c++) if (isdigit((unsigned char)*c)) a[na++] = *c;
+        for (const char *c = other; *c; c++) if (isdigit((unsigned char)*c)) b[nb++] = *c;
+        qsort(a, na, 1, by_char);
+        qsort(b, nb, 1, by_char);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na);
+        moved += strcmp(first, other) != 0;
+    }
+    assert_true(moved > 150);
+    json_decref(arr);
+    remove(path);
+}
+
 static void test_splits_are_disjoint(void **state) {
     (void)state;
     const char *train = test_temp_file("", 0), *held = test_temp_file("", 1);
@@ -198,6 +245,7 @@ static void test_bad_path(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answers_and_traces),
+        cmocka_unit_test(test_reordered_agents),
         cmocka_unit_test(test_splits_are_disjoint),
         cmocka_unit_test(test_phrasings_vary),
         cmocka_unit_test(test_bad_path),
