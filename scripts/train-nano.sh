@@ -15,7 +15,10 @@
 #    stage 8, 1225 steps of 9000 fresh problems at lr 3e-4; stage 10, 810 steps of 6000 at 2e-4.
 #    (A fifth stage, 700 problems in 1536-token windows with 35 % calculator calls and 20 %
 #    synthesizer briefs, `--mix 40,5,35,20 --ctx 1536 --batch 2 --lr 4e-4 --seed 5` from stage 4,
-#    made Thinking worse, 40 % -> 22 %, without teaching the calls in 224 steps: not shipped);
+#    made Thinking worse, 40 % -> 22 %, without teaching the calls in 224 steps: not shipped;
+#    nor was a stage 15 from ember-nano that taught Contemplating's odd-numbered agents another
+#    order of work, `--reorder-agents --examples 6000 --ctx 512 --batch 4 --mix 85,15,0 --lr 3e-4
+#    --lr-min 1e-5 --warmup 10 --seed 15`, 49 min: Thinking rose to 91 %, 8 agents fell to 87.5 %);
 #    Three more stages in 1280-token windows make ember-nano-tools (below);
 # 3. optionally (ROUNDS=N) thought compression by expert iteration.
 # The shipped model's stage 1 ran with ember train's first loss, in which positions without a

@@ -35,7 +35,7 @@ typedef struct ember_trace_style {
                                     ("47+385=432") instead of column by column (0): the short
                                     form thought compression can learn to prefer */
     bool reorder_agents;         /* Contemplating agents with an odd-numbered approach restate
-                                    the expression in another order ("=8*37-31" under
+                                    the expression in another order ("=7*37-31" under
                                     "37*7-31": factors swapped, added terms last to first, then
                                     subtracted ones) and work that, so agents slip in different
                                     places and the vote can outvote a slip */

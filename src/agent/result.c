@@ -126,9 +126,10 @@ static json_t *agents_json(const ember_result *r) {
         const result_agent *a = &r->agents[i];
         bool own = a->answer.len > 0;
         char *answer = own ? strdup(strbuf_str(&a->answer)) : vote_answer_extract(strbuf_str(&a->reasoning));
-        json_array_append_new(agents, json_pack("{s:i, s:s, s:i, s:f, s:o, s:s, s:o, s:b, s:s}",
+        json_array_append_new(agents, json_pack("{s:i, s:s, s:o, s:i, s:f, s:o, s:s, s:o, s:b, s:s}",
             "index", i,
             "approach", a->approach ? a->approach : "",
+            "reasoning", text_json(strbuf_str(&a->reasoning)),
             "tokens", a->tokens,
             "confidence", (double)a->confidence,
             "answer", text_json(answer ? answer : ""),

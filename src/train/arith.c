@@ -21,7 +21,9 @@
  * A subtraction with a >= b borrows with "1x-y" (ten added) and "-1" on the next column; with
  * a < b it is rewritten "a-b=-(b-a)". The one product is worked first by partial products
  * (23*17: 23*7, then 23*1 shifted, then their sum), the expression is restated with the
- * product's value, and the sums and differences run left to right.
+ * product's value, and the sums and differences run left to right. A reordered trace (a
+ * Contemplating agent's other order of work) writes "=" and the reordered expression under the
+ * first line, then works that.
  */
 #include "train/arith.h"
 

@@ -181,6 +181,7 @@ static void answer_read_from_reasoning(void **state) {
     json_t *a;
     json_array_foreach(json_object_get(root, "agents"), i, a) {
         assert_string_equal(json_string_value(json_object_get(a, "answer_from")), "reasoning");
+        assert_non_null(strstr(json_string_value(json_object_get(a, "reasoning")), "xxx\nAnswer: 7"));
         assert_string_equal(json_string_value(json_object_get(a, "answer")), "7");
         assert_string_equal(json_string_value(json_object_get(a, "normalized_answer")), "7");
     }
