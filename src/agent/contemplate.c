@@ -6,8 +6,9 @@
  *   2. N agents fork the root (sharing its KV cells), each with its own approach written into
  *      its own branch and its own seed; the scheduler steps them together in one batch.
  *   3. Online confidence (DeepConf): each agent's score is the lowest sliding-window mean of
- *      its per-token confidence. With early stop on, once the first agents finish, their
- *      scores set a threshold and running agents that fall below it stop; once the
+ *      its per-token confidence. With early stop on, once the warm-up agents finish (the
+ *      first wave, below; with all agents started at once, the first finishers), their scores set a threshold
+ *      and running agents that fall below it stop; once the
  *      confidence-weighted vote of the finished agents reaches the consensus level, with at
  *      least that share of the agents started behind it, the rest stop. A stopped agent's
  *      sequence is destroyed at once, freeing its cells.
@@ -100,6 +101,7 @@ typedef struct contemplation {
     bool have_threshold;
     atomic_bool consensus;      /* written on the scheduler thread, read by reap too */
     atomic_int started;         /* agents started so far (the first wave, then all) */
+    int first_wave;             /* agents of the first wave (n when all start at once) */
 } contemplation;
 
 static int agent_index(contemplation *c, agent *a) { return (int)((member *)a - c->m); }
@@ -216,7 +218,10 @@ static void on_stop(agent *a) {
     if (!finished || !c->run->params.early_stop) return;
 
     c->n_finished++;
-    int warmup = c->n >= 8 ? c->n / 4 : 1;
+    /* the warm-up is the first wave when a second waits: its agents all answer, and the
+     * second meets the threshold they set (a threshold from its first two finishers would cut
+     * its slower agents, whose answers are the vote's diversity) */
+    int warmup = c->first_wave < c->n ? c->first_wave : c->n >= 8 ? c->n / 4 : 1;
     if (c->n_finished >= warmup) {
         float scores[64];
         int k = 0;
@@ -618,6 +623,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
         int wave = first_wave_size(&run->params, n);
         for (int i = wave; i < n; i++) c.m[i].waiting = true;  /* before any hook can run */
         atomic_store(&c.started, wave);
+        c.first_wave = wave;
         for (int i = 0; i < wave; i++) start_agent(&c, i);
         reap(&c);
     } else {

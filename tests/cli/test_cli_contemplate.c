@@ -220,6 +220,32 @@ static void early_stop_saves_tokens(void **state) {
     assert_true(stopped_total > 0);
 }
 
+/* The first wave is the confidence warm-up: all of its agents answer, and only the second
+ * wave's agents stop for falling below the threshold the first set. */
+static void the_first_wave_sets_the_threshold(void **state) {
+    (void)state;
+    const char *grammar =
+        "root ::= \"w\"{70,160} <|eom|> <|start|> \"assistant to=user\" <|message|> \"Answer: \" (\"41\" | \"42\" | \"43\")\n";
+    int cut = 0;
+    for (int seed = 1; seed <= 6 && cut == 0; seed++) {
+        char s[8];
+        snprintf(s, sizeof s, "%d", seed);
+        test_proc proc;
+        json_t *root = contemplate(grammar, (const char *[]){"--agents", "8", "--keep-fraction", "0.1", "--max-tokens",
+                                                             "300", "--seed", s, NULL}, &proc);
+        size_t i;
+        json_t *a;
+        json_array_foreach(json_object_get(root, "agents"), i, a) {
+            const char *why = json_string_value(json_object_get(a, "stop_reason"));
+            if (i < 4) assert_string_equal(why, "finished");
+            else cut += strcmp(why, "low_confidence") == 0;
+        }
+        json_decref(root);
+        test_proc_free(&proc);
+    }
+    assert_true(cut > 0);
+}
+
 /* Early stop starts two of four agents; the other two start only if these two disagree. */
 static void second_wave_starts_only_without_consensus(void **state) {
     (void)state;
@@ -285,6 +311,7 @@ int main(void) {
         cmocka_unit_test(answer_read_from_reasoning),
         cmocka_unit_test(early_stop_saves_tokens),
         cmocka_unit_test(second_wave_starts_only_without_consensus),
+        cmocka_unit_test(the_first_wave_sets_the_threshold),
         cmocka_unit_test(many_agents_brief_fits_the_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
