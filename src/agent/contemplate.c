@@ -7,8 +7,8 @@
  *      its own branch and its own seed; the scheduler steps them together in one batch.
  *   3. Online confidence (DeepConf): each agent's score is the lowest sliding-window mean of
  *      its per-token confidence. With early stop on, once the warm-up agents finish (the
- *      first wave, below; with all agents started at once, the first finishers), their scores set a threshold
- *      and running agents that fall below it stop; once the
+ *      first wave, below; with all agents started at once, the first finishers), their
+ *      scores set a threshold and running agents that fall below it stop; once the
  *      confidence-weighted vote of the finished agents reaches the consensus level, with at
  *      least that share of the agents started behind it, the rest stop. A stopped agent's
  *      sequence is destroyed at once, freeing its cells.
