@@ -101,7 +101,6 @@ typedef struct contemplation {
     bool have_threshold;
     atomic_bool consensus;      /* written on the scheduler thread, read by reap too */
     atomic_int started;         /* agents started so far (the first wave, then all) */
-    int first_wave;             /* agents of the first wave (n when all start at once) */
 } contemplation;
 
 static int agent_index(contemplation *c, agent *a) { return (int)((member *)a - c->m); }
@@ -204,6 +203,14 @@ static bool wants_tools(contemplation *c, agent *a) {
     return a->calls_json && c->m[agent_index(c, a)].tool_rounds < max_steps && tool_round_runnable(run, a->calls_json);
 }
 
+/* Agents that start at once: all of them, or with early stop the first wave. */
+static int first_wave_size(const ember_run_params *p, int n) {
+    if (!p->early_stop || n <= 2) return n;
+    int wave = p->first_wave > 0 ? p->first_wave : n / 2;
+    if (wave < 2) wave = 2;  /* a consensus needs two supporters */
+    return wave < n ? wave : n;
+}
+
 static void on_stop(agent *a) {
     contemplation *c = a->mode;
     const char *reason = a->stop_reason;
@@ -221,7 +228,8 @@ static void on_stop(agent *a) {
     /* the warm-up is the first wave when a second waits: its agents all answer, and the
      * second meets the threshold they set (a threshold from its first two finishers would cut
      * its slower agents, whose answers are the vote's diversity) */
-    int warmup = c->first_wave < c->n ? c->first_wave : c->n >= 8 ? c->n / 4 : 1;
+    const int wave = first_wave_size(&c->run->params, c->n);
+    int warmup = wave < c->n ? wave : c->n >= 8 ? c->n / 4 : 1;
     if (c->n_finished >= warmup) {
         float scores[64];
         int k = 0;
@@ -399,14 +407,6 @@ static void finish_paused(contemplation *c, int i) {
     pthread_mutex_lock(&c->mu);
     c->m[i].announce = true;
     c->m[i].idle = true;
-}
-
-/* Agents that start at once: all of them, or with early stop the first wave. */
-static int first_wave_size(const ember_run_params *p, int n) {
-    if (!p->early_stop || n <= 2) return n;
-    int wave = p->first_wave > 0 ? p->first_wave : n / 2;
-    if (wave < 2) wave = 2;  /* a consensus needs two supporters */
-    return wave < n ? wave : n;
 }
 
 static void start_agent(contemplation *c, int i) {
@@ -623,7 +623,6 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
         int wave = first_wave_size(&run->params, n);
         for (int i = wave; i < n; i++) c.m[i].waiting = true;  /* before any hook can run */
         atomic_store(&c.started, wave);
-        c.first_wave = wave;
         for (int i = 0; i < wave; i++) start_agent(&c, i);
         reap(&c);
     } else {
