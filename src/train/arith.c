@@ -358,6 +358,10 @@ void arith_reordered(const arith_problem *p, arith_problem *q) {
     }
 }
 
+bool arith_agent_reorders(ember_trace_style style, int approach_index) {
+    return style.reorder_agents && approach_index % 2 == 1;
+}
+
 void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, bool reordered,
                      strbuf *out) {
     tracer t = {out, {arith_mix(variant ^ 0x7E25Eull)}, style};

@@ -40,6 +40,9 @@ void arith_question(const arith_problem *p, uint64_t variant, strbuf *out);
 /* The same value in another order: each product's factors swapped, the added terms (the
  * first operand's included) last to first, then the subtracted ones last to first. */
 void arith_reordered(const arith_problem *p, arith_problem *q);
+/* Whether the Contemplating agent with approach `approach_index` works the reordered
+ * expression (style.reorder_agents: the odd-numbered ones). */
+bool arith_agent_reorders(ember_trace_style style, int approach_index);
 /* The step-by-step reasoning trace: the expression restated, the product first by partial
  * products, then left to right with digit-wise sums and differences (carries and borrows
  * written out), ending in the value, in the layout `style` asks for (`variant` draws which

@@ -29,12 +29,13 @@ ember_status ember_arith_write_jsonl(const char *path, uint64_t seed, int64_t co
                               strbuf_str(&e));
         if (o && traces) {
             strbuf r = {0};
+            const int agent = (int)(i % 8);
             if (traces->reorder_agents) {
                 char approach[160];
-                ember_contemplate_approach((int)(i % 8), approach, sizeof approach);
+                ember_contemplate_approach(agent, approach, sizeof approach);
                 json_object_set_new(o, "approach", json_string(approach));
             }
-            arith_reasoning(&p, *traces, variant, traces->reorder_agents && i % 2 == 1, &r);
+            arith_reasoning(&p, *traces, variant, arith_agent_reorders(*traces, agent), &r);
             json_object_set_new(o, "reasoning", json_string(strbuf_str(&r)));
             json_object_set_new(o, "mode", json_string("thinking"));
             strbuf_free(&r);

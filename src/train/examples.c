@@ -198,7 +198,7 @@ ember_status train_example_arith(const train_kit *kit, const arith_problem *p, u
         const bool as_agent = style == TRAIN_STYLE_THINKING && r % 3 == 0;
         const int approach_index = (int)((r >> 8) % 16);
         if (as_agent) ember_contemplate_approach(approach_index, approach, sizeof approach);
-        const bool reordered = as_agent && kit->trace.reorder_agents && approach_index % 2 == 1;
+        const bool reordered = as_agent && arith_agent_reorders(kit->trace, approach_index);
         if (style == TRAIN_STYLE_THINKING) arith_reasoning(p, kit->trace, variant, reordered, &reasoning);
         st = plain_example(strbuf_str(&question), as_agent ? approach : NULL,
                            style == TRAIN_STYLE_THINKING ? strbuf_str(&reasoning) : NULL, strbuf_str(&answer), true, ex,
