@@ -35,6 +35,8 @@ static const char usage[] =
     "                         digits read back at the end (columns, ember-nano's stages 1-4)\n"
     "  --terse P              P % of the trace blocks give their result on one line (0); the\n"
     "                         short form thought compression can learn to prefer\n"
+    "  --check P              P % of the trace blocks are followed by a check, the inverse\n"
+    "                         block (0); the redundant thought compression can learn to drop\n"
     "  --reorder-agents       Contemplating agents with odd-numbered approaches restate the\n"
     "                         expression in another order and work that, so they slip elsewhere\n"
     "  --seed N               data seed (1)\n"
@@ -220,6 +222,8 @@ int ember_cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--reorder-agents")) {
             p.trace.reorder_agents = true;
             takes = false;
+        } else if (!strcmp(a, "--check")) {
+            ok = parse_long(v, 0, &n) && n <= 100, p.trace.check_pct = (int)n;
         } else if (!strcmp(a, "--terse")) {
             ok = parse_long(v, 0, &n) && n <= 100, p.trace.terse_pct = (int)n;
         } else if (!strcmp(a, "--trace")) {

@@ -39,6 +39,11 @@ typedef struct ember_trace_style {
                                     "37*7-31": factors swapped, added terms last to first, then
                                     subtracted ones) and work that, so agents slip in different
                                     places and the vote can outvote a slip */
+    int check_pct;               /* share of a trace's blocks followed by a check: "check", the
+                                    inverse block worked column by column (1628-1480 after
+                                    148+1480=1628; 22*74 after 74*22), "ok 1628" (0). Checks
+                                    never change the answer: the redundant thought that thought
+                                    compression can learn to leave out */
 } ember_trace_style;
 
 /* Writes `count` problems as JSONL lines {"question", "answer", "expression"} — the held-out

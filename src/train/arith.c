@@ -290,14 +290,25 @@ static long trace_mul(const tracer *t, long a, long b) {
 
 /* a op b (op '+', '-' with a >= b, or '*'): column by column, or a share of the blocks
  * (style.terse_pct, drawn per block) on one line ("47+385=432") - the short form expert
- * iteration can learn to keep where it is right. */
+ * iteration can learn to keep where it is right; then perhaps a check, the redundant thought
+ * it can learn to drop. */
 static long trace_block(tracer *t, long a, char op, long b) {
+    long r;
     if (t->style.terse_pct > 0 && draw_below(&t->d, 100) < t->style.terse_pct) {
-        const long r = op == '+' ? a + b : op == '-' ? a - b : a * b;
+        r = op == '+' ? a + b : op == '-' ? a - b : a * b;
         strbuf_printf(t->out, "%ld%c%ld=%ld\n", a, op, b, r);
-        return r;
+    } else {
+        r = op == '+' ? trace_add(t, a, b) : op == '-' ? trace_sub(t, a, b) : trace_mul(t, a, b);
     }
-    return op == '+' ? trace_add(t, a, b) : op == '-' ? trace_sub(t, a, b) : trace_mul(t, a, b);
+    /* a share of the blocks (style.check_pct) checked by the inverse block: r-b, r+b or b*a */
+    if (t->style.check_pct > 0 && draw_below(&t->d, 100) < t->style.check_pct) {
+        strbuf_puts(t->out, "check\n");
+        if (op == '+') trace_sub(t, r, b);
+        else if (op == '-') trace_add(t, r, b);
+        else trace_mul(t, b, a);
+        strbuf_printf(t->out, "ok %ld\n", r);
+    }
+    return r;
 }
 
 /* s op v with a signed running value s and v >= 0; writes the rewrite line when signs demand. */

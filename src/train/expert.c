@@ -164,7 +164,7 @@ static ember_status sample_round(const ember_expert_params *p, const char *model
     rp.agents = p->samples;
     rp.early_stop = false;
     rp.synthesis = EMBER_SYNTHESIS_NEVER;  /* the traces are what counts */
-    rp.max_tokens = 400;
+    rp.max_tokens = 640; /* room for traces with every block checked */
     rp.sampling.temperature = p->temperature;
     pending *q = calloc((size_t)p->parallel, sizeof *q);
     double tok_sum = 0, kept_sum = 0;
@@ -224,7 +224,7 @@ static ember_status measure(const ember_expert_params *p, const char *model, emb
     ember_run_params rp;
     ember_run_params_init(&rp);
     rp.mode = EMBER_MODE_THINKING;
-    rp.max_tokens = 400;
+    rp.max_tokens = 640; /* room for traces with every block checked */
     ember_eval_params evp = {.dataset = p->held_out, .limit = p->held_out_limit, .run = &rp, .parallel = 8};
     ember_eval_summary s;
     st = ember_eval_run(engine, &evp, &s, err);

@@ -192,6 +192,74 @@ static void test_reordered_agents(void **state) {
     remove(path);
 }
 
+/* With --check, a share of the blocks is followed by "check", the inverse block and "ok N":
+ * the inverse of a sum or difference starts from the block's value N, a product's check is the
+ * factors swapped and comes to N again, and the trace goes on from N. Checks only add length. */
+static void test_checked_blocks(void **state) {
+    (void)state;
+    size_t plain = 0, checked = 0;
+    check_traces((ember_trace_style){0}, &plain);
+    const ember_trace_style style = {.check_pct = 60};
+    check_traces(style, &checked);
+    assert_true(checked > plain * 130 / 100);
+    const char *path = test_temp_file("", 0);
+    assert_int_equal(ember_arith_write_jsonl(path, 11, 400, false, &style, NULL), EMBER_OK);
+    size_t n;
+    json_t *arr = load_lines(path, &n);
+    int checks = 0, blocks_unchecked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *reasoning = json_string_value(json_object_get(json_array_get(arr, i), "reasoning"));
+        char *copy = strdup(reasoning), *save = NULL;
+        char *lines[256];
+        int m = 0;
+        for (char *line = strtok_r(copy, "\n", &save); line && m < 256; line = strtok_r(NULL, "\n", &save))
+            lines[m++] = line;
+        for (int k = 1; k + 1 < m; k++) {
+            if (strcmp(lines[k], "check") != 0) {
+                /* a value line followed by the next step, not by a check */
+                blocks_unchecked += lines[k][0] == '=' && strcmp(lines[k + 1], "check") != 0;
+                continue;
+            }
+            checks++;
+            /* the checked block's value: its "=N" line or the one-line block's "...=N" */
+            const char *eq = strrchr(lines[k - 1], '=');
+            assert_non_null(eq);
+            const long value = strtol(eq + 1, NULL, 10);
+            long x, y;
+            char op;
+            assert_int_equal(sscanf(lines[k + 1], "%ld%c%ld", &x, &op, &y), 3);
+            int end = k + 1;
+            while (end < m && strncmp(lines[end], "ok ", 3) != 0) end++;
+            assert_true(end < m);
+            assert_int_equal(strtol(lines[end] + 3, NULL, 10), value);
+            const long result = strtol(lines[end - 1] + 1, NULL, 10);
+            assert_int_equal(lines[end - 1][0], '=');
+            assert_int_equal(result, op == '+' ? x + y : op == '-' ? x - y : x * y);
+            /* the checked block before it, worth N: a+b=N is checked by N-b, a-b=N by N+b,
+             * a*b=N by b*a (its "a op b" line, or the one-line block's "a op b=N") */
+            const char block_op = op == '-' ? '+' : op == '+' ? '-' : '*';
+            bool found = false;
+            for (int j = k - 1; j >= 0 && !found; j--) {
+                long a, b;
+                char o;
+                int used = 0;
+                if (strchr(lines[j], '|') || sscanf(lines[j], "%ld%c%ld%n", &a, &o, &b, &used) != 3 || o != block_op)
+                    continue; /* column lines are not blocks */
+                const long v = o == '+' ? a + b : o == '-' ? a - b : a * b;
+                const bool inverse = o == '*' ? x == b && y == a && result == v : x == v && y == b && result == a;
+                found = v == value && inverse && (lines[j][used] == '\0' || lines[j][used] == '=');
+            }
+            if (!found) fail_msg("the check at line %d checks no block before it:\n%s", k, reasoning);
+            k = end;
+        }
+        free(copy);
+    }
+    assert_true(checks > 300);
+    assert_true(blocks_unchecked > 150);
+    json_decref(arr);
+    remove(path);
+}
+
 static void test_splits_are_disjoint(void **state) {
     (void)state;
     const char *train = test_temp_file("", 0), *held = test_temp_file("", 1);
@@ -246,6 +314,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_answers_and_traces),
         cmocka_unit_test(test_reordered_agents),
+        cmocka_unit_test(test_checked_blocks),
         cmocka_unit_test(test_splits_are_disjoint),
         cmocka_unit_test(test_phrasings_vary),
         cmocka_unit_test(test_bad_path),
