@@ -80,8 +80,6 @@ struct srv_job {
     char owner[160];              /* the connection's, for storing after it ended */
     bool stored;                  /* the exchange was stored (or storing was not asked for) */
     int64_t user_message_id, message_id;  /* the stored messages */
-    json_t *agent_text;           /* per agent: {"reasoning", "answer"} as streamed, kept with
-                                     the conversation so its cards stay readable */
     /* streaming */
     strbuf out;                  /* SSE bytes not yet handed to libmicrohttpd */
     bool stream_end;              /* [DONE] is in out */
@@ -219,7 +217,6 @@ static void job_release(srv_job *job) {
     strbuf_free(&job->hold);
     strbuf_free(&job->out);
     json_decref(job->calls);
-    json_decref(job->agent_text);
     free(job->error);
     free(job->conversation_id);
     pthread_mutex_destroy(&job->mu);
@@ -384,20 +381,6 @@ static const char *channel_name(ember_channel ch) {
     return ch == EMBER_CHANNEL_REASONING ? "reasoning" : ch == EMBER_CHANNEL_TOOL ? "tool" : "answer";
 }
 
-static void agent_text_add(srv_job *job, int agent, ember_channel channel, const char *text) {
-    if (agent < 0 || agent > 64 || channel == EMBER_CHANNEL_TOOL) return;
-    if (!job->agent_text) job->agent_text = json_array();
-    while (json_array_size(job->agent_text) <= (size_t)agent)
-        if (json_array_append_new(job->agent_text, json_pack("{s:s, s:s}", "reasoning", "", "answer", "")) != 0) return;
-    json_t *a = json_array_get(job->agent_text, (size_t)agent);
-    const char *key = channel == EMBER_CHANNEL_REASONING ? "reasoning" : "answer";
-    strbuf joined = {0};
-    strbuf_puts(&joined, json_string_value(json_object_get(a, key)));
-    strbuf_puts(&joined, text);
-    json_object_set_new(a, key, srv_json_text(strbuf_str(&joined), joined.len));
-    strbuf_free(&joined);
-}
-
 static void consume_item(srv_job *job, srv_item *it) {
     const char *text = it->text ? it->text : "";
     bool stream = job->req.stream;
@@ -443,7 +426,6 @@ static void consume_item(srv_job *job, srv_item *it) {
         break;
     case EMBER_EVENT_AGENT_DELTA:
         if (job->t_first == 0) job->t_first = ember_now_s();
-        agent_text_add(job, it->agent, it->channel, text);
         if (stream && job->req.ember_events)
             sse_ember(job, json_pack("{s:s, s:i, s:s, s:o}", "type", "agent.delta", "agent", it->agent,
                                      "channel", channel_name(it->channel), "text", srv_json_text(text, strlen(text))));
@@ -513,13 +495,6 @@ static json_t *ember_json(srv_job *job) {
     }
     /* the server's own tools: their calls with outputs */
     if (job->srv->tools && json_object_get(r, "tool_calls")) json_object_set(out, "tools", json_object_get(r, "tool_calls"));
-    /* each agent's streamed reasoning beside its result */
-    size_t ai;
-    json_t *agent;
-    json_array_foreach(json_object_get(out, "agents"), ai, agent) {
-        json_t *t = json_array_get(job->agent_text, ai);
-        if (t) json_object_set(agent, "reasoning", json_object_get(t, "reasoning"));
-    }
     json_t *saved = json_object_get(json_object_get(r, "usage"), "tokens_saved");
     if (saved) json_object_set(out, "tokens_saved", saved);
     json_decref(r);

@@ -228,15 +228,19 @@ test('Contemplating: agent events ride along as chunks without choices', async (
     ember: { mode: 'contemplating', agents: 2, think_budget: 8, early_stop: true, consensus: 0.75 },
   });
   const types = new Set();
+  const streamed = ['', ''];
   let finishChunk;
   for await (const chunk of stream) {
     if (chunk.ember?.type) types.add(chunk.ember.type);
+    if (chunk.ember?.type === 'agent.delta' && chunk.ember.channel === 'reasoning') streamed[chunk.ember.agent] += chunk.ember.text;
     if (chunk.choices[0]?.finish_reason) finishChunk = chunk;
   }
   assert.ok(types.has('agent.started'), [...types].join());
   assert.ok(types.has('agent.finished'), [...types].join());
   assert.equal(finishChunk.ember.mode, 'contemplating');
   assert.equal(finishChunk.ember.agents.length, 2);
+  // each agent's reasoning in the result: what streamed (and any text an early stop held back)
+  finishChunk.ember.agents.forEach((a, i) => assert.ok(a.reasoning.startsWith(streamed[i]), JSON.stringify(a)));
   await assert.rejects(api.chat.completions.create({ model: 'm', messages: user('x'), ember: { mode: 'contemplating', agents: 99 } }),
     (e) => e.status === 400 && e.param === 'ember.agents');
 });
