@@ -21,7 +21,8 @@
 #    order of work, `--reorder-agents --examples 6000 --ctx 512 --batch 4 --mix 85,15,0 --lr 3e-4
 #    --lr-min 1e-5 --warmup 10 --seed 15`, 49 min: Thinking rose to 91 %, 8 agents fell to 87.5 %);
 #    Three more stages in 1280-token windows make ember-nano-tools (below);
-# 3. optionally (ROUNDS=N) thought compression by expert iteration.
+# 3. optionally (ROUNDS=N, 3 for the README's numbers) thought compression: a stage that checks
+#    a share of its blocks, then N rounds of expert iteration.
 # The shipped model's stage 1 ran with ember train's first loss, in which positions without a
 # target still pulled their logits towards uniform and the question-reading line weighed 1;
 # this script runs today's (exact masking, weight 4), so its numbers differ somewhat.
@@ -67,8 +68,13 @@ mkdir -p "$out"
 "$E" train -m "$out/stage12.gguf" -o "$out/ember-nano-tools.gguf" --examples 1100 --ctx 1280 --batch 2 \
   --trace local --mix 45,5,50 --lr 1.5e-4 --lr-min 1e-5 --warmup 5 --seed 13 -t 1 --context-length 8192
 if [ "${ROUNDS:-0}" -gt 0 ]; then
+  # thought compression: stage 18 teaches a check after 60 % of the blocks (the redundant
+  # thought), 599 steps of 4000 fresh problems at lr 2e-4 (36 min); then expert iteration
+  "$E" train -m "$out/ember-nano.gguf" -o "$out/stage18.gguf" --examples 4000 --ctx 512 --batch 4 \
+    --trace local --check 60 --mix 85,15,0 --lr 2e-4 --lr-min 1e-5 --warmup 10 --seed 18 -t 1
   "$E" train --write-data "$out/held-out.jsonl" --held-out --count 200 --seed 1
-  "$E" train -m "$out/ember-nano.gguf" --expert-rounds "$ROUNDS" --expert-dir "$out/expert" \
-    --eval-data "$out/held-out.jsonl" --problems 300 --samples 4 --seed 1 -t 1 --context-length 8192
+  "$E" train -m "$out/stage18.gguf" --expert-rounds "$ROUNDS" --expert-dir "$out/expert" \
+    --eval-data "$out/held-out.jsonl" --eval-limit 200 --problems 300 --samples 4 --seed 1 -t 2 \
+    --context-length 8192
 fi
 echo "ember-nano: $out/ember-nano.gguf; with the calculator: $out/ember-nano-tools.gguf"

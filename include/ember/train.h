@@ -164,7 +164,8 @@ typedef struct ember_expert_round {
 } ember_expert_round;
 
 /* Runs the rounds; rounds[0..params->rounds] are filled (round 0 measures the starting model);
- * *n_rounds says how many finished. Writes dir/rounds.json after every round. */
+ * *n_rounds says how many finished. Writes dir/rounds.json after every round; a rerun with the
+ * same dir and starting model resumes after the last round there (so more rounds can follow). */
 EMBER_API ember_status ember_expert_iteration(const ember_expert_params *params, ember_expert_round *rounds,
                                               int *n_rounds, ember_error *err);
 

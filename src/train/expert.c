@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -238,20 +239,59 @@ static ember_status measure(const ember_expert_params *p, const char *model, emb
     return st;
 }
 
-static void write_rounds(const char *dir, const ember_expert_round *rounds, int n) {
+/* rounds.json: one object per finished round; round 0's "model" is the starting model, which
+ * a rerun must share to resume. */
+static void write_rounds(const ember_expert_params *p, const ember_expert_round *rounds, int n) {
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
         const ember_expert_round *r = &rounds[i];
-        json_array_append_new(arr, json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:f,s:f,s:f}", "round", r->round,
-                                             "accuracy", r->accuracy, "ci_low", r->ci_low, "ci_high", r->ci_high,
-                                             "reasoning_tokens", r->reasoning_tokens, "sampled", r->sampled, "correct",
-                                             r->correct, "kept", r->kept, "kept_tokens", r->kept_tokens,
-                                             "sampled_tokens", r->sampled_tokens, "seconds", r->seconds));
+        json_t *o = json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:f,s:f,s:f}", "round", r->round, "accuracy",
+                              r->accuracy, "ci_low", r->ci_low, "ci_high", r->ci_high, "reasoning_tokens",
+                              r->reasoning_tokens, "sampled", r->sampled, "correct", r->correct, "kept", r->kept,
+                              "kept_tokens", r->kept_tokens, "sampled_tokens", r->sampled_tokens, "seconds", r->seconds);
+        if (i == 0) json_object_set_new(o, "model", json_string(p->model));
+        json_array_append_new(arr, o);
     }
     char path[4096];
-    snprintf(path, sizeof path, "%s/rounds.json", dir);
+    snprintf(path, sizeof path, "%s/rounds.json", p->dir);
     json_dump_file(arr, path, JSON_INDENT(2));
     json_decref(arr);
+}
+
+/* The rounds an earlier run of the same starting model finished in p->dir, when its last
+ * round's model is there to go on from: a rerun (more rounds, or after a stop) resumes instead
+ * of measuring and sampling again. Returns how many rounds were read (0: start afresh). */
+static int read_rounds(const ember_expert_params *p, ember_expert_round *rounds, int max) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/rounds.json", p->dir);
+    json_t *arr = json_load_file(path, 0, NULL);
+    const char *start = json_string_value(json_object_get(json_array_get(arr, 0), "model"));
+    int n = 0;
+    if (json_is_array(arr) && start && strcmp(start, p->model) == 0) {
+        for (; n < (int)json_array_size(arr) && n < max; n++) {
+            json_t *o = json_array_get(arr, (size_t)n);
+            ember_expert_round *r = &rounds[n];
+            memset(r, 0, sizeof *r);
+            r->round = (int)json_integer_value(json_object_get(o, "round"));
+            r->accuracy = json_number_value(json_object_get(o, "accuracy"));
+            r->ci_low = json_number_value(json_object_get(o, "ci_low"));
+            r->ci_high = json_number_value(json_object_get(o, "ci_high"));
+            r->reasoning_tokens = json_number_value(json_object_get(o, "reasoning_tokens"));
+            r->sampled = (int)json_integer_value(json_object_get(o, "sampled"));
+            r->correct = (int)json_integer_value(json_object_get(o, "correct"));
+            r->kept = (int)json_integer_value(json_object_get(o, "kept"));
+            r->kept_tokens = json_number_value(json_object_get(o, "kept_tokens"));
+            r->sampled_tokens = json_number_value(json_object_get(o, "sampled_tokens"));
+            r->seconds = json_number_value(json_object_get(o, "seconds"));
+            if (r->round != n) break;
+        }
+    }
+    json_decref(arr);
+    if (n > 1) { /* the last round's model must be there */
+        snprintf(path, sizeof path, "%s/round-%d.gguf", p->dir, n - 1);
+        if (access(path, R_OK) != 0) n = 0;
+    }
+    return n;
 }
 
 ember_status ember_expert_iteration(const ember_expert_params *p, ember_expert_round *rounds, int *n_rounds,
@@ -264,20 +304,28 @@ ember_status ember_expert_iteration(const ember_expert_params *p, ember_expert_r
     if (mkdir(p->dir, 0755) != 0 && errno != EEXIST) return ember_fail(err, EMBER_ERR_IO, "%s: %s", p->dir, strerror(errno));
     char model[4096];
     snprintf(model, sizeof model, "%s", p->model);
-    double t0 = ember_now_s();
-    memset(&rounds[0], 0, sizeof rounds[0]);
-    say(p, "round 0: measuring %s", model);
-    ember_status st = measure(p, model, &rounds[0], err);
-    rounds[0].seconds = ember_now_s() - t0;
-    if (st != EMBER_OK) return st;
-    *n_rounds = 1;
-    say(p, "round 0: accuracy %.1f%%, %.1f reasoning tokens", 100 * rounds[0].accuracy, rounds[0].reasoning_tokens);
-    write_rounds(p->dir, rounds, 1);
-    for (int round = 1; round <= p->rounds && st == EMBER_OK; round++) {
+    ember_status st = EMBER_OK;
+    const int done = read_rounds(p, rounds, p->rounds + 1);
+    if (done > 0) {
+        *n_rounds = done;
+        if (done > 1) snprintf(model, sizeof model, "%s/round-%d.gguf", p->dir, done - 1);
+        say(p, "resuming after round %d of %s/rounds.json (%s)", done - 1, p->dir, model);
+    } else {
+        const double t0 = ember_now_s();
+        memset(&rounds[0], 0, sizeof rounds[0]);
+        say(p, "round 0: measuring %s", model);
+        st = measure(p, model, &rounds[0], err);
+        rounds[0].seconds = ember_now_s() - t0;
+        if (st != EMBER_OK) return st;
+        *n_rounds = 1;
+        say(p, "round 0: accuracy %.1f%%, %.1f reasoning tokens", 100 * rounds[0].accuracy, rounds[0].reasoning_tokens);
+        write_rounds(p, rounds, 1);
+    }
+    for (int round = *n_rounds; round <= p->rounds && st == EMBER_OK; round++) {
         ember_expert_round *r = &rounds[round];
         memset(r, 0, sizeof *r);
         r->round = round;
-        t0 = ember_now_s();
+        const double t0 = ember_now_s();
         char data[4096], out[4096];
         snprintf(data, sizeof data, "%s/round-%d.jsonl", p->dir, round);
         snprintf(out, sizeof out, "%s/round-%d.gguf", p->dir, round);
@@ -303,7 +351,7 @@ ember_status ember_expert_iteration(const ember_expert_params *p, ember_expert_r
         *n_rounds = round + 1;
         say(p, "round %d: accuracy %.1f%%, %.1f reasoning tokens (%.0f s)", round, 100 * r->accuracy,
             r->reasoning_tokens, r->seconds);
-        write_rounds(p->dir, rounds, *n_rounds);
+        write_rounds(p, rounds, *n_rounds);
     }
     return st;
 }

@@ -2,7 +2,8 @@
  * test_train.c — ember_train on a tiny generated qwen3 model: the loss falls within a few
  * dozen steps, the written GGUF loads and generates through the engine, a cancelled run
  * resumes from its checkpoint, a JSONL dataset trains, and what cannot be trained is refused
- * with a clear error (muse-glimmer, tied output / grouped heads, a bad data line, bad sizes).
+ * with a clear error (muse-glimmer, tied output / grouped heads, a bad data line, bad sizes);
+ * expert iteration runs a round on ember-nano and a rerun resumes after it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +201,63 @@ static void test_refusals(void **state) {
     assert_true(access("/tmp/ember-never.gguf", F_OK) != 0);
 }
 
+typedef struct lines_seen {
+    int resumed;
+    int measured;
+} lines_seen;
+
+static void on_expert_line(const char *line, void *user) {
+    lines_seen *l = user;
+    l->resumed += strstr(line, "resuming after round 1") != NULL;
+    l->measured += strstr(line, "measuring") != NULL;
+}
+
+/* Expert iteration with ember-nano (the model ember trains, which answers for real): a round
+ * samples, keeps correct traces, trains and measures; a rerun asking for one more round goes on
+ * from round 1's model instead of starting over. */
+static void test_expert_rounds_resume(void **state) {
+    (void)state;
+    char *dir = temp_dir(), model[1024], held[512], round_dir[512], path[600];
+    snprintf(model, sizeof model, "%s/models/ember-nano.gguf", getenv("EMBER_SOURCE_DIR"));
+    snprintf(held, sizeof held, "%s/held.jsonl", dir);
+    snprintf(round_dir, sizeof round_dir, "%s/rounds", dir);
+    ember_error err = {0};
+    assert_int_equal(ember_arith_write_jsonl(held, 1, 2, true, NULL, &err), EMBER_OK);
+    lines_seen seen = {0};
+    ember_expert_params p;
+    ember_expert_params_init(&p);
+    p.model = model;
+    p.dir = round_dir;
+    p.held_out = held;
+    p.rounds = 1;
+    p.problems = 2;
+    p.samples = 2;
+    p.parallel = 2;
+    p.threads = 2;
+    p.progress = on_expert_line;
+    p.user = &seen;
+    ember_expert_round rounds[4], again[4];
+    int n = 0;
+    assert_int_equal(ember_expert_iteration(&p, rounds, &n, &err), EMBER_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(rounds[1].sampled, 4);
+    assert_true(rounds[1].kept >= 1 && rounds[1].kept <= 2 && rounds[1].correct >= rounds[1].kept);
+    assert_true(rounds[1].kept_tokens > 20);
+    snprintf(path, sizeof path, "%s/round-1.gguf", round_dir);
+    assert_true(access(path, R_OK) == 0);
+    assert_int_equal(seen.measured, 1);
+    p.rounds = 2;
+    assert_int_equal(ember_expert_iteration(&p, again, &n, &err), EMBER_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(seen.resumed, 1);
+    assert_int_equal(seen.measured, 1); /* round 0 was not measured again */
+    assert_true(again[0].accuracy == rounds[0].accuracy && again[1].kept == rounds[1].kept);
+    assert_true(again[1].seconds == rounds[1].seconds);
+    snprintf(path, sizeof path, "%s/round-2.gguf", round_dir);
+    assert_true(access(path, R_OK) == 0);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls_and_model_runs),
@@ -207,6 +265,7 @@ int main(void) {
         cmocka_unit_test(test_resume_after_cancel),
         cmocka_unit_test(test_jsonl_data),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_expert_rounds_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
