@@ -60,6 +60,9 @@ static const char usage[] =
     "  --samples K            traces per problem (4)\n"
     "  --length-penalty X     weight of a trace's relative length (0.5)\n"
     "  --temp X               sampling temperature of the traces (0.8)\n"
+    "  --outcome-only         keep traces by their answer alone (by default a kept trace's\n"
+    "                         every column and one-line block must also be true)\n"
+    "  --lr X --lr-min X      each round's training (3e-4, 3e-5)\n"
     "  --write-data FILE      write problems as JSONL and exit (--held-out: the held-out split,\n"
     "                         disjoint from all training data; --traces: with reasoning traces;\n"
     "                         --count N, default 500)\n";
@@ -195,9 +198,9 @@ int ember_cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             ok = parse_long(v, 1, &n) && n <= 1024, p.threads = (int)n;
         } else if (!strcmp(a, "--lr")) {
-            ok = parse_float(v, &p.lr);
+            ok = parse_float(v, &p.lr), ep.train.lr = p.lr;
         } else if (!strcmp(a, "--lr-min")) {
-            ok = parse_float(v, &p.lr_min);
+            ok = parse_float(v, &p.lr_min), ep.train.lr_min = p.lr_min;
         } else if (!strcmp(a, "--weight-decay")) {
             ok = parse_float(v, &p.weight_decay);
         } else if (!strcmp(a, "--max-steps")) {
@@ -216,6 +219,8 @@ int ember_cmd_train(int argc, char **argv) {
             ok = parse_long(v, 1, &n), ep.problems = (int)n;
         } else if (!strcmp(a, "--samples")) {
             ok = parse_long(v, 2, &n) && n <= 32, ep.samples = (int)n;
+        } else if (!strcmp(a, "--outcome-only")) {
+            ep.outcome_only = true;
         } else if (!strcmp(a, "--length-penalty")) {
             ok = parse_float(v, &ep.length_penalty);
         } else if (!strcmp(a, "--temp")) {

@@ -126,7 +126,8 @@ EMBER_API ember_status ember_train(const ember_train_params *params, ember_train
 /* ---- thought compression by expert iteration -------------------------------------------- */
 
 /* One round: sample K traces per train problem with Contemplating (K agents, no early stop),
- * keep per problem the correct trace with the best score = 1 - length_penalty * tokens / the
+ * keep per problem the correct trace (right answer, and unless outcome_only every step true)
+ * with the best score = 1 - length_penalty * tokens / the
  * mean tokens of that problem's correct traces (so the shortest correct one), train on the kept
  * traces, and measure the new model on held-out problems in Thinking mode. */
 typedef struct ember_expert_params {
@@ -137,6 +138,8 @@ typedef struct ember_expert_params {
     int samples;                 /* traces per problem = Contemplating agents (4) */
     float temperature;           /* sampling temperature of the traces (0.8) */
     float length_penalty;        /* weight of a trace's relative length in its score (0.5) */
+    bool outcome_only;           /* keep traces by their answer alone (false: every step the
+                                    trace states must be true too, so no false step is taught) */
     const char *held_out;        /* JSONL to measure each round on (e.g. from ember_arith_write_jsonl) */
     int held_out_limit;          /* 0 = all */
     int threads;
@@ -157,6 +160,7 @@ typedef struct ember_expert_round {
     double reasoning_tokens;     /* mean per held-out question */
     int sampled;                 /* traces sampled this round */
     int correct;                 /* of which correct */
+    int false_steps;             /* of the correct ones, traces with a false step (not kept) */
     int kept;                    /* traces trained on */
     double kept_tokens;          /* mean reasoning tokens of the kept traces (estimated) */
     double sampled_tokens;       /* mean reasoning tokens of all sampled traces */

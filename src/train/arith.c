@@ -27,6 +27,7 @@
  */
 #include "train/arith.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -413,4 +414,36 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
         s = trace_step(&t, s, ops[i - 1], terms[i]);
     }
     strbuf_printf(out, "answer %ld", s);
+}
+
+/* One trace line: 1 a true step, 0 a false one, -1 no step (headers, restatements, "=N"). */
+static int step_truth(const char *text) {
+    char line[160], tail;
+    const char *colon = strchr(text, ':');
+    snprintf(line, sizeof line, "%s", colon ? colon + 1 : text);
+    line[strcspn(line, "|")] = '\0';
+    int a, b, k, c;
+    if (sscanf(line, "%d+%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10 && b < 10) return a + b + k == c;
+    if (sscanf(line, "%d+%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10 && b < 10) return a + b == c;
+    if (sscanf(line, "%d*%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10) return a * b + k == c;
+    if (sscanf(line, "%d*%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10) return a * b == c;
+    if (sscanf(line, "%d-%d-1=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b - 1 == c && c >= 0;
+    if (sscanf(line, "%d-%d=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b == c && c >= 0;
+    long x, y, z;
+    char op;
+    if (sscanf(line, "%ld%c%ld=%ld%c", &x, &op, &y, &z, &tail) == 4 && strchr("+-*", op))
+        return (op == '+' ? x + y : op == '-' ? x - y : x * y) == z;
+    return -1;
+}
+
+bool arith_trace_is_true(const char *reasoning) {
+    for (const char *line = reasoning; line && *line;) {
+        const char *end = strchr(line, '\n');
+        const size_t len = end ? (size_t)(end - line) : strlen(line);
+        char buf[160];
+        snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+        if (step_truth(buf) == 0) return false;
+        line = end ? end + 1 : NULL;
+    }
+    return true;
 }

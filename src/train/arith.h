@@ -53,4 +53,10 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
 /* The answer text: "47 + 385 - 12 = 420". */
 void arith_answer_text(const arith_problem *p, strbuf *out);
 
+/* Whether every step a trace states is true: each digit column ("7+5+1=13", "1a-b-1=c",
+ * "a*b+k=c", read after a "rest op rest:" and before "|digits") and each one-line block
+ * ("47+385=432"). A sampled trace can reach the right answer over a false step (a check
+ * computed wrong, then "ok" anyway); training on it would teach the false step. */
+bool arith_trace_is_true(const char *reasoning);
+
 #endif

@@ -124,6 +124,10 @@ static void harvest(const ember_expert_params *p, pending *q, FILE *out, ember_e
         r->sampled++;
         *tok_sum += q->set.tokens[i];
         ok[i] = q->set.finished[i] && ember_eval_answer_matches(gold, strbuf_str(&q->set.answer[i]));
+        if (ok[i] && !p->outcome_only && !arith_trace_is_true(strbuf_str(&q->set.reasoning[i]))) {
+            ok[i] = false; /* the right answer over a false step */
+            r->correct++, r->false_steps++;
+        }
         if (ok[i]) {
             n_correct++;
             mean_correct += q->set.tokens[i];
@@ -249,6 +253,7 @@ static void write_rounds(const ember_expert_params *p, const ember_expert_round 
                               r->accuracy, "ci_low", r->ci_low, "ci_high", r->ci_high, "reasoning_tokens",
                               r->reasoning_tokens, "sampled", r->sampled, "correct", r->correct, "kept", r->kept,
                               "kept_tokens", r->kept_tokens, "sampled_tokens", r->sampled_tokens, "seconds", r->seconds);
+        json_object_set_new(o, "false_steps", json_integer(r->false_steps));
         if (i == 0) json_object_set_new(o, "model", json_string(p->model));
         json_array_append_new(arr, o);
     }
@@ -279,6 +284,7 @@ static int read_rounds(const ember_expert_params *p, ember_expert_round *rounds,
             r->reasoning_tokens = json_number_value(json_object_get(o, "reasoning_tokens"));
             r->sampled = (int)json_integer_value(json_object_get(o, "sampled"));
             r->correct = (int)json_integer_value(json_object_get(o, "correct"));
+            r->false_steps = (int)json_integer_value(json_object_get(o, "false_steps"));
             r->kept = (int)json_integer_value(json_object_get(o, "kept"));
             r->kept_tokens = json_number_value(json_object_get(o, "kept_tokens"));
             r->sampled_tokens = json_number_value(json_object_get(o, "sampled_tokens"));
@@ -333,8 +339,8 @@ ember_status ember_expert_iteration(const ember_expert_params *p, ember_expert_r
         if (st == EMBER_OK && r->kept == 0)
             st = ember_fail(err, EMBER_ERR_INVALID, "round %d: no sampled trace was correct; nothing to train on", round);
         if (st != EMBER_OK) break;
-        say(p, "round %d: kept %d traces (mean %.1f tokens; all samples %.1f), training", round, r->kept, r->kept_tokens,
-            r->sampled_tokens);
+        say(p, "round %d: kept %d traces (mean %.1f tokens; all samples %.1f; %d right answers over a false step "
+               "left out), training", round, r->kept, r->kept_tokens, r->sampled_tokens, r->false_steps);
         ember_train_params tp = p->train;
         tp.model = model;
         tp.out = out;
