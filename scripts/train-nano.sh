@@ -75,6 +75,6 @@ if [ "${ROUNDS:-0}" -gt 0 ]; then
   "$E" train --write-data "$out/held-out.jsonl" --held-out --count 200 --seed 1
   "$E" train -m "$out/stage18.gguf" --expert-rounds "$ROUNDS" --expert-dir "$out/expert" \
     --eval-data "$out/held-out.jsonl" --eval-limit 200 --problems 300 --samples 4 --seed 1 -t 2 \
-    --context-length 8192
+    --lr 1e-4 --lr-min 1e-5 --context-length 8192
 fi
 echo "ember-nano: $out/ember-nano.gguf; with the calculator: $out/ember-nano-tools.gguf"
