@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,17 +244,34 @@ static ember_status measure(const ember_expert_params *p, const char *model, emb
     return st;
 }
 
+/* rounds.json's fields: one list, written and read alike. */
+typedef struct round_field {
+    const char *name;
+    size_t offset;
+    bool integer;                /* int, else double */
+} round_field;
+
+#define ROUND_INT(f) {#f, offsetof(ember_expert_round, f), true}
+#define ROUND_REAL(f) {#f, offsetof(ember_expert_round, f), false}
+static const round_field round_fields[] = {
+    ROUND_INT(round),       ROUND_REAL(accuracy),     ROUND_REAL(ci_low),      ROUND_REAL(ci_high),
+    ROUND_REAL(reasoning_tokens),                     ROUND_INT(sampled),      ROUND_INT(correct),
+    ROUND_INT(false_steps), ROUND_INT(kept),          ROUND_REAL(kept_tokens), ROUND_REAL(sampled_tokens),
+    ROUND_REAL(seconds),
+};
+#define N_ROUND_FIELDS (sizeof round_fields / sizeof round_fields[0])
+
 /* rounds.json: one object per finished round; round 0's "model" is the starting model, which
  * a rerun must share to resume. */
 static void write_rounds(const ember_expert_params *p, const ember_expert_round *rounds, int n) {
     json_t *arr = json_array();
     for (int i = 0; i < n; i++) {
-        const ember_expert_round *r = &rounds[i];
-        json_t *o = json_pack("{s:i,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:f,s:f,s:f}", "round", r->round, "accuracy",
-                              r->accuracy, "ci_low", r->ci_low, "ci_high", r->ci_high, "reasoning_tokens",
-                              r->reasoning_tokens, "sampled", r->sampled, "correct", r->correct, "kept", r->kept,
-                              "kept_tokens", r->kept_tokens, "sampled_tokens", r->sampled_tokens, "seconds", r->seconds);
-        json_object_set_new(o, "false_steps", json_integer(r->false_steps));
+        json_t *o = json_object();
+        for (size_t f = 0; f < N_ROUND_FIELDS; f++) {
+            const char *at = (const char *)&rounds[i] + round_fields[f].offset;
+            json_object_set_new(o, round_fields[f].name, round_fields[f].integer ? json_integer(*(const int *)at)
+                                                                                 : json_real(*(const double *)at));
+        }
         if (i == 0) json_object_set_new(o, "model", json_string(p->model));
         json_array_append_new(arr, o);
     }
@@ -277,18 +295,12 @@ static int read_rounds(const ember_expert_params *p, ember_expert_round *rounds,
             json_t *o = json_array_get(arr, (size_t)n);
             ember_expert_round *r = &rounds[n];
             memset(r, 0, sizeof *r);
-            r->round = (int)json_integer_value(json_object_get(o, "round"));
-            r->accuracy = json_number_value(json_object_get(o, "accuracy"));
-            r->ci_low = json_number_value(json_object_get(o, "ci_low"));
-            r->ci_high = json_number_value(json_object_get(o, "ci_high"));
-            r->reasoning_tokens = json_number_value(json_object_get(o, "reasoning_tokens"));
-            r->sampled = (int)json_integer_value(json_object_get(o, "sampled"));
-            r->correct = (int)json_integer_value(json_object_get(o, "correct"));
-            r->false_steps = (int)json_integer_value(json_object_get(o, "false_steps"));
-            r->kept = (int)json_integer_value(json_object_get(o, "kept"));
-            r->kept_tokens = json_number_value(json_object_get(o, "kept_tokens"));
-            r->sampled_tokens = json_number_value(json_object_get(o, "sampled_tokens"));
-            r->seconds = json_number_value(json_object_get(o, "seconds"));
+            for (size_t f = 0; f < N_ROUND_FIELDS; f++) {
+                char *at = (char *)r + round_fields[f].offset;
+                json_t *v = json_object_get(o, round_fields[f].name);
+                if (round_fields[f].integer) *(int *)at = (int)json_integer_value(v);
+                else *(double *)at = json_number_value(v);
+            }
             if (r->round != n) break;
         }
     }
