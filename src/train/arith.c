@@ -416,24 +416,26 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
     strbuf_printf(out, "answer %ld", s);
 }
 
-/* One trace line: 1 a true step, 0 a false one, -1 no step (headers, restatements, "=N"). */
-static int step_truth(const char *text) {
+arith_step arith_step_of(const char *text) {
     char line[160], tail;
     const char *colon = strchr(text, ':');
     snprintf(line, sizeof line, "%s", colon ? colon + 1 : text);
     line[strcspn(line, "|")] = '\0';
     int a, b, k, c;
-    if (sscanf(line, "%d+%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10 && b < 10) return a + b + k == c;
-    if (sscanf(line, "%d+%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10 && b < 10) return a + b == c;
-    if (sscanf(line, "%d*%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10) return a * b + k == c;
-    if (sscanf(line, "%d*%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10) return a * b == c;
-    if (sscanf(line, "%d-%d-1=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b - 1 == c && c >= 0;
-    if (sscanf(line, "%d-%d=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b == c && c >= 0;
+    bool column = true, right = false;
     long x, y, z;
     char op;
-    if (sscanf(line, "%ld%c%ld=%ld%c", &x, &op, &y, &z, &tail) == 4 && strchr("+-*", op))
-        return (op == '+' ? x + y : op == '-' ? x - y : x * y) == z;
-    return -1;
+    if (sscanf(line, "%d+%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10 && b < 10) right = a + b + k == c;
+    else if (sscanf(line, "%d+%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10 && b < 10) right = a + b == c;
+    else if (sscanf(line, "%d*%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10) right = a * b + k == c;
+    else if (sscanf(line, "%d*%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10) right = a * b == c;
+    else if (sscanf(line, "%d-%d-1=%d%c", &a, &b, &c, &tail) == 3 && a < 20) right = a - b - 1 == c && c >= 0;
+    else if (sscanf(line, "%d-%d=%d%c", &a, &b, &c, &tail) == 3 && a < 20) right = a - b == c && c >= 0;
+    else if (sscanf(line, "%ld%c%ld=%ld%c", &x, &op, &y, &z, &tail) == 4 && strchr("+-*", op))
+        column = false, right = (op == '+' ? x + y : op == '-' ? x - y : x * y) == z;
+    else
+        return ARITH_NO_STEP;
+    return !right ? ARITH_FALSE_STEP : column ? ARITH_COLUMN : ARITH_BLOCK;
 }
 
 bool arith_trace_is_true(const char *reasoning) {
@@ -442,7 +444,7 @@ bool arith_trace_is_true(const char *reasoning) {
         const size_t len = end ? (size_t)(end - line) : strlen(line);
         char buf[160];
         snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
-        if (step_truth(buf) == 0) return false;
+        if (arith_step_of(buf) == ARITH_FALSE_STEP) return false;
         line = end ? end + 1 : NULL;
     }
     return true;

@@ -53,6 +53,12 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
 /* The answer text: "47 + 385 - 12 = 420". */
 void arith_answer_text(const arith_problem *p, strbuf *out);
 
+/* What one trace line states: no step (headers, restatements, "=N", "ok N"), a false step, a
+ * true digit column ("7+5+1=13", "1a-b-1=c", "a*b+k=c", read after a "rest op rest:" and
+ * before "|digits") or a true one-line block ("47+385=432"). */
+typedef enum arith_step { ARITH_NO_STEP, ARITH_FALSE_STEP, ARITH_COLUMN, ARITH_BLOCK } arith_step;
+arith_step arith_step_of(const char *line);
+
 /* Whether every step a trace states is true: each digit column ("7+5+1=13", "1a-b-1=c",
  * "a*b+k=c", read after a "rest op rest:" and before "|digits") and each one-line block
  * ("47+385=432"). A sampled trace can reach the right answer over a false step (a check

@@ -1,7 +1,8 @@
 /*
  * test_arith.c — the arithmetic task family through its public face (ember_arith_write_jsonl):
  * every answer is right by an independent evaluation of the expression, every line of every
- * reasoning trace is a true statement and the trace ends in the answer, the held-out split
+ * reasoning trace is a true statement (judged by arith_step_of, which test_trace_truth checks
+ * against false steps) and the trace ends in the answer, the held-out split
  * shares no problem with the train split, and the phrasings vary.
  */
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 
 #include "ember.h"
 #include "test_support.h"
+#include "train/arith.h"
 
 /* Evaluates "47 + 385 - 12" / "5 + 23 * 17" with standard precedence. */
 static long evaluate(const char *expr) {
@@ -36,28 +38,6 @@ static long evaluate(const char *expr) {
     value = terms[0];
     for (int i = 1; i <= n; i++) value = ops[i - 1] == '+' ? value + terms[i] : value - terms[i];
     return value;
-}
-
-/* Checks one trace line: "a+b=c", "a+b+1=c", "a*b=c", "a*b+k=c", "1a-b=c", "a-b-1=c", "1a-b-1=c"
- * (digit columns, after the "rest+rest:" restatement and before the "|digits" so far); lines of
- * other shapes (headers, restatements, "=N") are skipped. */
-static int check_column(const char *text) {
-    int a, b, k, c;
-    char line[128], tail;
-    const char *colon = strchr(text, ':');
-    snprintf(line, sizeof line, "%s", colon ? colon + 1 : text);
-    line[strcspn(line, "|")] = '\0';
-    if (sscanf(line, "%d+%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10 && b < 10) return a + b + k == c;
-    if (sscanf(line, "%d+%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10 && b < 10) return a + b == c;
-    if (sscanf(line, "%d*%d+%d=%d%c", &a, &b, &k, &c, &tail) == 4 && a < 10) return a * b + k == c;
-    if (sscanf(line, "%d*%d=%d%c", &a, &b, &c, &tail) == 3 && a < 10) return a * b == c;
-    if (sscanf(line, "%d-%d-1=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b - 1 == c && c >= 0;
-    if (sscanf(line, "%d-%d=%d%c", &a, &b, &c, &tail) == 3 && a < 20) return a - b == c && c >= 0;
-    long x, y, z;
-    char op;
-    if (sscanf(line, "%ld%c%ld=%ld%c", &x, &op, &y, &z, &tail) == 4 && strchr("+-*", op))
-        return 2 * ((op == '+' ? x + y : op == '-' ? x - y : x * y) == z); /* a block on one line */
-    return -1;
 }
 
 static json_t *load_lines(const char *path, size_t *n) {
@@ -99,10 +79,10 @@ static int check_traces(ember_trace_style style, size_t *chars) {
         char *copy = strdup(reasoning), *save = NULL, *last = NULL;
         const char *digits = NULL; /* the column lines' "|digits" so far, until the "=N" line */
         for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-            const int ok = check_column(line);
-            if (ok == 0) fail_msg("false step \"%s\" in the trace of %s", line, expr);
-            columns += ok == 1;
-            one_line += ok == 2;
+            const arith_step step = arith_step_of(line);
+            if (step == ARITH_FALSE_STEP) fail_msg("false step \"%s\" in the trace of %s", line, expr);
+            columns += step == ARITH_COLUMN;
+            one_line += step == ARITH_BLOCK;
             const char *bar = strchr(line, '|');
             if (bar) {
                 /* each column puts its digits in front of the ones before */

@@ -1,8 +1,9 @@
 /*
- * test_trace_truth.c — arith_trace_is_true, the step check expert iteration keeps traces by:
- * every trace ember writes is true; a trace with one false digit column or one-line block is
- * not, wherever the false step sits (a block, its check, a product's partial line); lines that
- * state no step (headers, restatements, sign rewrites, "ok", "answer") are not judged.
+ * test_trace_truth.c — arith_trace_is_true and arith_step_of, its judge of each line: the step
+ * check expert iteration keeps traces by. Every trace ember writes is true; a trace with one
+ * false digit column or one-line block is not, wherever the false step sits (a block, its
+ * check, a product's partial line); lines that state no step (headers, restatements, sign
+ * rewrites, "ok", "answer") are not judged.
  */
 #include <setjmp.h>
 #include <stdarg.h>
