@@ -110,6 +110,8 @@ EMBER_API void ember_engine_destroy(ember_engine *engine);
 EMBER_API const char *ember_engine_chat_format(const ember_engine *engine);
 /* The most tokens one sequence can hold: n_ctx, or kv_seq_cells (rounded) with streams. */
 EMBER_API int ember_engine_n_ctx(const ember_engine *engine);
+/* The context length the model was trained for (its GGUF's context_length), 0 if unknown. */
+EMBER_API int ember_engine_n_ctx_train(const ember_engine *engine);
 EMBER_API int ember_engine_n_vocab(const ember_engine *engine);
 /* True when a projector was loaded (params.mmproj_path) and it reads images. */
 EMBER_API bool ember_engine_has_vision(const ember_engine *engine);

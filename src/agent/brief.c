@@ -2,6 +2,7 @@
 #include "agent/brief.h"
 #include "core/utf8.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* How much of each candidate the brief shows, longest first (bytes of the reasoning's end,
@@ -18,15 +19,63 @@ static void put_capped(strbuf *b, const char *text, int max) {
     if (n < len) strbuf_puts(b, "…");
 }
 
+static bool answered(const result_agent *o) {
+    return o->finished && o->normalized && o->normalized[0];
+}
+
+/* One candidate: a distinct answer, its supporters' weight and its most confident supporter. */
+typedef struct candidate {
+    const char *answer;
+    float weight;
+    int supporters;
+    int best;
+} candidate;
+
+static int by_weight(const void *a, const void *b) {
+    const candidate *x = a, *y = b;
+    return (x->weight < y->weight) - (x->weight > y->weight);
+}
+
+/* The finished agents' distinct answers, heaviest first (the vote's winner leads), weighted
+ * as the vote weighs them; *n_out of them. NULL when out of memory. */
+static candidate *candidates_of(const result_agent *agents, int n, int *n_out) {
+    candidate *c = calloc((size_t)(n > 0 ? n : 1), sizeof *c);
+    int k = 0;
+    for (int i = 0; c && i < n; i++) {
+        const result_agent *o = &agents[i];
+        if (!answered(o)) continue;
+        int j = 0;
+        while (j < k && strcmp(c[j].answer, o->normalized) != 0) j++;
+        if (j == k) c[k++] = (candidate){.answer = o->normalized, .best = i};
+        c[j].weight += o->confidence > 1e-3f ? o->confidence : 1e-3f;
+        c[j].supporters++;
+        if (o->confidence > agents[c[j].best].confidence) c[j].best = i;
+    }
+    if (c) qsort(c, (size_t)k, sizeof *c, by_weight);
+    *n_out = k;
+    return c;
+}
+
+int brief_answers(const result_agent *agents, int n, const char **answers) {
+    int k = 0;
+    candidate *c = candidates_of(agents, n, &k);
+    for (int j = 0; c && j < k; j++) answers[j] = c[j].answer;
+    free(c);
+    return c ? k : -1;
+}
+
 char *brief_write(const result_agent *agents, int n, vote_outcome v, int size) {
     const int excerpt = SIZES[size].excerpt, answer = SIZES[size].answer;
+    int k = 0;
+    candidate *c = candidates_of(agents, n, &k);
+    if (!c) return NULL;
     strbuf b = {0};
     strbuf_printf(&b, "I asked %d independent reasoners this question. Their answers:\n", n);
-    for (int i = 0; i < n; i++) {
-        const result_agent *o = &agents[i];
-        strbuf_printf(&b, "%d. answer: ", i + 1);
-        put_capped(&b, o->normalized && o->normalized[0] ? o->normalized : "(none)", answer);
-        strbuf_printf(&b, " (confidence %.2f, %s)\n", o->confidence, o->stop_reason);
+    for (int j = 0; j < k; j++) {
+        const result_agent *o = &agents[c[j].best];
+        strbuf_printf(&b, "%d. ", j + 1);
+        put_capped(&b, c[j].answer, answer);
+        strbuf_printf(&b, ": %d of them (confidence up to %.2f)\n", c[j].supporters, o->confidence);
         size_t len = o->reasoning.len;
         if (len && excerpt > 0) {
             const char *r = strbuf_str(&o->reasoning);
@@ -38,11 +87,26 @@ char *brief_write(const result_agent *agents, int n, vote_outcome v, int size) {
             strbuf_puts(&b, "\n");
         }
     }
+    /* the agents without an answer, by why they stopped ("low_confidence", "consensus", ...) */
+    for (int i = 0; i < n; i++) {
+        const result_agent *o = &agents[i];
+        const char *why = o->stop_reason ? o->stop_reason : "stopped";
+        if (answered(o)) continue;
+        bool counted = false;
+        for (int j = 0; j < i && !counted; j++)
+            counted = !answered(&agents[j]) && strcmp(agents[j].stop_reason ? agents[j].stop_reason : "stopped", why) == 0;
+        if (counted) continue;
+        int same = 0;
+        for (int j = i; j < n; j++)
+            same += !answered(&agents[j]) && strcmp(agents[j].stop_reason ? agents[j].stop_reason : "stopped", why) == 0;
+        strbuf_printf(&b, "%d stopped without an answer (%s).\n", same, why);
+    }
     if (v.winner >= 0) {
         strbuf_puts(&b, "Confidence-weighted vote: \"");
         put_capped(&b, agents[v.winner].normalized, answer);
         strbuf_printf(&b, "\" with %.0f%% of the weight (%d of %d reasoners).\n", v.share * 100.0f, v.supporters, n);
     }
-    strbuf_puts(&b, "I will now write the final answer from the best-supported candidate and the strongest reasoning.");
+    strbuf_puts(&b, "I will check the candidates, then write the final answer.\n");
+    free(c);
     return strbuf_take(&b);
 }

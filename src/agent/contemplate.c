@@ -93,6 +93,7 @@ typedef struct contemplation {
     member *m;                  /* n members */
     result_agent *out;          /* = run->result->agents */
     int n;
+    int synthesizer_tokens;     /* what the synthesizer generated, reasoning and answer */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* early-stop state: scheduler thread only */
@@ -497,54 +498,73 @@ static void reap(contemplation *c) {
     announce_pending(c);  /* every agent is reaped: nothing else emits now */
 }
 
-/* The longest brief that fits beside the prompt and the answer's token limit, or NULL with
- * an error that names the synthesis stage. */
+/* The tokens the brief may take: what the context leaves beside the prompt, the
+ * synthesizer's own token limit and the channel's close, counted against `n_ctx` cells. */
+static int brief_room(contemplation *c, ember_seq *root, int n_ctx) {
+    run_ctx *run = c->run;
+    int prompt = ember_seq_n_tokens(root);
+    int limit = run->params.max_tokens > 0 ? run->params.max_tokens : 256;
+    int close = ember_engine_count_tokens(run->engine, run->format->close_reasoning, true);
+    return n_ctx - prompt - limit - (close > 0 ? close : 0);
+}
+
+/* The longest brief that fits, or NULL with an error that names the synthesis stage. It is
+ * sought first within the model's training context (text past the positions a model was
+ * trained on is noise to it, and a small model's is short), then within the run's context. */
 static char *brief_to_fit(contemplation *c, ember_seq *root, vote_outcome v, ember_error *err) {
     run_ctx *run = c->run;
-    int n_ctx = ember_engine_n_ctx(run->engine);
-    int prompt = ember_seq_n_tokens(root);
-    int answer = run->params.max_tokens > 0 ? run->params.max_tokens : 256;
-    int close = ember_engine_count_tokens(run->engine, run->format->close_reasoning, true);
-    int room = n_ctx - prompt - answer - (close > 0 ? close : 0);
+    int n_ctx = ember_engine_n_ctx(run->engine), trained = ember_engine_n_ctx_train(run->engine);
+    int rooms[2] = {brief_room(c, root, trained > 0 && trained < n_ctx ? trained : n_ctx), brief_room(c, root, n_ctx)};
     int need = 0;
-    for (int k = 0; k < BRIEF_N_SIZES; k++) {
-        char *text = brief_write(c->out, c->n, v, k);
-        need = text ? ember_engine_count_tokens(run->engine, text, false) : -1;
-        if (need >= 0 && need <= room) return text;
-        free(text);
-        if (need < 0) break;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < BRIEF_N_SIZES; k++) {
+            char *text = brief_write(c->out, c->n, v, k);
+            need = text ? ember_engine_count_tokens(run->engine, text, false) : -1;
+            if (need >= 0 && need <= rooms[pass]) return text;
+            free(text);
+            if (need < 0) break;
+        }
     }
     ember_fail(err, EMBER_ERR_CONTEXT,
                "Contemplating's synthesis: the brief on %d agents needs %d tokens at its shortest, but the context "
-               "(%d) has %d left after the prompt (%d) and the answer's limit (%d); raise -c/--ctx or use fewer agents",
-               c->n, need, n_ctx, room > 0 ? room : 0, prompt, answer);
+               "(%d) has %d left after the prompt (%d) and the synthesizer's limit (%d); raise -c/--ctx or use fewer agents",
+               c->n, need, n_ctx, rooms[1] > 0 ? rooms[1] : 0, ember_seq_n_tokens(root),
+               run->params.max_tokens > 0 ? run->params.max_tokens : 256);
     return NULL;
 }
 
+/* The synthesizer: forked from the prompt with the reasoning channel open, it reads the brief
+ * as its own reasoning so far and goes on reasoning (checking the candidates) before it
+ * answers; it always answers, as Thinking does, and its reasoning is the run's (its tokens
+ * count as reasoning tokens). */
 static ember_status synthesize(contemplation *c, ember_seq *root, const char *text, ember_error *err) {
     run_ctx *run = c->run;
     ember_result *r = run->result;
     ember_seq *seq = NULL;
     ember_status status = run_seq_open(run, root, &run->params.sampling, &seq, err);
     if (status != EMBER_OK) return status;
-    strbuf feed = {0};
-    strbuf_puts(&feed, text);
-    strbuf_puts(&feed, run->format->close_reasoning);
-    status = ember_seq_feed_text(seq, strbuf_str(&feed), true, err);
-    strbuf_free(&feed);
-    strbuf scratch = {0};
+    status = ember_seq_feed_text(seq, text, true, err);
     agent a;
-    if (status == EMBER_OK && !agent_init(&a, run, -1, seq, CHAT_OPEN_ANSWER, &scratch, &r->answer))
+    if (status == EMBER_OK && !agent_init(&a, run, -1, seq, CHAT_OPEN_REASONING, &r->synthesis_reasoning, &r->answer))
         status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
     if (status == EMBER_OK) {
         a.max_tokens = run->params.max_tokens;
+        /* the run's think budget, or three quarters of its token limit: room is left to answer */
+        a.think_budget = run->params.think_budget > 0 ? run->params.think_budget : a.max_tokens - a.max_tokens / 4;
         a.on_token = run_track_kv_hook;
         status = agent_generate(&a, err);
-        r->usage.answer_tokens = a.generated;
+        if (status == EMBER_OK && a.ended_in_reasoning && !atomic_load(&run->cancelled) &&
+            (!a.max_tokens || a.generated < a.max_tokens)) {
+            r->answer_forced = true;
+            status = agent_open_answer(&a, err);
+        }
+        r->usage.reasoning_tokens += a.reasoning_tokens;
+        r->usage.answer_tokens = a.answer_tokens;
+        r->budget_reached = r->budget_reached || a.budget_reached;
+        c->synthesizer_tokens = a.generated;
         if (a.stop_reason) r->finish_reason = a.stop_reason;
         agent_free(&a);
     }
-    strbuf_free(&scratch);
     run_seq_close(run, seq);
     if (status != EMBER_OK && status != EMBER_ERR_CANCELLED && err) {  /* say which stage failed */
         char why[sizeof err->message];
@@ -664,7 +684,7 @@ ember_status contemplate_run(run_ctx *run, const ember_chat *chat, ember_error *
         else if (!(r->synthesis_brief = brief_to_fit(&c, root, v, err))) status = err ? err->status : EMBER_ERR_CONTEXT;
         else status = synthesize(&c, root, r->synthesis_brief, err);
     }
-    run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated + r->usage.answer_tokens);
+    run_finish_timings(run, r->usage.prompt_tokens_evaluated, generated + c.synthesizer_tokens);
     r->usage.kv_cells_peak = run->kv_cells_peak;
 
     for (int i = 0; i < started; i++) agent_free(&c.m[i].a);

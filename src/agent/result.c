@@ -78,6 +78,7 @@ void ember_result_destroy(ember_result *r) {
     free(r->agents);
     free(r->vote_answer);
     free(r->synthesis_brief);
+    strbuf_free(&r->synthesis_reasoning);
     free(r);
 }
 
@@ -205,8 +206,10 @@ char *ember_result_json(const ember_result *r) {
                                                     "share", (double)r->vote_share,
                                                     "agents", vote_agents_json(r),
                                                     "count", r->vote_agents, "synthesized", r->synthesized));
-        json_object_set_new(root, "synthesis", json_pack("{s:o, s:o}", "answer", text_json(strbuf_str(&r->answer)),
-                                                         "brief", text_json(r->synthesis_brief ? r->synthesis_brief : "")));
+        json_object_set_new(root, "synthesis",
+                            json_pack("{s:o, s:o, s:o}", "answer", text_json(strbuf_str(&r->answer)),
+                                      "brief", text_json(r->synthesis_brief ? r->synthesis_brief : ""),
+                                      "reasoning", text_json(strbuf_str(&r->synthesis_reasoning))));
     }
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     json_decref(root);

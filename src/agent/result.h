@@ -47,6 +47,7 @@ struct ember_result {
     bool budget_reached;
     bool answer_forced;          /* the model ended its turn while reasoning; ember opened the answer */
     char *synthesis_brief;       /* what the synthesizer was shown */
+    strbuf synthesis_reasoning;  /* what it reasoned after the brief */
     bool synthesized;            /* false: the agents agreed, the answer is the winner's */
     /* Vision */
     ember_zoom *zooms;           /* each crop is a reference the result owns */

@@ -183,6 +183,11 @@ int ember_engine_n_ctx(const ember_engine *e) {
     BACKEND_DISPATCH(e, n_ctx, e);
     return e->n_ctx_seq;
 }
+int ember_engine_n_ctx_train(const ember_engine *e) {
+    if (BACKEND_OPS(e)) return 0;  /* a remote engine's model is not ours to read */
+    int trained = llama_model_n_ctx_train(e->model);
+    return trained > 0 ? trained : 0;
+}
 int ember_engine_n_vocab(const ember_engine *e) {
     BACKEND_DISPATCH(e, n_vocab, e);
     return e->n_vocab;

@@ -416,6 +416,54 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
     strbuf_printf(out, "answer %ld", s);
 }
 
+/* One side of a verification: its terms summed by blocks when there are several, then the
+ * side's line ("plus 145"); 0 with no terms. */
+static long verify_side(tracer *t, const char *name, const long *terms, int n) {
+    long s = n > 0 ? terms[0] : 0;
+    for (int i = 1; i < n; i++) s = trace_block(t, s, '+', terms[i]);
+    strbuf_printf(t->out, "%s %ld\n", name, s);
+    return s;
+}
+
+long arith_verification(const arith_problem *p, const long *candidates, int n, long fallback, ember_trace_style style,
+                        uint64_t variant, strbuf *out) {
+    style.check_pct = 0;
+    tracer t = {out, {arith_mix(variant ^ 0x5E21F1ull)}, style};
+    long added[ARITH_MAX_OPERANDS], subtracted[ARITH_MAX_OPERANDS];
+    int n_added = 0, n_subtracted = 0;
+    compact(p, out);
+    strbuf_puts(out, "\n");
+    /* the terms with their signs; the product worked with its factors swapped */
+    long term = p->v[0];
+    char sign = '+';
+    for (int i = 1; i <= p->n; i++) {
+        if (i < p->n && p->op[i - 1] == '*') {
+            term = trace_block(&t, p->v[i], '*', term);
+            continue;
+        }
+        if (sign == '+') added[n_added++] = term;
+        else subtracted[n_subtracted++] = term;
+        if (i < p->n) term = p->v[i], sign = p->op[i - 1];
+    }
+    const long plus = verify_side(&t, "plus", added, n_added);
+    const long minus = verify_side(&t, "minus", subtracted, n_subtracted);
+    for (int i = 0; i < n; i++) {
+        const long c = candidates[i];
+        /* c = plus - minus  <=>  minus + c = plus (c >= 0)  or  plus + |c| = minus (c < 0) */
+        const long base = c >= 0 ? minus : plus, other = c >= 0 ? plus : minus, add = c >= 0 ? c : -c;
+        strbuf_printf(out, "check %ld\n", c);
+        const long got = base == 0 ? add : add == 0 ? base : trace_block(&t, base, '+', add);
+        const bool same = got == other;
+        strbuf_printf(out, "%ld vs %ld %s\n", got, other, same ? "yes" : "no");
+        if (same) {
+            strbuf_printf(out, "answer %ld", c);
+            return c;
+        }
+    }
+    strbuf_printf(out, "none\nanswer %ld", fallback);
+    return fallback;
+}
+
 arith_step arith_step_of(const char *text) {
     char line[160], tail;
     const char *colon = strchr(text, ':');

@@ -53,6 +53,16 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
 /* The answer text: "47 + 385 - 12 = 420". */
 void arith_answer_text(const arith_problem *p, strbuf *out);
 
+/* Contemplating's synthesizer checking the agents' answers: the expression restated, its
+ * product worked with the factors swapped (another path than the agents'), its added terms
+ * summed ("plus 145") and its subtracted ones ("minus 258"), then each candidate in turn,
+ * "check c", the side that c completes ("258+87"), and "345 vs 145 no" or "yes"; the first
+ * candidate that checks is the answer ("answer -113"), else `fallback` after "none". Every
+ * step is addition or a single product, which a small model gets right far more often than
+ * the sign decisions of the expression itself. Returns the chosen value. */
+long arith_verification(const arith_problem *p, const long *candidates, int n, long fallback, ember_trace_style style,
+                        uint64_t variant, strbuf *out);
+
 /* What one trace line states: no step (headers, restatements, "=N", "ok N"), a false step, a
  * true digit column ("7+5+1=13", "1a-b-1=c", "a*b+k=c", read after a "rest op rest:" and
  * before "|digits") or a true one-line block ("47+385=432"). */

@@ -3,7 +3,7 @@
  * answers forced by a grammar: the prompt is evaluated once whatever N is, forks share its
  * cells, the vote is the confidence-weighted majority, early stop triggers and frees cells,
  * the second wave starts only when the first disagrees, the synthesizer is shown every
- * candidate.
+ * distinct answer and reasons before it answers.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,12 +70,16 @@ static void agents_vote_and_synthesize(void **state) {
     assert_int_equal(json_integer_value(json_object_get(vote, "count")), 3);
     assert_true(json_real_value(json_object_get(vote, "share")) > 0.99);
     assert_true(json_is_true(json_object_get(vote, "synthesized")));
-    /* the synthesizer was shown every candidate and the vote */
-    const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
-    assert_non_null(strstr(brief, "1. answer: 42"));
-    assert_non_null(strstr(brief, "2. answer: 42"));
-    assert_non_null(strstr(brief, "3. answer: 42"));
+    /* the synthesizer was shown the one distinct answer with its three supporters, and the
+     * vote; it reasoned on from there before it answered */
+    json_t *synthesis = json_object_get(root, "synthesis");
+    const char *brief = json_string_value(json_object_get(synthesis, "brief"));
+    assert_non_null(strstr(brief, "I asked 3 independent reasoners"));
+    assert_non_null(strstr(brief, "\n1. 42: 3 of them (confidence up to "));
+    assert_null(strstr(brief, "\n2. "));
     assert_non_null(strstr(brief, "Confidence-weighted vote: \"42\""));
+    assert_true(json_is_string(json_object_get(synthesis, "reasoning")));
+    assert_true(usage(root, "reasoning_tokens") > usage(root, "answer_tokens"));
     assert_int_equal(usage(root, "prompt_tokens_evaluated"), usage(root, "prompt_tokens"));
     json_decref(root);
     test_proc_free(&proc);
@@ -296,7 +300,20 @@ static void many_agents_brief_fits_the_room(void **state) {
     assert_int_equal(json_array_size(json_object_get(root, "agents")), 16);
     const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
     assert_non_null(brief);
-    assert_non_null(strstr(brief, "16. answer: "));
+    assert_non_null(strstr(brief, "I asked 16 independent reasoners"));
+    /* every agent is accounted for: as a supporter of a listed answer or as stopped */
+    int accounted = 0;
+    for (const char *p = strstr(brief, " of them (confidence up to "); p; p = strstr(p + 1, " of them (confidence up to ")) {
+        const char *q = p;
+        while (q > brief && q[-1] >= '0' && q[-1] <= '9') q--;
+        accounted += atoi(q);
+    }
+    for (const char *p = strstr(brief, " stopped without an answer"); p; p = strstr(p + 1, " stopped without an answer")) {
+        const char *q = p;
+        while (q > brief && q[-1] >= '0' && q[-1] <= '9') q--;
+        accounted += atoi(q);
+    }
+    assert_int_equal(accounted, 16);
     assert_true(usage(root, "prompt_tokens") > 0);
     json_decref(root);
     test_proc_free(&proc);

@@ -240,6 +240,82 @@ static void test_checked_blocks(void **state) {
     remove(path);
 }
 
+/* The sums of the added and of the subtracted terms of "47 + 385 - 5 * 12". */
+static void sides(const char *expr, long *plus, long *minus) {
+    long term = strtol(expr, (char **)&expr, 10);
+    char sign = '+';
+    *plus = *minus = 0;
+    for (;;) {
+        while (*expr == ' ') expr++;
+        const char op = *expr ? *expr++ : '\0';
+        const long v = op ? strtol(expr, (char **)&expr, 10) : 0;
+        if (op == '*') {
+            term *= v;
+            continue;
+        }
+        *(sign == '+' ? plus : minus) += term;
+        if (!op) return;
+        term = v, sign = op;
+    }
+}
+
+/* The value of the "name N" line of a verification trace. */
+static long side_of(const char *trace, const char *name) {
+    char key[16];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = strstr(trace, key);
+    assert_non_null(at);
+    return strtol(at + strlen(key), NULL, 10);
+}
+
+/* Contemplating's synthesizer checks candidates by additions: the first right one is chosen
+ * whatever its place, a wrong one never, every step is true, and the sides add up. */
+static void test_verification(void **state) {
+    (void)state;
+    for (uint64_t i = 0; i < 400; i++) {
+        arith_problem p;
+        arith_problem_at(3, i, i % 2, &p);
+        strbuf expr = {0}, trace = {0};
+        arith_canonical(&p, &expr);
+        const long value = evaluate(strbuf_str(&expr));
+        assert_int_equal(arith_answer(&p), value);
+        const long wrong[3] = {value + 100, -value - 1, value - 200};
+        long cands[4];
+        const int at = (int)(i % 4);  /* where the right answer stands, 3 = absent */
+        for (int j = 0, w = 0; j < 4; j++) cands[j] = j == at ? value : wrong[w++ % 3];
+        const int n = at == 3 ? 3 : 4;
+        const long chosen = arith_verification(&p, cands, n, 12345, (ember_trace_style){0}, i, &trace);
+        const char *t = strbuf_str(&trace);
+        assert_int_equal(chosen, at == 3 ? 12345 : value);
+        if (!arith_trace_is_true(t)) fail_msg("a false step:\n%s", t);
+        long plus, minus;
+        sides(strbuf_str(&expr), &plus, &minus);
+        assert_int_equal(plus - minus, value);
+        assert_int_equal(side_of(t, "plus"), plus);
+        assert_int_equal(side_of(t, "minus"), minus);
+        /* one verdict per candidate checked, "yes" only on the right one */
+        int verdicts = 0, yes = 0;
+        for (const char *l = strstr(t, " vs "); l; l = strstr(l + 1, " vs ")) {
+            const char *line = l;
+            while (line > t && line[-1] != '\n') line--;
+            long got, other;
+            char word[8];
+            assert_int_equal(sscanf(line, "%ld vs %ld %7s", &got, &other, word), 3);
+            assert_string_equal(word, got == other ? "yes" : "no");
+            verdicts++;
+            yes += got == other;
+        }
+        assert_int_equal(verdicts, at == 3 ? 3 : at + 1);
+        assert_int_equal(yes, at == 3 ? 0 : 1);
+        char tail[32];
+        snprintf(tail, sizeof tail, "answer %ld", chosen);
+        assert_string_equal(t + trace.len - strlen(tail), tail);
+        if (at == 3) assert_non_null(strstr(t, "\nnone\n"));
+        strbuf_free(&expr);
+        strbuf_free(&trace);
+    }
+}
+
 static void test_splits_are_disjoint(void **state) {
     (void)state;
     const char *train = test_temp_file("", 0), *held = test_temp_file("", 1);
@@ -295,6 +371,7 @@ int main(void) {
         cmocka_unit_test(test_answers_and_traces),
         cmocka_unit_test(test_reordered_agents),
         cmocka_unit_test(test_checked_blocks),
+        cmocka_unit_test(test_verification),
         cmocka_unit_test(test_splits_are_disjoint),
         cmocka_unit_test(test_phrasings_vary),
         cmocka_unit_test(test_bad_path),

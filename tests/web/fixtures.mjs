@@ -49,7 +49,7 @@ const toUser = '<|eom|> <|start|> "assistant to=user" <|message|>';
 
 /* Thinking: exactly this reasoning, then exactly this answer. */
 export const thinking = (reasoning, answer) => `root ::= ${lit(reasoning)} ${toUser} ${lit(answer)}\n`;
-/* An answer only (Instant, or the synthesizer). */
+/* An answer only (Instant). Contemplating's synthesizer reasons first, as Thinking does. */
 export const answer = (text) => `root ::= ${lit(text)}\n`;
 /* An answer that never completes: it runs until max_tokens. */
 export const endless = 'root ::= [a-z] root\n';

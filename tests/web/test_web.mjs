@@ -166,7 +166,7 @@ test('Contemplating: agent cards stream live, stay readable afterwards; confiden
   await newChat('contemplating');
   await page.fill('#agents', '4');
   // all four start at once (early stop's first wave is half of them) and stream side by side
-  await force({ agent_grammar: F.agentGrammar, grammar: F.answer('The answer is **4**.'), synthesis: 'always', first_wave: 4 }, { seed: 3 });
+  await force({ agent_grammar: F.agentGrammar, grammar: F.thinking('I check the candidates: four. ', 'The answer is **4**.'), synthesis: 'always', first_wave: 4 }, { seed: 3 });
   await watchLengths('.agent .agent-reasoning .text');
   await say('What is 2+2? Think it over.');
   await page.locator('.agent').nth(3).waitFor({ timeout: T });
@@ -192,6 +192,10 @@ test('Contemplating: agent cards stream live, stay readable afterwards; confiden
   assert.ok(await page.locator('.agent.agreed').count() >= 1);
   assert.match(await page.locator('.answer-label').last().innerText(), /^Synthesized answer/i);
   assert.equal(await page.locator('.msg.assistant').last().locator('.answer').innerText(), 'The answer is 4.');
+  // the synthesizer's reasoning, after the agents whose answers it read
+  const synth = page.locator('.msg.assistant').last().locator('.agents ~ details.reasoning');
+  assert.match(await synth.locator('summary').innerText(), /^Synthesizer’s reasoning/);
+  assert.match(await synth.locator('.reasoning-text').textContent(), /I check the candidates: four\./);
   await cards.first().locator('.agent-reasoning summary').click();
   await shot('contemplating-desktop');
   // readable after a reload too: stored with the conversation

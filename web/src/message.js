@@ -95,9 +95,12 @@ function reasoningBlock(msg, ui, images) {
   const details = el('details', 'reasoning');
   details.open = ui.reasoning ?? !!msg.streaming;
   details.addEventListener('toggle', () => { ui.reasoning = details.open; });
-  const tokens = msg.ember?.usage?.reasoning_tokens ?? msg.live?.reasoningDeltas ?? 0;
+  const contemplating = (msg.mode || msg.ember?.mode) === 'contemplating';
+  // Contemplating's reasoning_tokens count every agent's too: no count for the synthesizer alone
+  const tokens = contemplating ? 0 : msg.ember?.usage?.reasoning_tokens ?? msg.live?.reasoningDeltas ?? 0;
   const ms = msg.ember?.reasoning_ms ?? msg.live?.reasoningMs;
-  const parts = [msg.streaming && !msg.content ? 'Reasoning…' : 'Reasoning'];
+  const what = contemplating ? 'Synthesizer’s reasoning' : 'Reasoning';
+  const parts = [msg.streaming && !msg.content ? `${what}…` : what];
   if (tokens) parts.push(`${tokens} tokens`);
   if (ms) parts.push(`${(ms / 1000).toFixed(1)} s`);
   if (msg.ember?.think_budget_reached) parts.push('budget reached');
@@ -177,9 +180,11 @@ export function renderMessage(msg, ctx, actions) {
   const tools = toolCards(msg);
   if (tools) box.append(tools);
   const reasoning = reasoningBlock(msg, ui, ctx.images);
-  if (reasoning) box.append(reasoning);
   const agents = renderAgents(msg, ui);
+  // Contemplating's own reasoning is the synthesizer's, which reads the agents' answers: after them
+  if (reasoning && !agents) box.append(reasoning);
   if (agents) box.append(agents);
+  if (reasoning && agents) box.append(reasoning);
   if (msg.content || e.artifacts?.length) {
     if (mode === 'contemplating' && agents) {
       box.append(el('div', 'answer-label', voteOf(msg)?.synthesized === false
