@@ -508,27 +508,28 @@ static int brief_room(contemplation *c, ember_seq *root, int n_ctx) {
     return n_ctx - prompt - limit - (close > 0 ? close : 0);
 }
 
-/* The longest brief that fits, or NULL with an error that names the synthesis stage. It is
- * sought first within the model's training context (text past the positions a model was
- * trained on is noise to it, and a small model's is short), then within the run's context. */
+/* The longest brief that fits within the model's training context (text past the positions a
+ * model was trained on is noise to it, and a small model's is short), else the shortest that
+ * fits the run's context (the least past it), or NULL with an error that names the synthesis
+ * stage. */
 static char *brief_to_fit(contemplation *c, ember_seq *root, vote_outcome v, ember_error *err) {
     run_ctx *run = c->run;
     int n_ctx = ember_engine_n_ctx(run->engine), trained = ember_engine_n_ctx_train(run->engine);
-    int rooms[2] = {brief_room(c, root, trained > 0 && trained < n_ctx ? trained : n_ctx), brief_room(c, root, n_ctx)};
+    int room = brief_room(c, root, trained > 0 && trained < n_ctx ? trained : n_ctx);
+    int room_ctx = brief_room(c, root, n_ctx);
     int need = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (int k = 0; k < BRIEF_N_SIZES; k++) {
-            char *text = brief_write(c->out, c->n, v, k);
-            need = text ? ember_engine_count_tokens(run->engine, text, false) : -1;
-            if (need >= 0 && need <= rooms[pass]) return text;
-            free(text);
-            if (need < 0) break;
-        }
+    for (int k = 0; k < BRIEF_N_SIZES; k++) {
+        char *text = brief_write(c->out, c->n, v, k);
+        need = text ? ember_engine_count_tokens(run->engine, text, false) : -1;
+        bool last = k == BRIEF_N_SIZES - 1;
+        if (need >= 0 && (need <= room || (last && need <= room_ctx))) return text;
+        free(text);
+        if (need < 0) break;
     }
     ember_fail(err, EMBER_ERR_CONTEXT,
                "Contemplating's synthesis: the brief on %d agents needs %d tokens at its shortest, but the context "
                "(%d) has %d left after the prompt (%d) and the synthesizer's limit (%d); raise -c/--ctx or use fewer agents",
-               c->n, need, n_ctx, rooms[1] > 0 ? rooms[1] : 0, ember_seq_n_tokens(root),
+               c->n, need, n_ctx, room_ctx > 0 ? room_ctx : 0, ember_seq_n_tokens(root),
                run->params.max_tokens > 0 ? run->params.max_tokens : 256);
     return NULL;
 }
@@ -543,7 +544,7 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
     ember_seq *seq = NULL;
     ember_status status = run_seq_open(run, root, &run->params.sampling, &seq, err);
     if (status != EMBER_OK) return status;
-    status = ember_seq_feed_text(seq, text, true, err);
+    status = ember_seq_feed_text(seq, text, false, err);  /* the agents' words: none is a control token */
     agent a;
     if (status == EMBER_OK && !agent_init(&a, run, -1, seq, CHAT_OPEN_REASONING, &r->synthesis_reasoning, &r->answer))
         status = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");

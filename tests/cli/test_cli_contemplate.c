@@ -319,6 +319,30 @@ static void many_agents_brief_fits_the_room(void **state) {
     test_proc_free(&proc);
 }
 
+/* The brief keeps to the model's training context (4096 for the generated model) even when the
+ * run's is four times larger: the 16 agents' longest excerpts (320 bytes each) would fit 16384
+ * cells, but past the positions a model was trained on they are noise to it, so a shorter
+ * size (excerpts of 160 bytes) is shown. */
+static void brief_keeps_to_the_training_context(void **state) {
+    (void)state;
+    test_proc proc;
+    json_t *root = contemplate("root ::= [a-z ]{600,3000}\n",
+                               (const char *[]){"--agents", "16", "--no-early-stop", "--synthesis", "always", "--seed", "3", "-c", "16384",
+                                                "--max-tokens", "100", NULL}, &proc);
+    const char *brief = json_string_value(json_object_get(json_object_get(root, "synthesis"), "brief"));
+    assert_non_null(brief);
+    int excerpts = 0;
+    for (const char *p = strstr(brief, "reasoning excerpt: "); p; p = strstr(p + 1, "reasoning excerpt: ")) {
+        const char *end = strchr(p, '\n');
+        const size_t len = end ? (size_t)(end - p) : strlen(p);
+        excerpts++;
+        assert_true(len < 200);  /* "reasoning excerpt: …" and at most 160 bytes */
+    }
+    assert_true(excerpts > 0);
+    json_decref(root);
+    test_proc_free(&proc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(agents_vote_and_synthesize),
@@ -330,6 +354,7 @@ int main(void) {
         cmocka_unit_test(second_wave_starts_only_without_consensus),
         cmocka_unit_test(the_first_wave_sets_the_threshold),
         cmocka_unit_test(many_agents_brief_fits_the_room),
+        cmocka_unit_test(brief_keeps_to_the_training_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
