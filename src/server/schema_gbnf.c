@@ -311,8 +311,8 @@ bool srv_schema_gbnf(json_t *schema, strbuf *rules, srv_error *err) {
 
 char *srv_grammar_wrap(const char *rules, ember_mode mode, const char *chat_format, int think_chars, srv_error *err) {
     strbuf g = {0};
-    if (mode != EMBER_MODE_THINKING) {
-        /* Instant opens the answer channel; Contemplating's synthesizer writes on it */
+    if (mode == EMBER_MODE_INSTANT) {
+        /* Instant opens the answer channel; Thinking and Contemplating's synthesizer reason first */
         strbuf_puts(&g, "root ::= answer\n");
     } else {
         if (think_chars < 0) think_chars = 0;
@@ -324,7 +324,7 @@ char *srv_grammar_wrap(const char *rules, ember_mode mode, const char *chat_form
             strbuf_printf(&g, "root ::= [^<]{0,%d} \"</think>\" [\\n]{0,2} answer\n", think_chars);
         } else {
             srv_fail(err, 400, "invalid_request_error", NULL, "response_format",
-                     "structured output in Thinking mode is not available for the chat format '%s'",
+                     "structured output with reasoning is not available for the chat format '%s'",
                      chat_format ? chat_format : "?");
             return NULL;
         }

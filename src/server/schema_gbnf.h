@@ -23,8 +23,8 @@
 bool srv_schema_gbnf(json_t *schema, strbuf *rules, srv_error *err);
 
 /* The whole grammar for a run: `root` opens the channel for `mode` in `chat_format` and then
- * takes the rule `answer` from `rules`. Thinking allows up to think_chars characters of
- * reasoning (no '<') before the format's own channel switch. NULL (err set) for an unknown
+ * takes the rule `answer` from `rules`. Thinking, and Contemplating's synthesizer, allow up to
+ * think_chars characters of reasoning (no '<') before the format's own channel switch. NULL (err set) for an unknown
  * format. */
 char *srv_grammar_wrap(const char *rules, ember_mode mode, const char *chat_format, int think_chars,
                        srv_error *err);

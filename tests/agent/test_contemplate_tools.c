@@ -106,7 +106,8 @@ static ember_result *contemplate(ember_engine *e, ember_tools *tools, const char
     p.max_tool_steps = 1;
     p.tools = tools;
     p.agent_grammar = grammar;
-    p.sampling.grammar = "root ::= \"42.\"";
+    /* the synthesizer reasons, then answers */
+    p.sampling.grammar = "root ::= \"I check.\" <|eom|> <|start|> \"assistant to=user\" <|message|> \"42.\"";
     p.sampling.seed = seed;
     p.current_date = "2026-01-01";
     memset(tl, 0, sizeof *tl);

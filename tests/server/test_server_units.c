@@ -313,6 +313,13 @@ static void schema_details(void **state) {
     char *g = srv_grammar_wrap("answer ::= \"x\"\n", EMBER_MODE_THINKING, "chatml-think", 10, &err);
     assert_non_null(strstr(g, "</think>"));
     free(g);
+    /* Contemplating's synthesizer reasons before it answers too; Instant does not */
+    g = srv_grammar_wrap("answer ::= \"x\"\n", EMBER_MODE_CONTEMPLATING, "muse-glimmer", 10, &err);
+    assert_non_null(strstr(g, "<|eom|>"));
+    free(g);
+    g = srv_grammar_wrap("answer ::= \"x\"\n", EMBER_MODE_INSTANT, "muse-glimmer", 10, &err);
+    assert_string_equal(g, "root ::= answer\nanswer ::= \"x\"\n");
+    free(g);
 }
 
 /* ---- the gate --------------------------------------------------------------------------- */

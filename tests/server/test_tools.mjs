@@ -132,7 +132,8 @@ test('Contemplating agents run the server\'s tools; their calls and results stre
   const agentGrammar = `root ::= "a"{3} <|eom|> <|start|> "assistant" ${call}\n`;
   const stream = await api.chat.completions.create({
     model: 'm', messages: user('What is 6*7?'), stream: true, seed: 4, max_tokens: 300,
-    ember: { mode: 'contemplating', agents: 2, early_stop: false, agent_grammar: agentGrammar, grammar: 'root ::= "42."' },
+    ember: { mode: 'contemplating', agents: 2, early_stop: false, agent_grammar: agentGrammar,
+      grammar: 'root ::= "I check." <|eom|> <|start|> "assistant to=user" <|message|> "42."' },
   });
   const calls = [], results = [];
   let content = '', clientCalls = 0, finish;

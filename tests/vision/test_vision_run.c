@@ -162,7 +162,7 @@ static void contemplating_zoom_goes_to_each_asking_agent(void **state) {
     p.early_stop = false;
     p.max_tool_steps = 1;
     p.agent_grammar = grammar;
-    p.sampling.grammar = "root ::= \"Green.\"";
+    p.sampling.grammar = "root ::= \"I check.\" <|eom|> <|start|> \"assistant to=user\" <|message|> \"Green.\"";
     p.sampling.seed = 3;
     ember_engine_stats before, after;
     ember_engine_get_stats(e, &before);
