@@ -19,9 +19,12 @@
 #    made Thinking worse, 40 % -> 22 %, without teaching the calls in 224 steps: not shipped;
 #    nor was a stage 15 from stage 10 that taught Contemplating's odd-numbered agents another
 #    order of work, `--reorder-agents --examples 6000 --ctx 512 --batch 4 --mix 85,15,0 --lr 3e-4
-#    --lr-min 1e-5 --warmup 10 --seed 15`, 49 min: Thinking rose to 91 %, 8 agents fell to 87.5 %);
+#    --lr-min 1e-5 --warmup 10 --seed 15`, 49 min: Thinking rose to 91 %, 8 agents fell to 87.5 %;
+#    nor a stage 19 from ember-nano that taught Contemplating's synthesizer to check the
+#    candidates, `--examples 5000 --ctx 1024 --batch 2 --mix 70,5,0,25 --lr 1.5e-4 --lr-min 1e-5
+#    --warmup 10 --seed 19 --context-length 1024`, 79 min: its checks stayed wrong);
 #    Three more stages in 1280-token windows make ember-nano-tools (below);
-# 3. optionally (ROUNDS=N, 3 for the README's numbers) thought compression: a stage that checks
+# 3. optionally (ROUNDS=N, 8 for the README's numbers) thought compression: a stage that checks
 #    a share of its blocks, then N rounds of expert iteration.
 # The shipped model's stage 1 ran with ember train's first loss, in which positions without a
 # target still pulled their logits towards uniform and the question-reading line weighed 1;
