@@ -577,10 +577,12 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
 
 /* The answer of the most confident finished agent behind the winning answer, when the vote
  * reached the consensus level (or the run never synthesizes) and the run does not synthesize
- * every vote; NULL otherwise. */
+ * every vote; NULL otherwise. A grammar for the final answer (response_format) binds only the
+ * synthesizer, so with one the synthesizer always writes the answer. */
 static const char *agreed_answer(const contemplation *c, vote_outcome v) {
     const ember_run_params *p = &c->run->params;
     if (p->synthesis == EMBER_SYNTHESIS_ALWAYS || v.winner < 0) return NULL;
+    if (p->sampling.grammar && p->synthesis != EMBER_SYNTHESIS_NEVER) return NULL;
     if (p->synthesis == EMBER_SYNTHESIS_DISPUTED && (v.supporters < 2 || v.share < p->consensus)) return NULL;
     const char *won = c->out[v.winner].normalized;
     int best = -1;

@@ -37,6 +37,9 @@ static ember_status validate(const ember_chat *chat, const ember_run_params *p, 
     if (forced && p->sampling.grammar)
         return ember_fail(err, EMBER_ERR_INVALID, "a required or named tool_choice cannot be combined with a grammar "
                           "(structured output or ember.grammar)");
+    if (p->mode == EMBER_MODE_CONTEMPLATING && p->sampling.grammar && p->synthesis == EMBER_SYNTHESIS_NEVER)
+        return ember_fail(err, EMBER_ERR_INVALID, "Contemplating's grammar (structured output) shapes the synthesizer's "
+                          "answer, and synthesis 'never' lets an agent's answer stand instead: use 'disputed' or 'always'");
     return EMBER_OK;
 }
 

@@ -599,6 +599,10 @@ bool srv_request_parse(const char *body, size_t len, const srv_request_limits *l
     ok = ok && parse_ember(json_object_get(root, "ember"), limits, req, err);
     ok = ok && parse_tools(root, req, err);
     ok = ok && parse_response_format(json_object_get(root, "response_format"), limits, req, err);
+    if (ok && req->mode == EMBER_MODE_CONTEMPLATING && req->grammar && req->synthesis == EMBER_SYNTHESIS_NEVER)
+        ok = invalid(err, "ember.synthesis", "%s 'never' lets an agent's answer stand, which no grammar or "
+                     "response_format shapes (only the synthesizer's answer follows it): use disputed or always",
+                     "ember.synthesis");
     if (ok && req->mode == EMBER_MODE_CONTEMPLATING && req->agents == 0) req->agents = limits->max_agents < 4 ? limits->max_agents : 4;
     json_decref(root);
     if (!ok) srv_request_free(req);

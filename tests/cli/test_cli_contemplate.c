@@ -288,6 +288,36 @@ static void second_wave_starts_only_without_consensus(void **state) {
     assert_true(seen_dispute);
 }
 
+/* A grammar for the final answer (structured output) binds the synthesizer only, so with one
+ * the synthesizer writes the answer even when the agents agree; with synthesis "never" the
+ * grammar could shape nothing, and the run refuses it. */
+static void a_grammar_always_synthesizes(void **state) {
+    (void)state;
+    const char *final = test_temp_file(
+        "root ::= \"I check.\" <|eom|> <|start|> \"assistant to=user\" <|message|> \"{\\\"answer\\\": 42}\"\n", 2);
+    test_proc proc;
+    json_t *root = contemplate(FORTY_TWO, (const char *[]){"--agents", "3", "--no-early-stop", "--seed", "11",
+                                                           "--grammar-file", final, NULL}, &proc);
+    json_t *vote = json_object_get(root, "vote");
+    assert_true(json_real_value(json_object_get(vote, "share")) > 0.99);  /* they agree */
+    assert_true(json_is_true(json_object_get(vote, "synthesized")));
+    assert_string_equal(json_string_value(json_object_get(root, "answer")), "{\"answer\": 42}");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(root, "synthesis"), "reasoning")), "I check.");
+    json_decref(root);
+    test_proc_free(&proc);
+
+    const char *agents = test_temp_file(FORTY_TWO, 3);
+    const char *args[] = {"ask", "-m", test_model("glimmer-tiny.gguf", 0), "--mode", "contemplating", "--agents", "2",
+                          "--agent-grammar-file", agents, "--grammar-file", final, "--synthesis", "never",
+                          "--max-tokens", "50", "What is 6 times 7?", NULL};
+    assert_true(test_run_ember(&proc, NULL, args));
+    assert_int_not_equal(proc.status, 0);
+    assert_non_null(strstr(proc.err, "synthesis 'never'"));
+    test_proc_free(&proc);
+    remove(final);
+    remove(agents);
+}
+
 /* Many agents whose reasoning runs to the token limit: the synthesizer's brief (every answer
  * and an excerpt of every reasoning) once outgrew the context after all agents had finished
  * ("5489 tokens do not fit the context"); it is now cut to the room the context has left. */
@@ -347,6 +377,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(agents_vote_and_synthesize),
         cmocka_unit_test(agreement_needs_no_synthesis),
+        cmocka_unit_test(a_grammar_always_synthesizes),
         cmocka_unit_test(prompt_is_evaluated_once_whatever_n),
         cmocka_unit_test(vote_is_the_weighted_majority),
         cmocka_unit_test(answer_read_from_reasoning),

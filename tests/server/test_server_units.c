@@ -130,6 +130,10 @@ static void request_errors_name_the_field(void **state) {
                  "ember.synthesis", "disputed, always or never");
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"ember\":{\"first_wave\":0}}", 400,
                  "ember.first_wave", NULL);
+    /* structured output shapes Contemplating's synthesizer: "never" would leave it unused */
+    expect_error("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_object\"},"
+                 "\"ember\":{\"mode\":\"contemplating\",\"synthesis\":\"never\"}}",
+                 400, "ember.synthesis", "only the synthesizer");
     expect_error("{\"messages\":[{\"content\":\"x\"}]}", 400, "messages[0].role", NULL);
     expect_error("{\"messages\":[{\"role\":\"user\"}]}", 400, "messages[0].content", "required");
     expect_error("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"x\"}}]}]}",

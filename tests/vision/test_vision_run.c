@@ -213,7 +213,10 @@ static void next_turn_reuses_the_image(void **state) {
         p.agents = 2;
         p.no_zoom = true;
         p.prefix_cache = cache;
-        p.sampling.grammar = "root ::= \"Red.\"";
+        /* Contemplating's synthesizer (which a grammar always calls on) reasons first */
+        p.sampling.grammar = p.mode == EMBER_MODE_INSTANT
+                                 ? "root ::= \"Red.\""
+                                 : "root ::= \"I check.\" <|eom|> <|start|> \"assistant to=user\" <|message|> \"Red.\"";
         p.agent_grammar = "root ::= \"b\"{4}";
         ember_result *r = NULL;
         ember_error err = {0};

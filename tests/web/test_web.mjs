@@ -154,7 +154,7 @@ test('modes per message: Instant, Thinking and Contemplating requests; agents up
   await page.selectOption('#mode', 'contemplating');
   assert.ok(await page.locator('#contemplating-options').isVisible());
   await page.fill('#agents', '9');
-  sent = await force({ agent_grammar: F.agentGrammar, grammar: F.answer('4') }, { seed: 3 });
+  sent = await force({ agent_grammar: F.agentGrammar, grammar: F.thinking('Four. ', '4') }, { seed: 3 });
   await say('Once more');
   await answered(3);
   assert.equal(sent[0].ember.mode, 'contemplating');
