@@ -385,7 +385,10 @@ ember_status agent_generate(agent *a, ember_error *err) {
     return status;
 }
 
-ember_status agent_open_answer(agent *a, ember_error *err) {
+ember_status agent_ensure_answer(agent *a, bool *forced, ember_error *err) {
+    if (!a->ended_in_reasoning || atomic_load(&a->run->cancelled) || (a->max_tokens && a->generated >= a->max_tokens))
+        return EMBER_OK;
+    *forced = true;
     ember_status status = ember_seq_feed_text(a->seq, a->run->format->close_reasoning, true, err);
     if (status != EMBER_OK) return status;
     if (!agent_restart(a, CHAT_OPEN_ANSWER)) return ember_fail(err, EMBER_ERR_NOMEM, "out of memory");

@@ -134,9 +134,11 @@ void agent_set_idle(agent *a, ember_seq_idle_fn on_idle);
 bool agent_restart(agent *a, chat_opening opening);
 /* Queues a TOOL_RESULT event for the agent's next token (copies the strings). */
 void agent_defer_result(agent *a, const char *name, const char *arguments, const char *text);
-/* After the model ended its turn inside the reasoning channel: closes the channel and opens
- * the answer as budget forcing does (the end-of-turn token was never fed), then generates on. */
-ember_status agent_open_answer(agent *a, ember_error *err);
+/* Always answering (Thinking, Contemplating's synthesizer): when the model ended its turn
+ * inside the reasoning channel with tokens left and the run not cancelled, closes the channel
+ * and opens the answer as budget forcing does (the end-of-turn token was never fed), sets
+ * *forced and generates on; otherwise does nothing. */
+ember_status agent_ensure_answer(agent *a, bool *forced, ember_error *err);
 /* Flushes the parser and held UTF-8 bytes (after the agent stopped). */
 void agent_flush(agent *a);
 /* Current confidence score (lowest window mean so far; the running mean before a window fills). */

@@ -23,6 +23,11 @@ static bool answered(const result_agent *o) {
     return o->finished && o->normalized && o->normalized[0];
 }
 
+/* Whether agent o stopped without an answer, for the reason `why` ("low_confidence", …). */
+static bool stopped_for(const result_agent *o, const char *why) {
+    return !answered(o) && strcmp(o->stop_reason ? o->stop_reason : "stopped", why) == 0;
+}
+
 /* One candidate: a distinct answer, its supporters' weight and its most confident supporter. */
 typedef struct candidate {
     const char *answer;
@@ -47,7 +52,7 @@ static candidate *candidates_of(const result_agent *agents, int n, int *n_out) {
         int j = 0;
         while (j < k && strcmp(c[j].answer, o->normalized) != 0) j++;
         if (j == k) c[k++] = (candidate){.answer = o->normalized, .best = i};
-        c[j].weight += o->confidence > 1e-3f ? o->confidence : 1e-3f;
+        c[j].weight += vote_weight(o->confidence);
         c[j].supporters++;
         if (o->confidence > agents[c[j].best].confidence) c[j].best = i;
     }
@@ -89,16 +94,11 @@ char *brief_write(const result_agent *agents, int n, vote_outcome v, int size) {
     }
     /* the agents without an answer, by why they stopped ("low_confidence", "consensus", ...) */
     for (int i = 0; i < n; i++) {
-        const result_agent *o = &agents[i];
-        const char *why = o->stop_reason ? o->stop_reason : "stopped";
-        if (answered(o)) continue;
-        bool counted = false;
-        for (int j = 0; j < i && !counted; j++)
-            counted = !answered(&agents[j]) && strcmp(agents[j].stop_reason ? agents[j].stop_reason : "stopped", why) == 0;
-        if (counted) continue;
-        int same = 0;
-        for (int j = i; j < n; j++)
-            same += !answered(&agents[j]) && strcmp(agents[j].stop_reason ? agents[j].stop_reason : "stopped", why) == 0;
+        const char *why = agents[i].stop_reason ? agents[i].stop_reason : "stopped";
+        int first = 0, same = 0;
+        while (first < i && !stopped_for(&agents[first], why)) first++;
+        if (answered(&agents[i]) || first < i) continue;  /* listed above, or with an earlier one */
+        for (int j = i; j < n; j++) same += stopped_for(&agents[j], why);
         strbuf_printf(&b, "%d stopped without an answer (%s).\n", same, why);
     }
     if (v.winner >= 0) {

@@ -498,14 +498,10 @@ static void reap(contemplation *c) {
     announce_pending(c);  /* every agent is reaped: nothing else emits now */
 }
 
-/* The tokens the brief may take: what the context leaves beside the prompt, the
- * synthesizer's own token limit and the channel's close, counted against `n_ctx` cells. */
-static int brief_room(contemplation *c, ember_seq *root, int n_ctx) {
-    run_ctx *run = c->run;
-    int prompt = ember_seq_n_tokens(root);
-    int limit = run->params.max_tokens > 0 ? run->params.max_tokens : 256;
-    int close = ember_engine_count_tokens(run->engine, run->format->close_reasoning, true);
-    return n_ctx - prompt - limit - (close > 0 ? close : 0);
+/* The tokens the brief must leave the synthesizer (reasoning and answer): its limit, or 256
+ * without one. */
+static int synthesizer_limit(const run_ctx *run) {
+    return run->params.max_tokens > 0 ? run->params.max_tokens : 256;
 }
 
 /* The longest brief that fits within the model's training context (text past the positions a
@@ -515,8 +511,10 @@ static int brief_room(contemplation *c, ember_seq *root, int n_ctx) {
 static char *brief_to_fit(contemplation *c, ember_seq *root, vote_outcome v, ember_error *err) {
     run_ctx *run = c->run;
     int n_ctx = ember_engine_n_ctx(run->engine), trained = ember_engine_n_ctx_train(run->engine);
-    int room = brief_room(c, root, trained > 0 && trained < n_ctx ? trained : n_ctx);
-    int room_ctx = brief_room(c, root, n_ctx);
+    /* beside the brief: the prompt, the synthesizer's limit and the channel's close */
+    int close = ember_engine_count_tokens(run->engine, run->format->close_reasoning, true);
+    int reserve = ember_seq_n_tokens(root) + synthesizer_limit(run) + (close > 0 ? close : 0);
+    int room = (trained > 0 && trained < n_ctx ? trained : n_ctx) - reserve, room_ctx = n_ctx - reserve;
     int need = 0;
     for (int k = 0; k < BRIEF_N_SIZES; k++) {
         char *text = brief_write(c->out, c->n, v, k);
@@ -529,8 +527,7 @@ static char *brief_to_fit(contemplation *c, ember_seq *root, vote_outcome v, emb
     ember_fail(err, EMBER_ERR_CONTEXT,
                "Contemplating's synthesis: the brief on %d agents needs %d tokens at its shortest, but the context "
                "(%d) has %d left after the prompt (%d) and the synthesizer's limit (%d); raise -c/--ctx or use fewer agents",
-               c->n, need, n_ctx, room_ctx > 0 ? room_ctx : 0, ember_seq_n_tokens(root),
-               run->params.max_tokens > 0 ? run->params.max_tokens : 256);
+               c->n, need, n_ctx, room_ctx > 0 ? room_ctx : 0, ember_seq_n_tokens(root), synthesizer_limit(run));
     return NULL;
 }
 
@@ -554,11 +551,7 @@ static ember_status synthesize(contemplation *c, ember_seq *root, const char *te
         a.think_budget = run->params.think_budget > 0 ? run->params.think_budget : a.max_tokens - a.max_tokens / 4;
         a.on_token = run_track_kv_hook;
         status = agent_generate(&a, err);
-        if (status == EMBER_OK && a.ended_in_reasoning && !atomic_load(&run->cancelled) &&
-            (!a.max_tokens || a.generated < a.max_tokens)) {
-            r->answer_forced = true;
-            status = agent_open_answer(&a, err);
-        }
+        if (status == EMBER_OK) status = agent_ensure_answer(&a, &r->answer_forced, err);
         r->usage.reasoning_tokens += a.reasoning_tokens;
         r->usage.answer_tokens = a.answer_tokens;
         r->budget_reached = r->budget_reached || a.budget_reached;

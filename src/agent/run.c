@@ -216,13 +216,9 @@ static ember_status run_single(run_ctx *run, const ember_chat *chat_in, ember_er
         a.on_token = run_track_kv_hook;
         a.think_budget = run->params.mode == EMBER_MODE_THINKING ? run->params.think_budget : 0;
         status = agent_generate(&a, err);
-        /* Thinking always answers: a turn that ended inside the reasoning channel gets the
-         * channel closed and the answer opened, as the think budget would. */
-        if (status == EMBER_OK && a.ended_in_reasoning && run->params.mode == EMBER_MODE_THINKING &&
-            !atomic_load(&run->cancelled) && (!a.max_tokens || a.generated < a.max_tokens)) {
-            r->answer_forced = true;
-            status = agent_open_answer(&a, err);
-        }
+        /* Thinking always answers, as the think budget would make it */
+        if (status == EMBER_OK && run->params.mode == EMBER_MODE_THINKING)
+            status = agent_ensure_answer(&a, &r->answer_forced, err);
         strbuf_append(&r->reasoning, strbuf_str(&reasoning), reasoning.len);
         r->usage.reasoning_tokens += a.reasoning_tokens;
         r->usage.answer_tokens += a.answer_tokens;

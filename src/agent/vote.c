@@ -196,7 +196,7 @@ vote_outcome vote_tally(const char *const *answers, const float *weights, int n)
     vote_outcome best = {.winner = -1};
     float total = 0;
     for (int i = 0; i < n; i++)
-        if (answers[i] && answers[i][0]) total += weights[i] > 1e-3f ? weights[i] : 1e-3f;
+        if (answers[i] && answers[i][0]) total += vote_weight(weights[i]);
     float best_weight = 0;
     for (int i = 0; i < n; i++) {
         if (!answers[i] || !answers[i][0]) continue;
@@ -207,7 +207,7 @@ vote_outcome vote_tally(const char *const *answers, const float *weights, int n)
         int count = 0;
         for (int j = i; j < n; j++) {
             if (answers[j] && strcmp(answers[j], answers[i]) == 0) {
-                w += weights[j] > 1e-3f ? weights[j] : 1e-3f;
+                w += vote_weight(weights[j]);
                 count++;
             }
         }

@@ -10,8 +10,11 @@ typedef struct vote_outcome {
     int supporters;    /* agents that gave the winning answer */
 } vote_outcome;
 
-/* answers[i] NULL or "" = no answer (not counted). Weights are clamped to a small positive. */
+/* answers[i] NULL or "" = no answer (not counted). Weights are clamped to a small positive
+ * (vote_weight). */
 vote_outcome vote_tally(const char *const *answers, const float *weights, int n);
+/* What a vote counts a confidence as: itself, or a small positive for none. */
+static inline float vote_weight(float confidence) { return confidence > 1e-3f ? confidence : 1e-3f; }
 /* The final answer in a text, as ember_answer_normalize finds it (a \boxed{}, "the answer is
  * …", "Answer: …", or the last line) before normalizing; free() it. */
 char *vote_answer_extract(const char *text);

@@ -105,22 +105,16 @@ void arith_problem_at(uint64_t seed, uint64_t index, bool held_out, arith_proble
     } while (arith_is_held_out(p) != held_out);
 }
 
+struct tracer;
+static int trace_terms(struct tracer *t, const arith_problem *p, bool swap, long *terms, char *signs);
+
 long arith_answer(const arith_problem *p) {
     long terms[ARITH_MAX_OPERANDS];
-    char ops[ARITH_MAX_OPERANDS];
-    int n = 0;
-    terms[n] = p->v[0];
-    for (int i = 1; i < p->n; i++) {
-        if (p->op[i - 1] == '*') {
-            terms[n] *= p->v[i];
-        } else {
-            ops[n] = p->op[i - 1];
-            terms[++n] = p->v[i];
-        }
-    }
+    char signs[ARITH_MAX_OPERANDS];
+    const int n = trace_terms(NULL, p, false, terms, signs);
     long value = terms[0];
     for (int i = 1; i <= n; i++) {
-        value = ops[i - 1] == '+' ? value + terms[i] : value - terms[i];
+        value = signs[i] == '+' ? value + terms[i] : value - terms[i];
     }
     return value;
 }
@@ -374,13 +368,31 @@ bool arith_agent_reorders(ember_trace_style style, int approach_index) {
     return style.reorder_agents && approach_index % 2 == 1;
 }
 
+/* The expression's additive terms (terms[0] the first) and the sign before each (signs[0] is
+ * '+'), each product worked in the trace where it stands (its factors swapped when `swap`;
+ * t NULL: computed, not traced); returns the index of the last term. */
+static int trace_terms(tracer *t, const arith_problem *p, bool swap, long *terms, char *signs) {
+    int n = 0;
+    terms[0] = p->v[0];
+    signs[0] = '+';
+    for (int i = 1; i < p->n; i++) {
+        if (p->op[i - 1] == '*') {
+            terms[n] = !t   ? terms[n] * p->v[i]
+                       : swap ? trace_block(t, p->v[i], '*', terms[n])
+                              : trace_block(t, terms[n], '*', p->v[i]);
+        } else {
+            signs[++n] = p->op[i - 1];
+            terms[n] = p->v[i];
+        }
+    }
+    return n;
+}
+
 void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t variant, bool reordered,
                      strbuf *out) {
     tracer t = {out, {arith_mix(variant ^ 0x7E25Eull)}, style};
     long terms[ARITH_MAX_OPERANDS];
-    char ops[ARITH_MAX_OPERANDS];
-    int n = 0;
-    bool product = false;
+    char signs[ARITH_MAX_OPERANDS];
     compact(p, out);
     strbuf_puts(out, "\n");
     arith_problem other;
@@ -391,27 +403,19 @@ void arith_reasoning(const arith_problem *p, ember_trace_style style, uint64_t v
         compact(p, out);
         strbuf_puts(out, "\n");
     }
-    terms[0] = p->v[0];
-    for (int i = 1; i < p->n; i++) {
-        if (p->op[i - 1] == '*') {
-            terms[n] = trace_block(&t, terms[n], '*', p->v[i]);
-            product = true;
-        } else {
-            ops[n] = p->op[i - 1];
-            terms[++n] = p->v[i];
-        }
-    }
+    const int n = trace_terms(&t, p, false, terms, signs);
+    const bool product = n + 1 < p->n;
     long s = terms[0];
     for (int i = 1; i <= n; i++) {
         if (n - i >= 1 && (i > 1 || product)) {
             /* two or more steps left: restate them with the values known so far */
             strbuf_printf(out, "%ld", s);
             for (int k = i; k <= n; k++) {
-                strbuf_printf(out, "%c%ld", ops[k - 1], terms[k]);
+                strbuf_printf(out, "%c%ld", signs[k], terms[k]);
             }
             strbuf_puts(out, "\n");
         }
-        s = trace_step(&t, s, ops[i - 1], terms[i]);
+        s = trace_step(&t, s, signs[i], terms[i]);
     }
     strbuf_printf(out, "answer %ld", s);
 }
@@ -429,21 +433,16 @@ long arith_verification(const arith_problem *p, const long *candidates, int n, l
                         uint64_t variant, strbuf *out) {
     style.check_pct = 0;
     tracer t = {out, {arith_mix(variant ^ 0x5E21F1ull)}, style};
-    long added[ARITH_MAX_OPERANDS], subtracted[ARITH_MAX_OPERANDS];
+    long terms[ARITH_MAX_OPERANDS], added[ARITH_MAX_OPERANDS], subtracted[ARITH_MAX_OPERANDS];
+    char signs[ARITH_MAX_OPERANDS];
     int n_added = 0, n_subtracted = 0;
     compact(p, out);
     strbuf_puts(out, "\n");
-    /* the terms with their signs; the product worked with its factors swapped */
-    long term = p->v[0];
-    char sign = '+';
-    for (int i = 1; i <= p->n; i++) {
-        if (i < p->n && p->op[i - 1] == '*') {
-            term = trace_block(&t, p->v[i], '*', term);
-            continue;
-        }
-        if (sign == '+') added[n_added++] = term;
-        else subtracted[n_subtracted++] = term;
-        if (i < p->n) term = p->v[i], sign = p->op[i - 1];
+    /* the product worked with its factors swapped: another path than the agents' */
+    const int last = trace_terms(&t, p, true, terms, signs);
+    for (int k = 0; k <= last; k++) {
+        if (signs[k] == '+') added[n_added++] = terms[k];
+        else subtracted[n_subtracted++] = terms[k];
     }
     const long plus = verify_side(&t, "plus", added, n_added);
     const long minus = verify_side(&t, "minus", subtracted, n_subtracted);

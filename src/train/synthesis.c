@@ -67,13 +67,15 @@ ember_status train_example_synthesis(const train_kit *kit, const arith_problem *
         result_agent *a = &agents[i];
         const bool right = uniform(r, 0, 1) < p_right;
         const long v = right ? value : wrong_value(value, r >> 16);
-        /* the last agent finishes when none did, so the vote has a winner */
+        /* the last agent finishes when none did, so the vote has a winner; one stopped early
+         * has no answer (neither the brief nor the vote reads a cut one) */
         const bool early = (r >> 40) % 100 < 15 && (any_finished || i < n - 1);
-        strbuf answer = {0};
-        strbuf_printf(&answer, "%s = %ld", strbuf_str(&expr), v);
-        if (early) answer.len -= (size_t)((r >> 48) % 3) + 1, answer.data[answer.len] = '\0';
-        a->normalized = ember_answer_normalize(strbuf_str(&answer));
-        strbuf_free(&answer);
+        if (!early) {
+            strbuf answer = {0};
+            strbuf_printf(&answer, "%s = %ld", strbuf_str(&expr), v);
+            a->normalized = ember_answer_normalize(strbuf_str(&answer));
+            strbuf_free(&answer);
+        }
         if (right) strbuf_puts(&a->reasoning, strbuf_str(&trace));
         else trace_ending_in(strbuf_str(&trace), v, &a->reasoning);
         a->finished = !early;
@@ -108,11 +110,11 @@ ember_status train_example_synthesis(const train_kit *kit, const arith_problem *
     if (st == EMBER_OK) st = train_render_question(strbuf_str(&question), EMBER_OPEN_REASONING, &prompt, err);
     if (st == EMBER_OK) {
         ex->seg[0] = (train_segment){prompt, 0.0f};
-        ex->seg[1] = (train_segment){strdup(brief), 0.0f};
+        ex->seg[1] = (train_segment){brief, 0.0f};
         ex->seg[2] = (train_segment){strbuf_take(&final), 1.0f};
         ex->n = 3;
-        prompt = NULL;
-        if (!ex->seg[1].text || !ex->seg[2].text) {
+        prompt = brief = NULL;
+        if (!ex->seg[2].text) {
             train_example_free(ex);
             st = ember_fail(err, EMBER_ERR_NOMEM, "out of memory");
         }

@@ -88,14 +88,14 @@ function toolCards(msg) {
   return box.childElementCount ? box : null;
 }
 
-function reasoningBlock(msg, ui, images) {
+function reasoningBlock(msg, ui, images, mode) {
   const text = msg.reasoning_content || '';
   const zooms = msg.ember?.zooms || [];
   if (!text && !zooms.length) return null;
   const details = el('details', 'reasoning');
   details.open = ui.reasoning ?? !!msg.streaming;
   details.addEventListener('toggle', () => { ui.reasoning = details.open; });
-  const contemplating = (msg.mode || msg.ember?.mode) === 'contemplating';
+  const contemplating = mode === 'contemplating';
   // Contemplating's reasoning_tokens count every agent's too: no count for the synthesizer alone
   const tokens = contemplating ? 0 : msg.ember?.usage?.reasoning_tokens ?? msg.live?.reasoningDeltas ?? 0;
   const ms = msg.ember?.reasoning_ms ?? msg.live?.reasoningMs;
@@ -179,7 +179,7 @@ export function renderMessage(msg, ctx, actions) {
   box.append(badges);
   const tools = toolCards(msg);
   if (tools) box.append(tools);
-  const reasoning = reasoningBlock(msg, ui, ctx.images);
+  const reasoning = reasoningBlock(msg, ui, ctx.images, mode);
   const agents = renderAgents(msg, ui);
   // Contemplating's own reasoning is the synthesizer's, which reads the agents' answers: after them
   if (reasoning && !agents) box.append(reasoning);
