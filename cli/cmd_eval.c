@@ -54,7 +54,8 @@ static void on_sigint(int sig) {
 static void progress(const ember_eval_progress *p, void *user) {
     const char *label = user;
     const bool tty = isatty(STDERR_FILENO);
-    if (!tty && p->done != p->total) return;
+    /* a log (no terminal) gets a line at each tenth, so a long run shows it is moving */
+    if (!tty && p->done != p->total && p->done * 10 / p->total == (p->done - 1) * 10 / p->total) return;
     const int filled = p->total ? 30 * p->done / p->total : 0;
     char bar[31];
     for (int i = 0; i < 30; i++) bar[i] = i < filled ? '#' : '.';

@@ -90,6 +90,7 @@ static void record(FILE *f, const ember_eval_params *p, const eval_item *it, con
     if (st != EMBER_OK) json_object_set_new(o, "error", json_string(error ? error : "failed"));
     char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (line) fprintf(f, "%s\n", line);
+    fflush(f); /* a run stopped by a signal the CLI cannot catch keeps every finished question */
     free(line);
     json_decref(o);
 }

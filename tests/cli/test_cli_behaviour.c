@@ -1,7 +1,7 @@
 /*
  * test_cli_behaviour.c — what a new user runs into: empty prompts, settings shown without an
  * argument, the one agent limit, projectors found and described, Thinking that always
- * answers, and `ember serve --log` lines that say what happened.
+ * answers, `ember eval`'s progress in a log, and `ember serve --log` lines that say what happened.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +140,31 @@ static void thinking_always_answers(void **state) {
     remove(grammar);
 }
 
+static void eval_progress_reaches_a_log(void **state) {
+    (void)state;
+    char data[20 * 48] = "";
+    for (int i = 0; i < 20; i++)
+        snprintf(data + strlen(data), sizeof data - strlen(data), "{\"question\": \"%d + 1?\", \"answer\": \"%d\"}\n",
+                 i, i + 1);
+    const char *path = test_temp_file(data, 0);
+    test_proc proc;
+    assert_true(test_run_ember(&proc, NULL, (const char *[]){"eval", "-m", test_model("qwen3-tiny.gguf", 0), "--data",
+                                                              path, "--mode", "instant", "--max-tokens", "2", "-c",
+                                                              "512", NULL}));
+    assert_int_equal(proc.status, 0);
+    /* stderr is a pipe here, as when a long run is logged: a plain line at each tenth */
+    assert_null(strchr(proc.err, '\r'));
+    int lines = 0, done;
+    for (char *line = strtok(proc.err, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *bar_end = strstr(line, "] ");
+        if (bar_end && sscanf(bar_end + 2, "%d/20 correct", &done) == 1) assert_int_equal(done, 2 * ++lines);
+    }
+    assert_int_equal(lines, 10);
+    assert_non_null(strstr(proc.out, "configuration"));
+    test_proc_free(&proc);
+    remove(path);
+}
+
 static void serve_log_says_what_happened(void **state) {
     (void)state;
     char db[] = "/tmp/ember-log-XXXXXX";
@@ -208,6 +233,7 @@ int main(void) {
         cmocka_unit_test(one_agent_limit),
         cmocka_unit_test(projectors_are_found_by_name_and_described),
         cmocka_unit_test(thinking_always_answers),
+        cmocka_unit_test(eval_progress_reaches_a_log),
         cmocka_unit_test(serve_log_says_what_happened),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,7 @@
  * test_eval.c — ember eval's pieces: answer matching (numbers, "= N", commas, U+2212 minus,
  * choice letters, text), dataset shapes (plain, GSM8K ####, MATH \boxed{}, choices) and their
  * errors, a real evaluation on a generated model whose answer a grammar fixes (so the score is
- * known), per-question records, and PNG plots through PLplot.
+ * known), per-question records (on disk as each question ends), and PNG plots through PLplot.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +43,21 @@ static ember_engine *engine_for_tests(void) {
     return engine;
 }
 
+typedef struct {
+    const char *records;
+    int calls, unwritten; /* progress reports, and those that found fewer records than questions done */
+} records_watch;
+
+static void count_records(const ember_eval_progress *pr, void *user) {
+    records_watch *w = user;
+    FILE *f = fopen(w->records, "r");
+    int lines = 0;
+    for (int c; f && (c = fgetc(f)) != EOF;) lines += c == '\n';
+    if (f) fclose(f);
+    w->calls++;
+    w->unwritten += lines < pr->done;
+}
+
 static void test_forced_answers_score(void **state) {
     (void)state;
     const char *data = test_temp_file(
@@ -59,10 +74,15 @@ static void test_forced_answers_score(void **state) {
     rp.mode = EMBER_MODE_INSTANT;
     rp.sampling.grammar = "root ::= \"The answer is 42\"";
     rp.max_tokens = 32;
-    ember_eval_params p = {.dataset = data, .run = &rp, .parallel = 2, .records = records, .label = "forced"};
+    records_watch watch = {.records = records};
+    ember_eval_params p = {.dataset = data, .run = &rp, .parallel = 2, .records = records, .label = "forced",
+                           .progress = count_records, .user = &watch};
     ember_eval_summary s;
     ember_error err = {0};
     assert_int_equal(ember_eval_run(engine, &p, &s, &err), EMBER_OK);
+    /* each question's record is on disk when its progress is reported, not when the run ends */
+    assert_int_equal(watch.calls, 5);
+    assert_int_equal(watch.unwritten, 0);
     assert_int_equal(s.n, 5);
     assert_int_equal(s.correct, 2);
     assert_int_equal(s.errors, 0);
