@@ -318,6 +318,17 @@ static void a_grammar_always_synthesizes(void **state) {
     remove(agents);
 }
 
+/* The sum of the numbers written just before each occurrence of `phrase` in `text`. */
+static int counts_before(const char *text, const char *phrase) {
+    int sum = 0;
+    for (const char *p = strstr(text, phrase); p; p = strstr(p + 1, phrase)) {
+        const char *q = p;
+        while (q > text && q[-1] >= '0' && q[-1] <= '9') q--;
+        sum += atoi(q);
+    }
+    return sum;
+}
+
 /* Many agents whose reasoning runs to the token limit: the synthesizer's brief (every answer
  * and an excerpt of every reasoning) once outgrew the context after all agents had finished
  * ("5489 tokens do not fit the context"); it is now cut to the room the context has left. */
@@ -332,18 +343,8 @@ static void many_agents_brief_fits_the_room(void **state) {
     assert_non_null(brief);
     assert_non_null(strstr(brief, "I asked 16 independent reasoners"));
     /* every agent is accounted for: as a supporter of a listed answer or as stopped */
-    int accounted = 0;
-    for (const char *p = strstr(brief, " of them (confidence up to "); p; p = strstr(p + 1, " of them (confidence up to ")) {
-        const char *q = p;
-        while (q > brief && q[-1] >= '0' && q[-1] <= '9') q--;
-        accounted += atoi(q);
-    }
-    for (const char *p = strstr(brief, " stopped without an answer"); p; p = strstr(p + 1, " stopped without an answer")) {
-        const char *q = p;
-        while (q > brief && q[-1] >= '0' && q[-1] <= '9') q--;
-        accounted += atoi(q);
-    }
-    assert_int_equal(accounted, 16);
+    assert_int_equal(counts_before(brief, " of them (confidence up to ") + counts_before(brief, " stopped without an answer"),
+                     16);
     assert_true(usage(root, "prompt_tokens") > 0);
     json_decref(root);
     test_proc_free(&proc);
